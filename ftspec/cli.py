@@ -1,0 +1,230 @@
+"""The `ftspec` command line. Heavy modules are imported inside commands so `lint` stays instant."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+REPO_ROOT = Path(__file__).resolve().parent.parent
+FORMATS = ["text", "json", "sarif", "github"]
+
+
+def _findings_from_errors(exc) -> list:
+    from .findings import Finding
+
+    out = []
+    for err in exc.errors:
+        loc = err.location
+        out.append(Finding(code="FT000", severity="error", message=err.message, path=loc.file if loc else "?",
+                           line=loc.line if loc else None, column=loc.column if loc else None, hint=err.hint))
+    return out
+
+
+def _load_specs(specs: tuple[str, ...]) -> tuple[list, list]:
+    """Load each spec; those that fail become FT000 findings instead."""
+    from .findings import Finding
+    from .load import SpecErrors, load_spec
+
+    loaded, findings = [], []
+    for spec in specs:
+        if not Path(spec).is_file():
+            findings.append(Finding("FT000", "error", "spec file not found", spec))
+            continue
+        try:
+            loaded.append(load_spec(spec))
+        except SpecErrors as exc:
+            findings.extend(_findings_from_errors(exc))
+    return loaded, findings
+
+
+def _emit(findings: list, fmt: str) -> None:
+    from . import output
+
+    findings = sorted(findings, key=lambda f: f.sort_key())
+    if fmt == "json":
+        click.echo(output.render_json(findings))
+    elif fmt == "sarif":
+        from .rules import all_rules
+
+        click.echo(output.render_sarif(findings, all_rules()))
+    elif fmt == "github":
+        text = output.render_github(findings)
+        if text:
+            click.echo(text)
+    else:
+        text = output.render_text(findings, colour=sys.stdout.isatty())
+        if text:
+            click.echo(text)
+
+
+def _exit_code(findings: list) -> int:
+    return EXIT_FINDINGS if any(f.severity == "error" for f in findings) else EXIT_OK
+
+
+def _split_codes(values: tuple[str, ...]) -> list[str]:
+    return [c.strip().upper() for v in values for c in v.split(",") if c.strip()]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="ftspec")
+def cli() -> None:
+    """ftspec: declarative fine-tuning specs — validate, lint, plan, apply."""
+
+
+@cli.command()
+@click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+def validate(specs: tuple[str, ...], fmt: str) -> None:
+    """Check SPECS against the schema (no data is read)."""
+    _, findings = _load_specs(specs)
+    _emit(findings, fmt)
+    if fmt == "text" and not findings:
+        click.echo(f"{len(specs)} spec(s) valid")
+    sys.exit(_exit_code(findings))
+
+
+@cli.command()
+@click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option("--select", multiple=True, help="Only these rule codes (comma-separated, prefixes allowed).")
+@click.option("--disable", multiple=True, help="Switch these rule codes off for this run.")
+def lint(specs: tuple[str, ...], fmt: str, select: tuple[str, ...], disable: tuple[str, ...]) -> None:
+    """Validate SPECS, then check them and their datasets against the guides' rules."""
+    from .lint import run_lint
+
+    loaded_specs, findings = _load_specs(specs)
+    for loaded in loaded_specs:
+        findings.extend(run_lint(loaded, select=_split_codes(select) or None, disable=_split_codes(disable)))
+    _emit(findings, fmt)
+    if fmt == "text" and not findings:
+        click.echo(f"{len(specs)} spec(s): no findings")
+    sys.exit(_exit_code(findings))
+
+
+@cli.command()
+@click.argument("code", required=False)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown", "docs"]), default="text",
+              show_default=True)
+def rules(code: str | None, fmt: str) -> None:
+    """List the lint rules, or explain one (ftspec rules FT201)."""
+    from .rules import all_rules, get_rule
+
+    if code:
+        try:
+            rule = get_rule(code.upper())
+        except KeyError:
+            raise click.UsageError(f"unknown rule {code!r}; `ftspec rules` lists them") from None
+        click.echo(rule_doc(rule))
+        return
+    listed = all_rules()
+    if fmt == "json":
+        click.echo(json.dumps([{"code": r.code, "name": r.name, "severity": r.severity, "summary": r.summary}
+                               for r in listed], indent=2))
+    elif fmt == "markdown":
+        click.echo(rules_markdown(listed))
+    elif fmt == "docs":
+        click.echo(rules_docs_page(listed), nl=False)
+    else:
+        for r in listed:
+            click.echo(f"{r.code}  {r.severity:<7}  {r.name:<28} {r.summary}")
+
+
+def rule_doc(rule) -> str:
+    return f"{rule.code} {rule.name} ({rule.severity})\n{rule.summary}\n\n{rule.docs.strip()}"
+
+
+def rules_markdown(listed) -> str:
+    lines = ["| code | name | severity | what it checks |", "|---|---|---|---|"]
+    lines += [f"| {r.code} | {r.name} | {r.severity} | {r.summary} |" for r in listed]
+    return "\n".join(lines)
+
+
+def rules_docs_page(listed) -> str:
+    """docs/rules.md: the table, then each rule's full docs (a test keeps the file current)."""
+    parts = ["# ftspec lint rules", "", "Generated by `ftspec rules --format docs`; do not edit by hand.", "",
+             rules_markdown(listed), ""]
+    for r in listed:
+        parts += [f"## {r.code} {r.name}", "", f"Default severity: **{r.severity}**. {r.summary}", "",
+                  r.docs.strip(), ""]
+    return "\n".join(parts)
+
+
+@cli.command()
+def schema() -> None:
+    """Print the spec's JSON Schema (generated from the pydantic models)."""
+    from .spec import json_schema
+
+    click.echo(json.dumps(json_schema(), indent=2, ensure_ascii=False))
+
+
+@cli.command()
+@click.argument("path", type=click.Path(dir_okay=False), default="ftspec.yaml")
+@click.option("--method", type=click.Choice(["sft", "dpo", "cpt"]), default="sft", show_default=True)
+@click.option("--adapter", type=click.Choice(["lora", "rslora", "qlora", "full"]), default="lora", show_default=True)
+@click.option("--base", default="builtin:tiny", show_default=True, help="Base model: hub id, folder, builtin:tiny.")
+@click.option("--name", default=None, help="Job name (default: the file's stem).")
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def init(path: str, method: str, adapter: str, base: str, name: str | None, force: bool) -> None:
+    """Write a commented starter spec with the guides' recommended values."""
+    from .spec import DEFAULT_LEARNING_RATE, SCHEMA_URL
+    from .templating import render
+
+    target = Path(path)
+    if target.exists() and not force:
+        raise click.ClickException(f"{path} exists; pass --force to overwrite")
+    accelerator = "cpu" if base.startswith("builtin:") else "h100"
+    if adapter == "qlora" and accelerator == "cpu":
+        raise click.UsageError("qlora needs a GPU; choose another adapter for the builtin tiny model")
+    rank, alpha = (64, 6) if adapter == "rslora" else (32, 4)  # Ark: sqrt(rank) >= alpha
+    text = render(
+        "init.yaml.j2",
+        schema_ref=SCHEMA_URL,
+        filename=target.name,
+        name=name or target.stem.replace("_", "-"),
+        method=method,
+        adapter=adapter,
+        base=base,
+        rank=rank,
+        alpha=alpha,
+        learning_rate=DEFAULT_LEARNING_RATE[adapter],
+        epochs=3,
+        train="data/train.txt" if method == "cpt" else "data/train.jsonl",
+        accelerator=accelerator,
+    )
+    from .atomic import write_text_atomic
+
+    write_text_atomic(target, text)
+    click.echo(f"wrote {path}")
+
+
+def main() -> None:
+    """Entry point: usage errors and internal failures exit 2 with one line, never a traceback."""
+    try:
+        cli(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(EXIT_USAGE)
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # an internal error: say what, and where to report it
+        click.echo(f"ftspec: internal error: {type(exc).__name__}: {exc}", err=True)
+        click.echo("set FTSPEC_DEBUG=1 for the traceback", err=True)
+        if __import__("os").environ.get("FTSPEC_DEBUG"):
+            raise
+        sys.exit(EXIT_USAGE)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

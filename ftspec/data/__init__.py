@@ -1,0 +1,1 @@
+"""Dataset reading and record formats (shared by lint and training)."""

@@ -1,0 +1,263 @@
+"""Record formats: detect, convert to canonical form, and validate. Pure functions, shared with training.
+
+Canonical forms:
+  SFT  {"messages": [{"role", "content", ...}, ...], "tools"?: [...]}
+  DPO  {"prompt": [msgs], "chosen": [assistant msg], "rejected": [assistant msg]}
+  CPT  {"text": str}
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+FORMATS = ("messages", "alpaca", "sharegpt", "preference", "text")
+ROLES = {"system", "user", "assistant", "tool"}
+SHAREGPT_ROLES = {
+    "human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant", "system": "system",
+    "function_call": "assistant", "observation": "tool", "tool": "tool", "function": "tool",
+}
+
+
+def detect_format(record: Any) -> str | None:
+    """The format of one record, or None when nothing fits."""
+    if not isinstance(record, dict):
+        return None
+    if ("chosen" in record and "rejected" in record) or "preferred_output" in record:
+        return "preference"
+    if "messages" in record:
+        return "messages"
+    if "conversations" in record:
+        return "sharegpt"
+    if "instruction" in record or ("output" in record and "input" in record):
+        return "alpaca"
+    if "text" in record:
+        return "text"
+    return None
+
+
+# --- content helpers --------------------------------------------------------------------------
+
+def _split_content(content: Any) -> tuple[Any, str | None]:
+    """Content parts list -> (text, reasoning). Strings pass through; other types are returned as-is."""
+    if not isinstance(content, list):
+        return content, None
+    texts, reasoning = [], []
+    for part in content:
+        if isinstance(part, str):
+            texts.append(part)
+        elif isinstance(part, dict):
+            kind = part.get("type", "text")
+            value = part.get("text", part.get("value"))
+            if kind in ("reasoning", "thinking"):
+                reasoning.append(value if isinstance(value, str) else "")
+            elif isinstance(value, str):
+                texts.append(value)
+    return "".join(texts), ("".join(reasoning) if reasoning else None)
+
+
+def _norm_msg(m: Any) -> Any:
+    if not isinstance(m, dict):
+        return m
+    if "content" in m or "role" in m:
+        out = dict(m)
+        text, reasoning = _split_content(m.get("content"))
+        if "content" in m:
+            out["content"] = text
+        if reasoning is not None:
+            out["reasoning_content"] = reasoning
+        return out
+    if "from" in m:  # sharegpt turn
+        speaker = m.get("from")
+        role = SHAREGPT_ROLES.get(speaker, speaker) if isinstance(speaker, str) else speaker
+        out = {"role": role, "content": m.get("value")}
+        if m.get("from") == "function_call":
+            out["tool_call"] = True
+        return out
+    return m
+
+
+def _msgs(value: Any) -> Any:
+    if isinstance(value, dict):
+        value = [value]
+    if not isinstance(value, list):
+        return value
+    return [_norm_msg(m) for m in value]
+
+
+def _tools(record: dict) -> Any:
+    tools = record.get("tools")
+    if isinstance(tools, str) and tools.strip():
+        try:
+            return json.loads(tools)
+        except ValueError:
+            return tools
+    return tools or None
+
+
+def to_canonical(record: Any, fmt: str, method: str = "sft") -> dict:
+    """Convert one record of ``fmt`` into the canonical form for ``method``. Never raises for dict input."""
+    if not isinstance(record, dict):
+        return {}
+    out: dict
+    if fmt == "text":
+        return {"text": record.get("text")}
+    if fmt == "alpaca":
+        msgs: list = []
+        if record.get("system"):
+            msgs.append({"role": "system", "content": record["system"]})
+        history = record.get("history")
+        for pair in history if isinstance(history, list) else []:
+            if isinstance(pair, (list, tuple)) and len(pair) == 2:
+                msgs += [{"role": "user", "content": pair[0]}, {"role": "assistant", "content": pair[1]}]
+        instr, inp = record.get("instruction") or "", record.get("input") or ""
+        user = f"{instr}\n{inp}" if instr and inp else (instr or inp)
+        msgs.append({"role": "user", "content": user})
+        out = {"messages": msgs}
+        if method == "dpo" and "chosen" in record:
+            return {"prompt": msgs, "chosen": _msgs(record.get("chosen")), "rejected": _msgs(record.get("rejected"))}
+        msgs.append({"role": "assistant", "content": record.get("output")})
+        return out
+    if fmt == "sharegpt":
+        msgs = _msgs(record.get("conversations"))
+        if record.get("system") and isinstance(msgs, list):
+            msgs = [{"role": "system", "content": record["system"]}] + msgs
+        out = {"messages": msgs}
+    elif fmt == "messages":
+        out = {"messages": _msgs(record.get("messages"))}
+    elif fmt == "preference":
+        if "preferred_output" in record:  # OpenAI DPO
+            inp = record.get("input")
+            prompt = _msgs(inp.get("messages") if isinstance(inp, dict) else inp)
+            out = {"prompt": prompt, "chosen": _msgs(record.get("preferred_output")),
+                   "rejected": _msgs(record.get("non_preferred_output"))}
+        else:
+            if "messages" in record:
+                prompt = _msgs(record.get("messages"))
+            elif "conversations" in record:
+                prompt = _msgs(record.get("conversations"))
+            elif isinstance(record.get("prompt"), str):
+                prompt = [{"role": "user", "content": record["prompt"]}]
+            else:
+                prompt = _msgs(record.get("prompt"))
+            chosen, rejected = record.get("chosen"), record.get("rejected")
+            if isinstance(chosen, str):
+                chosen = {"role": "assistant", "content": chosen}
+            if isinstance(rejected, str):
+                rejected = {"role": "assistant", "content": rejected}
+            out = {"prompt": prompt, "chosen": _msgs(chosen), "rejected": _msgs(rejected)}
+        if method != "dpo":  # preference data used for SFT: train on the chosen answer
+            p, c = out["prompt"], out["chosen"]
+            out = {"messages": (p if isinstance(p, list) else []) + (c if isinstance(c, list) else [])}
+    else:
+        return {}
+    tools = _tools(record)
+    if tools is not None:
+        out["tools"] = tools
+    if "label" in record:
+        out["label"] = record["label"]
+    if method == "cpt" and "messages" in out and isinstance(out["messages"], list):
+        return {"text": "\n".join(str(m.get("content") or "") for m in out["messages"] if isinstance(m, dict))}
+    return out
+
+
+# --- validation -------------------------------------------------------------------------------
+
+def _check_messages(msgs: Any, field: str, problems: list, *, has_tools: bool) -> None:
+    if not isinstance(msgs, list) or not msgs:
+        problems.append((f"'{field}' must be a non-empty list of messages", field))
+        return
+    for i, m in enumerate(msgs):
+        where = f"{field}[{i}]"
+        if not isinstance(m, dict):
+            problems.append((f"{where} is not an object", where))
+            continue
+        role = m.get("role")
+        if not isinstance(role, str) or role not in ROLES:
+            problems.append((f"{where}: unknown role {role!r} (expected system, user, assistant, tool)", f"{where}.role"))
+        content = m.get("content")
+        if m.get("tool_calls") or m.get("tool_call") or role == "tool":
+            if not has_tools:
+                problems.append((f"{where}: tool-call turn but the record has no 'tools'", "tools"))
+            if m.get("tool_calls"):
+                continue
+        if not isinstance(content, str) or not content.strip():
+            problems.append((f"{where}: missing or empty content", f"{where}.content"))
+        if m.get("reasoning_content") or m.get("reasoning") or m.get("thinking"):
+            problems.append((f"{where}: has reasoning content; it trains only with a thinking-mode chat template", f"{where}.reasoning"))
+
+
+def validate_record(record: Any, fmt: str | None, method: str = "sft") -> list[tuple[str, str]]:
+    """Format problems of one raw record as (message, field) pairs; empty when the record is fine.
+
+    Fields ending in ``.reasoning`` (reasoning content), ``tools`` (tool calls without tools) and
+    ``label`` (KTO-style labels, an unsupported method) are flagged so callers can tell them apart.
+    """
+    if not isinstance(record, dict):
+        return [(f"record is a {type(record).__name__}, not an object", "")]
+    if fmt is None:
+        return [("record matches no known format (messages, alpaca, sharegpt, preference, text)", "")]
+    problems: list[tuple[str, str]] = []
+    if "label" in record and isinstance(record.get("label"), bool):
+        problems.append(("record has a KTO-style boolean 'label': KTO is not a supported method (use sft, dpo or cpt)", "label"))
+    canon = to_canonical(record, fmt, method)
+    if method == "cpt":
+        text = canon.get("text")
+        if not isinstance(text, str) or not text.strip():
+            problems.append(("missing or empty 'text'", "text"))
+        return problems
+    has_tools = bool(canon.get("tools"))
+    if method == "dpo":
+        if "prompt" not in canon:
+            problems.append((f"a {fmt} record has no chosen/rejected pair: DPO needs preference data", ""))
+            return problems
+        _check_messages(canon["prompt"], "prompt", problems, has_tools=has_tools)
+        for key in ("chosen", "rejected"):
+            v = canon[key]
+            _check_messages(v, key, problems, has_tools=has_tools)
+            if isinstance(v, list) and v and isinstance(v[-1], dict) and v[-1].get("role") != "assistant":
+                problems.append((f"'{key}' must be an assistant message", key))
+        p = canon["prompt"]
+        if isinstance(p, list) and p and isinstance(p[-1], dict) and p[-1].get("role") != "user":
+            problems.append(("DPO prompt must end on a user turn", "prompt"))
+        if canon["chosen"] == canon["rejected"]:
+            problems.append(("chosen and rejected are identical", "chosen"))
+        return problems
+    msgs = canon.get("messages")
+    if fmt == "text" and "messages" not in canon:
+        problems.append(("plain-text record in an SFT dataset: SFT needs conversations", "text"))
+        return problems
+    _check_messages(msgs, "messages", problems, has_tools=has_tools)
+    if isinstance(msgs, list) and msgs and isinstance(msgs[-1], dict) and msgs[-1].get("role") != "assistant":
+        problems.append(("conversation does not end on an assistant turn (nothing to train on)", "messages"))
+    return problems
+
+
+def canonical_texts(canon: dict) -> tuple[str, str]:
+    """(prompt text, answer text) of a canonical record, for hashing and length estimates."""
+    if "text" in canon:
+        return "", str(canon.get("text") or "")
+    if "prompt" in canon:
+        prompt, answer = canon.get("prompt"), canon.get("chosen")
+    else:
+        msgs = canon.get("messages") if isinstance(canon.get("messages"), list) else []
+        prompt, answer = msgs[:-1], msgs[-1:]
+
+    def join(ms: Any) -> str:
+        if not isinstance(ms, list):
+            return ""
+        return "\x1e".join(f"{m.get('role')}\x1f{m.get('content')}" for m in ms if isinstance(m, dict))
+
+    return join(prompt), join(answer)
+
+
+def message_texts(canon: dict) -> list[str]:
+    """All text that is tokenized for a canonical record, one string per message."""
+    if "text" in canon:
+        return [str(canon.get("text") or "")]
+    out: list[str] = []
+    for key in ("messages", "prompt", "chosen"):
+        v = canon.get(key)
+        if isinstance(v, list):
+            out += [str(m.get("content") or "") for m in v if isinstance(m, dict)]
+    return out

@@ -1,0 +1,289 @@
+"""Lint a loaded spec: one streaming pass per dataset into ``DataStats``, then every rule on the stats."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .data.formats import canonical_texts, detect_format, message_texts, to_canonical, validate_record
+from .data.reader import DataReadError, read_records
+from .findings import Finding
+from .load import LoadedSpec
+
+MAX_PROBLEMS_PER_FILE = 20
+CHUNK = 1024
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uff00-\uffef]")
+_DISABLE = re.compile(r"#\s*ftspec:\s*disable=([A-Za-z0-9_, ]+)")
+
+
+@dataclass
+class DataStats:
+    role: str  # train, validation, holdout, mix
+    spec_value: str
+    path: Path
+    at: tuple  # where the path is in the spec
+    exists: bool = True
+    read_error: str | None = None
+    fmt: str | None = None
+    items: int = 0
+    records: int = 0  # records without format errors
+    problems: list = field(default_factory=list)  # (line, message, field), capped
+    problem_count: int = 0
+    labels: list = field(default_factory=list)  # lines with KTO labels
+    reasoning: list = field(default_factory=list)
+    tool_issues: list = field(default_factory=list)
+    tokens: int = 0
+    max_tokens: int = 0
+    over_length: int = 0
+    over_lines: list = field(default_factory=list)
+    duplicates: int = 0
+    dup_lines: list = field(default_factory=list)
+    hashes: set = field(default_factory=set)
+    leaks: int = 0
+    leak_lines: list = field(default_factory=list)
+
+    @property
+    def display(self) -> str:
+        return str(self.path)
+
+
+class TokenCounter:
+    """Token counts per sample: exact with the model's tokenizer, else a character estimate."""
+
+    def __init__(self, spec, spec_dir: Path):
+        # Loading the tokenizer costs ~70 ms: do it only when some data is actually counted,
+        # so a spec-only lint (pre-commit on a spec edit) stays instant.
+        self._spec, self._spec_dir = spec, spec_dir
+        self._loaded = False
+        self._exact = False
+        self._tok = None
+        self.overhead = 4
+
+    def _load(self) -> None:
+        if self._loaded:
+            return
+        self._loaded = True
+        spec = self._spec
+        try:
+            from .models.resolve import resolve_model
+            from .tokenize import ChatTokenizer
+
+            tok = ChatTokenizer.from_model(resolve_model(spec.model.base, spec.model.revision, spec_dir=self._spec_dir))
+            if tok is not None:
+                self._tok = tok
+                self._exact = True
+                try:
+                    probe = [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]
+                    ids, _ = tok.encode_chat(probe)
+                    base = len(tok.encode("a")) + len(tok.encode("b"))
+                    self.overhead = max(0, (len(ids) - base) // 2)
+                except Exception:
+                    self.overhead = 4
+        except Exception:
+            self._tok = None
+
+    @property
+    def tok(self):
+        self._load()
+        return self._tok
+
+    @property
+    def exact(self) -> bool:
+        self._load()
+        return self._exact
+
+    @property
+    def mode(self) -> str:
+        return "exact (model tokenizer)" if self.exact else "estimated (~4 chars/token, ~3 for CJK)"
+
+    def count(self, texts: list[list[str]]) -> list[int]:
+        if self.tok is not None:
+            flat = ["\n".join(t) for t in texts]
+            encs = self.tok.tokenizer.encode_batch(flat, add_special_tokens=False)
+            return [len(e.ids) + self.overhead * len(t) for e, t in zip(encs, texts)]
+        out = []
+        for t in texts:
+            s = "".join(t)
+            n = len(s)
+            cjk = len(_CJK.findall(s)) if n else 0
+            out.append((n + 2) // 3 if cjk * 3 > n else (n + 3) // 4)
+            out[-1] += self.overhead * len(t) if len(t) > 1 else 0
+        return out
+
+
+@dataclass
+class LintContext:
+    loaded: LoadedSpec
+    counter: TokenCounter
+    train: DataStats | None = None
+    validation: DataStats | None = None
+    holdout: DataStats | None = None
+    mix: list = field(default_factory=list)
+
+    @property
+    def spec(self):
+        return self.loaded.spec
+
+    def locate(self, *path, key: bool = False) -> tuple:
+        loc = self.loaded.locate(*path, key=key)
+        return (loc.file, loc.line, loc.column)
+
+    def datasets(self) -> list[DataStats]:
+        return [d for d in (self.train, self.validation, self.holdout, *self.mix) if d is not None]
+
+    def effective_train_count(self) -> int:
+        """Training samples after the validation split and over-length drops."""
+        t = self.train
+        if t is None:
+            return 0
+        n = t.records
+        if self.spec.over_length == "drop" and self.spec.method != "cpt":
+            n -= t.over_length
+        v = self.spec.data.validation
+        if isinstance(v, float):
+            n -= int(round(n * v))
+        return max(n, 0)
+
+
+def scan(stats: DataStats, spec, counter: TokenCounter, forced_fmt: str, train_hashes: set | None) -> DataStats:
+    method = spec.method if stats.role != "holdout" else ("dpo" if spec.method == "dpo" else "sft")
+    if stats.role == "holdout" and spec.method == "cpt":
+        method = "cpt"
+    max_len = spec.data.max_length
+    keep_hashes = stats.role == "train"
+    try:
+        items = read_records(stats.path)
+    except DataReadError as exc:
+        stats.exists = stats.path.is_file()
+        stats.read_error = str(exc)
+        return stats
+    fmt = None if forced_fmt == "auto" else forced_fmt
+    pending_texts: list[list[str]] = []
+    pending_lines: list[int] = []
+
+    def flush():
+        if not pending_texts:
+            return
+        for line, n in zip(pending_lines, counter.count(pending_texts)):
+            stats.tokens += n
+            if n > stats.max_tokens:
+                stats.max_tokens = n
+            if n > max_len:
+                stats.over_length += 1
+                if len(stats.over_lines) < 5:
+                    stats.over_lines.append(line)
+        pending_texts.clear()
+        pending_lines.clear()
+
+    try:
+        for line, record, error in items:
+            stats.items += 1
+            if error is not None:
+                _problem(stats, line, error, "")
+                continue
+            rfmt = fmt or detect_format(record)
+            if fmt is None and rfmt is not None and forced_fmt == "auto" and stats.fmt is None:
+                stats.fmt = rfmt
+            problems = validate_record(record, rfmt, method)
+            bad = False
+            for msg, fld in problems:
+                if fld == "label":
+                    stats.labels.append(line)
+                    bad = True
+                elif fld.endswith(".reasoning"):
+                    if not stats.reasoning or stats.reasoning[-1] != line:
+                        stats.reasoning.append(line)
+                elif fld == "tools":
+                    if not stats.tool_issues or stats.tool_issues[-1] != line:
+                        stats.tool_issues.append(line)
+                else:
+                    bad = True
+                    _problem(stats, line, msg, fld)
+            if bad:
+                continue
+            stats.records += 1
+            canon = to_canonical(record, rfmt, method)
+            h = hash(canonical_texts(canon))
+            if train_hashes is not None and h in train_hashes:
+                stats.leaks += 1
+                if len(stats.leak_lines) < 5:
+                    stats.leak_lines.append(line)
+            if keep_hashes:
+                if h in stats.hashes:
+                    stats.duplicates += 1
+                    if len(stats.dup_lines) < 5:
+                        stats.dup_lines.append(line)
+                else:
+                    stats.hashes.add(h)
+            pending_texts.append(message_texts(canon))
+            pending_lines.append(line)
+            if len(pending_texts) >= CHUNK:
+                flush()
+        flush()
+    except DataReadError as exc:
+        stats.read_error = str(exc)
+    if forced_fmt != "auto":
+        stats.fmt = forced_fmt
+    return stats
+
+
+def _problem(stats: DataStats, line: int, message: str, fld: str) -> None:
+    stats.problem_count += 1
+    if len(stats.problems) < MAX_PROBLEMS_PER_FILE:
+        stats.problems.append((line, message, fld))
+
+
+def collect(loaded: LoadedSpec) -> LintContext:
+    spec = loaded.spec
+    ctx = LintContext(loaded, TokenCounter(spec, loaded.dir))
+    d = spec.data
+
+    def mk(role, value, at):
+        return DataStats(role, value, loaded.resolve(value), at)
+
+    ctx.train = scan(mk("train", d.train, ("data", "train")), spec, ctx.counter, d.format, None)
+    th = ctx.train.hashes
+    if isinstance(d.validation, str):
+        ctx.validation = scan(mk("validation", d.validation, ("data", "validation")), spec, ctx.counter, d.format, th)
+    if spec.eval.holdout:
+        ctx.holdout = scan(mk("holdout", spec.eval.holdout, ("eval", "holdout")), spec, ctx.counter, "auto", th)
+    for i, m in enumerate(d.mix):
+        ctx.mix.append(scan(mk("mix", m.path, ("data", "mix", i, "path")), spec, ctx.counter, m.format, None))
+    return ctx
+
+
+def _inline_disabled(path: str, cache: dict) -> dict[int, set[str]]:
+    if path not in cache:
+        table: dict[int, set[str]] = {}
+        try:
+            with open(path, encoding="utf-8") as f:
+                for n, text in enumerate(f, 1):
+                    if "ftspec:" in text:
+                        m = _DISABLE.search(text)
+                        if m:
+                            table[n] = {c.strip().upper() for c in m.group(1).split(",") if c.strip()}
+        except OSError:
+            pass
+        cache[path] = table
+    return cache[path]
+
+
+def run_lint(loaded: LoadedSpec, *, select: list[str] | None = None, disable=()) -> list[Finding]:
+    from .rules import all_rules
+
+    off = {c.upper() for c in disable} | {c.upper() for c in loaded.spec.lint.disable}
+    sel = {c.upper() for c in select} if select else None
+    rules = [r for r in all_rules() if r.code not in off and (sel is None or r.code in sel or
+             any(r.code.startswith(s) for s in sel))]
+    ctx = collect(loaded)
+    spec_files = {str(loaded.path)} | {loc.file for loc in loaded.source.values.values()}
+    cache: dict = {}
+    out: list[Finding] = []
+    for rule in rules:
+        for f in rule.check(ctx, rule):
+            if f.line and f.path in spec_files and f.code in _inline_disabled(f.path, cache).get(f.line, ()):
+                continue
+            out.append(f)
+    out.sort(key=Finding.sort_key)
+    return out

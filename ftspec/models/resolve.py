@@ -1,0 +1,103 @@
+"""Find a spec's base model on this machine without torch, transformers or huggingface_hub.
+
+Lint and plan only need config.json and tokenizer files, so resolution reads the local folder or the
+Hugging Face cache layout directly and never touches the network. A hub model that is not cached is
+not an error here: it comes back as kind "hub" and the caller decides what that means.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from ftspec.models.tiny import TINY_ID, tiny_model_dir
+
+ModelKind = Literal["builtin", "local", "hub-cache", "hub"]
+
+_COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    base: str
+    kind: ModelKind
+    local_dir: Path | None = None
+    # A dict is unhashable; leaving it out of eq/hash keeps the ref usable as a key.
+    config: dict | None = field(default=None, compare=False, hash=False, repr=False)
+    tokenizer_file: Path | None = None
+    revision: str | None = None
+
+
+def hf_hub_cache() -> Path:
+    """The hub cache folder, chosen as huggingface_hub chooses it."""
+    for var in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE"):
+        if os.environ.get(var):
+            return Path(os.environ[var]).expanduser()
+    if os.environ.get("HF_HOME"):
+        return Path(os.environ["HF_HOME"]).expanduser() / "hub"
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "huggingface" / "hub"
+
+
+def _looks_like_path(base: str) -> bool:
+    return base.startswith((".", "/", "~", "\\")) or os.path.isabs(base) or base.endswith(("/", os.sep))
+
+
+def _read_config(folder: Path) -> dict | None:
+    path = folder / "config.json"
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path}: unreadable config.json ({exc})") from exc
+
+
+def _from_folder(base: str, kind: ModelKind, folder: Path, revision: str | None) -> ModelRef:
+    tokenizer = folder / "tokenizer.json"
+    return ModelRef(base=base, kind=kind, local_dir=folder, config=_read_config(folder),
+                    tokenizer_file=tokenizer if tokenizer.is_file() else None, revision=revision)
+
+
+def _cached_snapshot(repo_id: str, revision: str | None) -> Path | None:
+    repo = hf_hub_cache() / f"models--{repo_id.replace('/', '--')}"
+    ref = revision or "main"
+    commit = ref if _COMMIT_RE.match(ref) else None
+    if commit is None:
+        try:
+            commit = (repo / "refs" / ref).read_text(encoding="utf-8").strip()
+        except (OSError, ValueError):
+            return None
+    snapshot = repo / "snapshots" / commit
+    # A snapshot without config.json is a partial download (say, only the tokenizer): not usable.
+    return snapshot if (snapshot / "config.json").is_file() else None
+
+
+def resolve_model(base: str, revision: str | None = None, *, spec_dir: Path | None = None) -> ModelRef:
+    """Say where ``base`` lives: the builtin, a local folder, the HF cache, or only on the hub.
+
+    Raises ValueError for an unknown ``builtin:`` name or an unreadable local config.json.
+    """
+    if base.startswith("builtin:"):
+        if base != TINY_ID:
+            raise ValueError(f"unknown builtin model {base!r}; the only builtin is {TINY_ID!r}")
+        return _from_folder(base, "builtin", tiny_model_dir(with_weights=False), revision)
+
+    folder = Path(base).expanduser()
+    if not folder.is_absolute() and spec_dir is not None:
+        folder = Path(spec_dir) / folder
+    # An existing folder wins over a hub id of the same shape ("org/name" can be a relative path).
+    if folder.is_dir():
+        return _from_folder(base, "local", folder.resolve(), revision)
+    if _looks_like_path(base):
+        # A missing folder is still a local model: lint reports it rather than looking on the hub.
+        return ModelRef(base=base, kind="local", local_dir=folder.resolve(), revision=revision)
+
+    snapshot = _cached_snapshot(base, revision)
+    if snapshot is not None:
+        return _from_folder(base, "hub-cache", snapshot, revision)
+    return ModelRef(base=base, kind="hub", revision=revision)

@@ -1,0 +1,1 @@
+"""The planner: cost model (estimate), accelerator catalogue (hardware) and offline architectures."""

@@ -1,0 +1,37 @@
+"""The rule interface: metadata plus ``check(ctx)`` yielding findings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Iterable
+
+from ..findings import Finding, Severity
+
+if TYPE_CHECKING:
+    from ..lint import LintContext
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    name: str
+    severity: Severity
+    summary: str
+    docs: str  # What it does / Why it matters / Example / Source guide
+    source: str
+    check: Callable[["LintContext", "Rule"], Iterable[Finding]]
+
+    def finding(self, ctx: "LintContext", message: str, *, at: tuple = (), path: str | None = None,
+                line: int | None = None, severity: Severity | None = None, hint: str | None = None,
+                key: bool = False, **extra) -> Finding:
+        if path is None:
+            loc = ctx.locate(*at, key=key)
+            path, line, column = loc[0], loc[1], loc[2]
+        else:
+            column = None
+        return Finding(self.code, severity or self.severity, message, path, line, column,
+                       self.source, hint, extra)
+
+
+def doc(what: str, why: str, example: str, source: str) -> str:
+    return f"What it does\n  {what}\n\nWhy it matters\n  {why}\n\nExample\n  {example}\n\nSource guide\n  {source}\n"

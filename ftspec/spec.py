@@ -1,0 +1,182 @@
+"""The job spec, version 1: the contract that validate, lint, plan and apply all read.
+
+The JSON Schema in ``schemas/ftspec-v1.schema.json`` is generated from these models
+(``ftspec schema``), so editors complete and check specs through the modeline.
+Defaults follow the platform guides in ``GUIDE-RULES.md`` where the guides give one.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+SCHEMA_URL = "https://ftspec.dev/schemas/ftspec-v1.schema.json"
+SCHEMA_FILE = "schemas/ftspec-v1.schema.json"
+
+Method = Literal["sft", "dpo", "cpt"]
+AdapterType = Literal["lora", "rslora", "qlora", "full"]
+DataFormat = Literal["auto", "messages", "alpaca", "sharegpt", "preference", "text"]
+Precision = Literal["auto", "bf16", "fp16", "fp32"]
+Distributed = Literal["auto", "none", "ddp", "fsdp", "zero2", "zero3"]
+
+PositiveInt = Annotated[int, Field(ge=1)]
+Fraction = Annotated[float, Field(gt=0, lt=1)]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class ModelSection(Section):
+    base: str = Field(
+        "builtin:tiny",
+        description="Hugging Face hub id, local folder (relative to the spec), or 'builtin:tiny' for the offline tiny model.",
+        min_length=1,
+    )
+    revision: str | None = Field(None, description="Commit hash or tag to pin the hub model to.")
+    trust_remote_code: bool = Field(False, description="Run Python code shipped with the model. Avoid.")
+
+
+class AdapterSection(Section):
+    type: AdapterType = Field("lora", description="lora, rslora (alpha/sqrt(r) scaling), qlora (4-bit base, GPU only), or full.")
+    rank: PositiveInt = Field(32, description="LoRA rank r. Ignored for full fine-tuning.")
+    alpha: Annotated[float, Field(gt=0)] = Field(4.0, description="LoRA alpha. The Ark guide asks sqrt(rank) >= alpha.")
+    dropout: Annotated[float, Field(ge=0, lt=1)] = 0.05
+    target_modules: Union[Literal["all-linear"], list[str]] = Field(
+        "all-linear", description="'all-linear' (every Linear but lm_head, as PEFT) or a list of module names."
+    )
+
+
+class MixSource(Section):
+    path: str = Field(..., description="General-purpose data to mix in, relative to the spec.", min_length=1)
+    ratio: Fraction = Field(..., description="Share of this mixed-in data in the total after mixing (guide: 0.15-0.30).")
+    format: DataFormat = "auto"
+
+
+class DataSection(Section):
+    train: str = Field(..., description="Training data: .jsonl, .json, .parquet or .txt, relative to the spec.", min_length=1)
+    format: DataFormat = Field("auto", description="Record format; 'auto' detects it from the first record.")
+    validation: Union[Fraction, str, None] = Field(
+        None, description="A fraction of train held out for validation loss (guide: 0.2), or a path to a file."
+    )
+    mix: list[MixSource] = Field(default_factory=list)
+    max_length: PositiveInt = Field(2048, description="Maximum tokens per sample (Bailian default 2048).")
+    over_length: Literal["drop", "truncate"] | None = Field(
+        None, description="What happens to longer samples. Default: drop for sft and dpo (as the platforms do), truncate for cpt."
+    )
+    packing: bool = Field(False, description="Pack samples to fill max_length (Ark's dyn_bsz).")
+    assistant_only_loss: bool = Field(True, description="For chat data, train on assistant turns only.")
+    system_prompt: str | None = Field(None, description="System message added to chat samples that have none.")
+
+
+class TrainingSection(Section):
+    epochs: Annotated[float, Field(gt=0, le=100)] = 3
+    batch_size: PositiveInt = Field(8, description="Micro-batch per device (per process).")
+    gradient_accumulation: PositiveInt = 1
+    learning_rate: Annotated[float, Field(gt=0, lt=1)] | None = Field(
+        None, description="Default by adapter type: lora/qlora 1e-4, rslora 2e-5, full 1e-5 (Ark best practices)."
+    )
+    warmup_ratio: Annotated[float, Field(ge=0, lt=1)] = 0.05
+    lr_scheduler: Literal["cosine", "linear", "constant", "constant_with_warmup"] = "cosine"
+    weight_decay: Annotated[float, Field(ge=0)] = 0.0
+    max_grad_norm: Annotated[float, Field(gt=0)] = 1.0
+    optimizer: Literal["adamw", "adamw_8bit"] = "adamw"
+    seed: int = 42
+    save_per_epoch: bool = True
+    precision: Precision = Field("auto", description="auto: bf16 on GPUs that support it, fp32 on CPU.")
+    gradient_checkpointing: bool | None = Field(None, description="Default: on for GPUs, off on CPU.")
+    logging_steps: PositiveInt = 1
+    dpo_beta: Annotated[float, Field(gt=0)] = Field(0.1, description="DPO beta (TRL default 0.1).")
+
+
+class RegexMetric(Section):
+    regex: str = Field(..., description="The output passes when it matches this regular expression.")
+    name: str | None = None
+
+
+MetricName = Literal["exact_match", "contains", "json_valid", "accuracy", "format_alignment"]
+
+
+class PostProcess(Section):
+    regex: str
+    replace: str = ""
+
+
+class EvalSection(Section):
+    holdout: str | None = Field(None, description="Held-out test set, relative to the spec; never trained on.")
+    baseline: bool = Field(True, description="Evaluate the base model too, side by side.")
+    metrics: list[Union[MetricName, RegexMetric]] = Field(default_factory=lambda: ["exact_match"])
+    max_new_tokens: PositiveInt = 64
+    postprocess: list[PostProcess] = Field(
+        default_factory=list, description="Deterministic fixes applied to outputs, measured separately from raw outputs."
+    )
+
+
+class ComputeSection(Section):
+    accelerator: str = Field("cpu", description="cpu, or a GPU type the planner knows (h100, a100-80gb, l4, ...).", min_length=1)
+    gpus_per_node: PositiveInt = 1
+    nodes: PositiveInt = 1
+    processes_per_node: PositiveInt | None = Field(
+        None, description="Processes per node; defaults to gpus_per_node (on CPU: 1)."
+    )
+    distributed: Distributed = Field("auto", description="auto: ddp with several processes, none with one.")
+    main_process_ip: str | None = None
+    main_process_port: Annotated[int, Field(ge=1, le=65535)] = 29500
+    price_per_gpu_hour: Annotated[float, Field(ge=0)] | None = Field(None, description="Overrides the catalogue price (USD).")
+
+
+class LintSection(Section):
+    disable: list[str] = Field(default_factory=list, description="Rule codes switched off for this spec.")
+    profile: Literal["ark", "bailian", "openai", "peft"] = Field(
+        "ark", description="Which platform's thresholds apply where guides disagree (ark is the strictest)."
+    )
+
+
+class OutputSection(Section):
+    dir: str = Field("runs", description="Runs go to <dir>/<name>/<run-id>/, relative to the spec.")
+
+
+class Spec(Section):
+    version: Literal[1] = 1
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=100)]
+    description: str | None = None
+    extends: str | None = Field(None, description="A base spec whose values this one overrides (deep merge).")
+    method: Method = "sft"
+    model: ModelSection = Field(default_factory=ModelSection)
+    adapter: AdapterSection = Field(default_factory=AdapterSection)
+    data: DataSection
+    training: TrainingSection = Field(default_factory=TrainingSection)
+    eval: EvalSection = Field(default_factory=EvalSection)
+    compute: ComputeSection = Field(default_factory=ComputeSection)
+    lint: LintSection = Field(default_factory=LintSection)
+    output: OutputSection = Field(default_factory=OutputSection)
+
+    @model_validator(mode="after")
+    def _check_combinations(self) -> "Spec":
+        if self.method == "cpt" and self.data.format not in ("auto", "text"):
+            raise ValueError("method 'cpt' trains on plain text: data.format must be 'text' or 'auto'")
+        return self
+
+    @property
+    def learning_rate(self) -> float:
+        """The learning rate that will be used: the spec's, or the guide's default for the adapter type."""
+        if self.training.learning_rate is not None:
+            return self.training.learning_rate
+        return DEFAULT_LEARNING_RATE[self.adapter.type]
+
+    @property
+    def over_length(self) -> str:
+        return self.data.over_length or ("truncate" if self.method == "cpt" else "drop")
+
+
+# Lower ends of the Ark best-practice ranges (GUIDE-RULES: hyperparameters).
+DEFAULT_LEARNING_RATE: dict[str, float] = {"lora": 1e-4, "qlora": 1e-4, "rslora": 2e-5, "full": 1e-5}
+
+
+def json_schema() -> dict:
+    schema = Spec.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = SCHEMA_URL
+    schema["title"] = "ftspec job spec, version 1"
+    return schema

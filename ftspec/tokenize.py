@@ -1,0 +1,296 @@
+"""Chat tokenization for lint and plan, without torch or transformers.
+
+Renders chat templates the way ``transformers`` ``apply_chat_template`` does (same sandbox, filters,
+globals and ``{% generation %}`` tracking) and encodes with the model's ``tokenizer.json`` through
+the ``tokenizers`` library, so token counts and assistant masks match what training will see.
+Heavy imports (tokenizers, jinja2) are deferred to first use so importing this module stays cheap.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import jinja2
+    import tokenizers
+
+    from ftspec.models.resolve import ModelRef
+
+# The named special tokens transformers passes to every chat template (its SPECIAL_TOKENS_ATTRIBUTES).
+_NAMED_SPECIAL_TOKENS = ("bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token")
+# Older names for a message's reasoning, copied to the ones templates read (as transformers does).
+_REASONING_FIELDS = ("reasoning_content", "thinking", "reasoning")
+
+Message = Mapping[str, Any]
+
+
+def _token_str(value: Any) -> str | None:
+    if isinstance(value, dict):  # serialized AddedToken
+        return value.get("content")
+    return value if isinstance(value, str) else None
+
+
+def _read_json(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def _plain(value: Any) -> Any:
+    """Rebuild template inputs from plain JSON types, as transformers does before rendering."""
+    if value is None or type(value) in (str, int, float, bool):
+        return value
+    for base in (str, int, float):
+        if isinstance(value, base):
+            return base(value)
+    if isinstance(value, Mapping):
+        return {_plain(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_plain(v) for v in value)
+    import dataclasses  # deferred: it is the costliest import of this module
+
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if callable(getattr(value, "model_dump", None)):
+        return _plain(value.model_dump())
+    return f"<{type(value).__name__}>"
+
+
+def _prepare_messages(messages: list[Message]) -> list[dict]:
+    if not messages:
+        raise ValueError("Cannot apply chat template to an empty conversation. Provide at least one message.")
+    prepared = []
+    for message in messages:
+        if not isinstance(message, Mapping):
+            raise TypeError(f"Chat messages should be dicts, but got {message!r}.")
+        # transformers drops None values: templates handle a missing key better than a literal None.
+        message = _plain({k: v for k, v in message.items() if v is not None})
+        reasoning = next((message[k] for k in _REASONING_FIELDS if message.get(k) is not None), None)
+        if reasoning is not None:
+            message = {"thinking": reasoning, **message, "reasoning_content": reasoning}
+        prepared.append(message)
+    return prepared
+
+
+def _compile(template: str) -> jinja2.Template:
+    """Compile with the environment transformers builds in ``_cached_compile_jinja_template``."""
+    import jinja2
+    import jinja2.ext
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    class GenerationTracker(jinja2.ext.Extension):
+        # Records the char span of each {% generation %} block while a tracked render runs.
+        tags = {"generation"}
+
+        def __init__(self, environment: jinja2.Environment) -> None:
+            super().__init__(environment)
+            environment.extend(track_generation=self.track)
+            self._blocks: list[str] | None = None
+            self._spans: list[tuple[int, int]] | None = None
+
+        def parse(self, parser: jinja2.parser.Parser) -> jinja2.nodes.CallBlock:
+            lineno = next(parser.stream).lineno
+            body = parser.parse_statements(("name:endgeneration",), drop_needle=True)
+            return jinja2.nodes.CallBlock(self.call_method("_generation"), [], [], body).set_lineno(lineno)
+
+        @jinja2.pass_eval_context
+        def _generation(self, context: jinja2.nodes.EvalContext, caller: jinja2.runtime.Macro) -> str:
+            text = caller()
+            if self._blocks is not None and self._spans is not None:
+                start = len("".join(self._blocks))
+                self._spans.append((start, start + len(text)))
+            return text
+
+        @contextmanager
+        def track(self, blocks: list[str], spans: list[tuple[int, int]]):
+            if self._blocks is not None:
+                raise ValueError("generation tracker is already in use")
+            self._blocks, self._spans = blocks, spans
+            try:
+                yield
+            finally:
+                self._blocks = self._spans = None
+
+    def raise_exception(message: str) -> None:
+        raise jinja2.exceptions.TemplateError(message)
+
+    def tojson(x: Any, ensure_ascii: bool = False, indent: Any = None, separators: Any = None,
+               sort_keys: bool = False) -> str:
+        # Jinja's own tojson escapes HTML characters; templates expect plain JSON.
+        return json.dumps(x, ensure_ascii=ensure_ascii, indent=indent, separators=separators, sort_keys=sort_keys)
+
+    def strftime_now(fmt: str) -> str:
+        return datetime.now().strftime(fmt)
+
+    class TemplateDict:
+        # dict() without the class object itself, so templates can't reach its attributes.
+        def __call__(self, *args: Any, **kwargs: Any) -> dict:
+            return dict(*args, **kwargs)
+
+        def fromkeys(self, *args: Any, **kwargs: Any) -> dict:
+            return dict.fromkeys(*args, **kwargs)
+
+    class TemplateNamespace(jinja2.utils.Namespace):
+        # Underscore attributes on a namespace are a sandbox escape route.
+        def __init__(*args: Any, **kwargs: Any) -> None:
+            self, args = args[0], args[1:]
+            attrs = dict(*args, **kwargs)
+            for name in attrs:
+                TemplateNamespace._check(name)
+            jinja2.utils.Namespace.__init__(self, attrs)
+
+        def __setitem__(self, name: str, value: Any) -> None:
+            TemplateNamespace._check(name)
+            jinja2.utils.Namespace.__setitem__(self, name, value)
+
+        @staticmethod
+        def _check(name: Any) -> None:
+            if isinstance(name, str) and name.startswith("_"):
+                raise jinja2.exceptions.SecurityError(
+                    f"Chat templates cannot store underscore-prefixed attributes on a namespace, but got {name!r}.")
+
+    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True,
+                                        extensions=[GenerationTracker, jinja2.ext.loopcontrols])
+    env.filters["tojson"] = tojson
+    env.globals.update(raise_exception=raise_exception, strftime_now=strftime_now,
+                       dict=TemplateDict(), namespace=TemplateNamespace)
+    return env.from_string(template)
+
+
+class ChatTokenizer:
+    """A model's tokenizer and chat template, usable without transformers."""
+
+    def __init__(self, tokenizer: tokenizers.Tokenizer, chat_template: str | dict[str, str] | None,
+                 special_tokens: dict[str, str]) -> None:
+        self.tokenizer = tokenizer
+        self.chat_template = chat_template
+        self.special_tokens = special_tokens  # name -> token text, what templates see as variables
+        self._compiled: dict[str, jinja2.Template] = {}
+
+    @classmethod
+    def from_model(cls, ref: ModelRef) -> ChatTokenizer | None:
+        """Load from a resolved model; None when it has no local tokenizer.json."""
+        if ref.tokenizer_file is None:
+            return None
+        return cls.from_files(ref.tokenizer_file)
+
+    @classmethod
+    def from_files(cls, tokenizer_file: Path) -> ChatTokenizer:
+        from tokenizers import Tokenizer
+
+        folder = Path(tokenizer_file).parent
+        config = _read_json(folder / "tokenizer_config.json")
+        special = {k: _token_str(config.get(k)) for k in _NAMED_SPECIAL_TOKENS}
+        if "added_tokens_decoder" not in config:
+            # Legacy folders keep special tokens in special_tokens_map.json; transformers lets it win.
+            for key, value in _read_json(folder / "special_tokens_map.json").items():
+                if key in _NAMED_SPECIAL_TOKENS and _token_str(value):
+                    special[key] = _token_str(value)
+        extra = config.get("extra_special_tokens")
+        if isinstance(extra, dict):  # model-specific named tokens (image_token, ...) reach templates too
+            special.update({k: _token_str(v) for k, v in extra.items()})
+        return cls(Tokenizer.from_file(str(tokenizer_file)), _load_chat_template(folder, config),
+                   {k: v for k, v in special.items() if v is not None})
+
+    # --- tokens -------------------------------------------------------------------------------
+
+    def token_id(self, token: str | None) -> int | None:
+        return None if token is None else self.tokenizer.token_to_id(token)
+
+    @property
+    def eos_token(self) -> str | None:
+        return self.special_tokens.get("eos_token")
+
+    @property
+    def eos_token_id(self) -> int | None:
+        return self.token_id(self.eos_token)
+
+    @property
+    def pad_token(self) -> str | None:
+        return self.special_tokens.get("pad_token")
+
+    @property
+    def pad_token_id(self) -> int | None:
+        return self.token_id(self.pad_token)
+
+    def encode(self, text: str, add_special_tokens: bool = False) -> list[int]:
+        return self.tokenizer.encode(text, add_special_tokens=add_special_tokens).ids
+
+    def decode(self, ids: list[int], skip_special_tokens: bool = False) -> str:
+        return self.tokenizer.decode(ids, skip_special_tokens=skip_special_tokens)
+
+    # --- chat ---------------------------------------------------------------------------------
+
+    def _template(self, tools: list | None) -> jinja2.Template:
+        template = self.chat_template
+        if isinstance(template, dict):
+            key = "tool_use" if tools is not None and "tool_use" in template else "default"
+            if key not in template:
+                raise ValueError(f"This model has several chat templates and no default: {sorted(template)}")
+            template = template[key]
+        if template is None:
+            raise ValueError("This tokenizer has no chat template.")
+        if template not in self._compiled:
+            self._compiled[template] = _compile(template)
+        return self._compiled[template]
+
+    def _render(self, messages: list[Message], add_generation_prompt: bool, tools: list | None,
+                template_kwargs: dict) -> tuple[str, list[tuple[int, int]]]:
+        if tools is not None and not all(isinstance(t, Mapping) for t in tools):
+            raise TypeError("tools must be JSON schema dicts (converting Python functions needs transformers)")
+        template = self._template(tools)
+        variables = dict(messages=_prepare_messages(messages), tools=_plain(tools), documents=None,
+                         add_generation_prompt=add_generation_prompt,
+                         **_plain({**self.special_tokens, **template_kwargs}))
+        blocks: list[str] = []
+        spans: list[tuple[int, int]] = []
+        # Spans are measured against the text yielded so far, so render by generate(), as transformers does.
+        with template.environment.track_generation(blocks, spans):
+            for block in template.generate(**variables):
+                blocks.append(block)
+        return "".join(blocks), spans
+
+    def render_chat(self, messages: list[Message], add_generation_prompt: bool = False,
+                    tools: list[dict] | None = None, **template_kwargs: Any) -> str:
+        return self._render(messages, add_generation_prompt, tools, template_kwargs)[0]
+
+    def encode_chat(self, messages: list[Message], add_generation_prompt: bool = False,
+                    tools: list[dict] | None = None, **template_kwargs: Any) -> tuple[list[int], list[int]]:
+        """Token ids of the rendered chat and its assistant mask (1 inside {% generation %} blocks)."""
+        text, spans = self._render(messages, add_generation_prompt, tools, template_kwargs)
+        encoding = self.tokenizer.encode(text, add_special_tokens=False)
+        ids = encoding.ids
+        mask = [0] * len(ids)
+        # Char spans to tokens exactly as apply_chat_template(return_assistant_tokens_mask=True) maps
+        # them, quirks included: an unmappable start ends the scan, an end on token 0 or unmappable
+        # runs to the end of the sequence.
+        for start_char, end_char in spans:
+            start = encoding.char_to_token(start_char)
+            end = encoding.char_to_token(end_char - 1)
+            if start is None:
+                break
+            for index in range(start, end + 1 if end else len(ids)):
+                mask[index] = 1
+        return ids, mask
+
+
+def _load_chat_template(folder: Path, config: dict) -> str | dict[str, str] | None:
+    """Template files win over tokenizer_config.json, and several templates make a dict, as in transformers."""
+    templates: dict[str, str] = {}
+    if (folder / "chat_template.jinja").is_file():
+        templates["default"] = (folder / "chat_template.jinja").read_text(encoding="utf-8")
+    extra_dir = folder / "additional_chat_templates"
+    if extra_dir.is_dir():
+        for path in sorted(extra_dir.glob("*.jinja")):
+            templates[path.name.removesuffix(".jinja")] = path.read_text(encoding="utf-8")
+    if templates:
+        return templates["default"] if list(templates) == ["default"] else templates
+    template = config.get("chat_template")
+    if isinstance(template, list):  # legacy list of {"name", "template"}
+        return {entry["name"]: entry["template"] for entry in template}
+    return template

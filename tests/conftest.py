@@ -1,0 +1,30 @@
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import settings
+
+# CI must be reproducible: property tests run a fixed, derandomized search by default.
+# `HYPOTHESIS_PROFILE=explore pytest ...` runs a fresh random search to hunt for new cases.
+settings.register_profile("ci", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = ROOT.parent / "shared" / "data" / "llamafactory"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path_factory, monkeypatch):
+    # The builtin model cache goes to a per-session temp folder, never the user's home.
+    home = tmp_path_factory.getbasetemp() / "ftspec-home"
+    monkeypatch.setenv("FTSPEC_HOME", str(home))
+
+
+def run_cli(*args, cwd=None):
+    """Run the real console entry point in a subprocess; returns CompletedProcess."""
+    import subprocess
+
+    return subprocess.run([sys.executable, "-m", "ftspec.cli", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, env={**os.environ, "PYTHONPATH": str(ROOT)})

@@ -1,0 +1,85 @@
+"""`ftspec lint` end to end: formats, exit codes, select/disable, the quickstart and sample specs."""
+
+import json
+
+from conftest import ROOT, run_cli
+
+SPEC = """version: 1
+name: cli
+data: {{train: train.jsonl, validation: 0.2}}
+adapter: {{type: lora, rank: 4, alpha: 16}}
+eval: {{holdout: holdout.jsonl}}
+training: {{epochs: 3, batch_size: 1}}
+"""
+
+
+def make(tmp_path, n_train=60, broken_line=None):
+    lines = []
+    for i in range(n_train):
+        lines.append(json.dumps({"messages": [{"role": "user", "content": f"q{i}"},
+                                              {"role": "assistant", "content": f"a{i}"}]}))
+    if broken_line:
+        lines.insert(broken_line - 1, '{"messages": [')
+    (tmp_path / "train.jsonl").write_text("\n".join(lines) + "\n")
+    (tmp_path / "holdout.jsonl").write_text(json.dumps({"messages": [{"role": "user", "content": "new"},
+                                                                     {"role": "assistant", "content": "x"}]}) + "\n")
+    spec = tmp_path / "ftspec.yaml"
+    spec.write_text(SPEC.format())
+    return spec
+
+
+def test_json_findings_have_required_keys_and_exit_1_on_errors(tmp_path):
+    spec = make(tmp_path, broken_line=7)
+    proc = run_cli("lint", "--format", "json", spec)
+    assert proc.returncode == 1, proc.stderr
+    findings = json.loads(proc.stdout)
+    assert all({"code", "severity", "message", "path", "line"} <= set(f) for f in findings)
+    broken = [f for f in findings if f["code"] == "FT301"]
+    assert broken and broken[0]["path"].endswith("train.jsonl") and broken[0]["line"] == 7
+    rank = [f for f in findings if f["code"] == "FT201"]
+    assert rank and rank[0]["line"] == 4 and rank[0]["path"].endswith("ftspec.yaml")
+
+
+def test_warnings_only_exit_0_and_disable_select(tmp_path):
+    spec = make(tmp_path)
+    proc = run_cli("lint", "--format", "json", spec)
+    assert proc.returncode == 0, proc.stdout
+    codes = {f["code"] for f in json.loads(proc.stdout)}
+    assert "FT201" in codes
+    proc = run_cli("lint", "--format", "json", "--disable", "FT201", spec)
+    assert "FT201" not in {f["code"] for f in json.loads(proc.stdout)}
+    proc = run_cli("lint", "--format", "json", "--select", "FT2", spec)
+    assert {f["code"] for f in json.loads(proc.stdout)} <= {"FT201", "FT202", "FT203", "FT204"}
+
+
+def test_sarif_and_github_views(tmp_path):
+    spec = make(tmp_path)
+    sarif = json.loads(run_cli("lint", "--format", "sarif", spec).stdout)
+    assert sarif["version"] == "2.1.0"
+    run = sarif["runs"][0]
+    ids = [r["id"] for r in run["tool"]["driver"]["rules"]]
+    for result in run["results"]:
+        assert ids[result["ruleIndex"]] == result["ruleId"]
+        assert result["level"] in ("error", "warning", "note")
+        assert result["locations"][0]["physicalLocation"]["region"]["startLine"] >= 1
+    gh = run_cli("lint", "--format", "github", spec).stdout.splitlines()
+    assert gh and all(line.startswith(("::warning file=", "::error file=", "::notice file=")) for line in gh)
+    assert any("line=4" in line and "title=FT201" in line for line in gh)
+
+
+def test_inline_disable_comment(tmp_path):
+    spec = make(tmp_path)
+    spec.write_text(spec.read_text().replace("alpha: 16}", "alpha: 16}  # ftspec: disable=FT201"))
+    codes = {f["code"] for f in json.loads(run_cli("lint", "--format", "json", spec).stdout)}
+    assert "FT201" not in codes
+
+
+def test_quickstart_and_sample_specs_lint_without_errors():
+    specs = [ROOT / "examples" / "quickstart" / "ftspec.yaml", *sorted((ROOT / "specs").glob("*.yaml"))]
+    proc = run_cli("lint", "--format", "json", *specs)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    findings = json.loads(proc.stdout)
+    assert not [f for f in findings if f["path"].endswith("quickstart/ftspec.yaml")], findings
+    # True findings on the real data: LLaMA-Factory's DPO demo has long pairs and repeated samples.
+    dpo = {f["code"] for f in findings if "qwen05b-dpo" in f["path"]}
+    assert {"FT302", "FT303"} <= dpo

@@ -1,0 +1,65 @@
+"""Lint specs pointing at the real LLaMA-Factory demo datasets."""
+
+from pathlib import Path
+
+import pytest
+
+from ftspec.data.formats import detect_format, to_canonical, validate_record
+from ftspec.data.reader import read_records
+from ftspec.lint import run_lint
+from ftspec.load import load_spec
+
+DATA = Path("/work/shared/data/llamafactory")
+FILES = sorted(p.name for p in DATA.glob("*")) if DATA.is_dir() else []
+pytestmark = pytest.mark.skipif(not FILES, reason="real datasets not available")
+
+
+def method_for(name: str) -> str:
+    return "dpo" if name.startswith("dpo") else "cpt" if name.startswith(("c4", "wiki")) else "sft"
+
+
+def lint(tmp_path, name, method=None, extra=""):
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(f"name: t\nmethod: {method or method_for(name)}\ndata:\n  train: {DATA / name}\n  validation: 0.2\n{extra}")
+    return run_lint(load_spec(spec))
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_no_crash_and_no_format_errors(tmp_path, name):
+    findings = lint(tmp_path, name)
+    assert not [f for f in findings if f.code in ("FT003",)]
+    if not name.startswith("kto"):
+        assert not [f for f in findings if f.code == "FT301"], [f.message for f in findings if f.code == "FT301"][:3]
+
+
+def test_identity_below_recommended(tmp_path):
+    found = [f for f in lint(tmp_path, "identity.json") if f.code == "FT102"]
+    assert found and "91 SFT examples" in found[0].message
+
+
+def test_kto_label_flagged(tmp_path):
+    found = [f for f in lint(tmp_path, "kto_en_demo.json") if f.code == "FT304"]
+    assert found and "300 records" in found[0].message and found[0].path.endswith("kto_en_demo.json")
+
+
+def test_glaive_tool_calls_parse():
+    items = list(read_records(DATA / "glaive_toolcall_en_demo.json"))
+    assert len(items) == 300 and all(i.error is None for i in items)
+    assert items[0].line == 2
+    rec = items[0].record
+    fmt = detect_format(rec)
+    assert fmt == "sharegpt"
+    canon = to_canonical(rec, fmt, "sft")
+    assert canon["tools"] and any(m.get("tool_call") for m in canon["messages"])
+    assert any(m["role"] == "tool" for m in canon["messages"])
+    assert validate_record(rec, fmt, "sft") == []
+
+
+def test_dpo_sharegpt_pairs(tmp_path):
+    findings = lint(tmp_path, "dpo_en_demo.json")
+    assert not [f for f in findings if f.code in ("FT103", "FT301")]
+
+
+def test_cpt_token_volume(tmp_path):
+    found = [f for f in lint(tmp_path, "wiki_demo.txt") if f.code == "FT104"]
+    assert found and "exact (model tokenizer)" in found[0].message  # builtin:tiny has a tokenizer
