@@ -203,6 +203,64 @@ def init(path: str, method: str, adapter: str, base: str, name: str | None, forc
     click.echo(f"wrote {path}")
 
 
+def _plan_error_finding(loaded, exc):
+    from .findings import Finding
+
+    if exc.file:
+        return Finding("FT000", "error", exc.message, exc.file, exc.line, None)
+    loc = loaded.locate(*exc.spec_path) if exc.spec_path else None
+    return Finding("FT000", "error", exc.message, loc.file if loc else str(loaded.path),
+                   loc.line if loc else None, loc.column if loc else None)
+
+
+def compile_plan(spec_path: str, fmt: str = "text"):
+    """Load, lint and plan one spec; on any error print the located findings and exit 1."""
+    from .lint import run_lint
+    from .plan.compile import PlanError, build_plan
+
+    loaded_specs, findings = _load_specs((spec_path,))
+    if not loaded_specs:
+        _emit(findings, fmt)
+        sys.exit(EXIT_FINDINGS)
+    loaded = loaded_specs[0]
+    findings = run_lint(loaded)
+    errors = [f for f in findings if f.severity == "error"]
+    if errors:
+        _emit(findings, fmt if fmt != "json" else "text")
+        click.echo(f"no plan: {len(errors)} lint error(s) in {spec_path}", err=True)
+        sys.exit(EXIT_FINDINGS)
+    try:
+        plan = build_plan(loaded)
+    except PlanError as exc:
+        _emit([_plan_error_finding(loaded, exc)], "text")
+        click.echo(f"no plan for {spec_path}", err=True)
+        sys.exit(EXIT_FINDINGS)
+    return loaded, plan, findings
+
+
+@cli.command()
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.option("-o", "--out", "out", type=click.Path(dir_okay=False), help="Save the plan (JSON) for `ftspec apply`.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def plan(spec: str, out: str | None, fmt: str) -> None:
+    """Compile SPEC into a launch plan and preview steps, tokens, memory, time and cost."""
+    from .plan.views import to_json, to_text
+
+    _, compiled, findings = compile_plan(spec, fmt)
+    warnings = [f for f in findings if f.severity != "error"]
+    if fmt == "json":
+        click.echo(to_json(compiled), nl=False)
+    else:
+        if warnings:
+            click.echo(f"{len(warnings)} lint warning(s); `ftspec lint {spec}` shows them", err=True)
+        click.echo(to_text(compiled), nl=False)
+    if out:
+        from .atomic import write_text_atomic
+
+        write_text_atomic(Path(out), to_json(compiled))
+        click.echo(f"saved plan to {out}; run `ftspec apply {out}`", err=True)
+
+
 def main() -> None:
     """Entry point: usage errors and internal failures exit 2 with one line, never a traceback."""
     try:

@@ -263,7 +263,18 @@ class ChatTokenizer:
                     tools: list[dict] | None = None, **template_kwargs: Any) -> tuple[list[int], list[int]]:
         """Token ids of the rendered chat and its assistant mask (1 inside {% generation %} blocks)."""
         text, spans = self._render(messages, add_generation_prompt, tools, template_kwargs)
-        encoding = self.tokenizer.encode(text, add_special_tokens=False)
+        return self._ids_and_mask(self.tokenizer.encode(text, add_special_tokens=False), spans)
+
+    def encode_chat_batch(self, conversations: list[list[Message]], tools: list[list[dict] | None] | None = None,
+                          ) -> list[tuple[list[int], list[int]]]:
+        """encode_chat over many conversations; the Rust tokenizer encodes them in one parallel batch."""
+        tools = tools or [None] * len(conversations)
+        rendered = [self._render(m, False, t, {}) for m, t in zip(conversations, tools)]
+        encodings = self.tokenizer.encode_batch([text for text, _ in rendered], add_special_tokens=False)
+        return [self._ids_and_mask(enc, spans) for enc, (_, spans) in zip(encodings, rendered)]
+
+    @staticmethod
+    def _ids_and_mask(encoding, spans: list[tuple[int, int]]) -> tuple[list[int], list[int]]:
         ids = encoding.ids
         mask = [0] * len(ids)
         # Char spans to tokens exactly as apply_chat_template(return_assistant_tokens_mask=True) maps

@@ -9,7 +9,9 @@ from ftspec.data.reader import read_records
 from ftspec.lint import run_lint
 from ftspec.load import load_spec
 
-DATA = Path("/work/shared/data/llamafactory")
+from conftest import SHARED_DATA
+
+DATA = SHARED_DATA
 FILES = sorted(p.name for p in DATA.glob("*")) if DATA.is_dir() else []
 pytestmark = pytest.mark.skipif(not FILES, reason="real datasets not available")
 

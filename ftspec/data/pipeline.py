@@ -1,0 +1,263 @@
+"""The data pipeline shared by ``plan`` and ``apply``: read, convert, split, mix, tokenize, drop (no torch).
+
+``plan`` runs it to count rows and tokens exactly; ``apply`` runs the same code and writes the resulting
+records into the run folder, so the trainer sees exactly the rows the plan counted. Every random choice
+(validation split, mix-in sampling, shuffle) is drawn from ``training.seed``.
+
+What TRL does afterwards (truncation, dropping fully masked examples, packing) is not done here but
+counted by :mod:`ftspec.plan.packing`, which replicates it.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..plan.packing import pack_lengths, sft_kept_lengths
+from .formats import detect_format, to_canonical, validate_record
+from .reader import DataReadError, read_records
+
+PACKING_STRATEGY = "bfd"  # TRL's default; bfd keeps sequence boundaries (padding-free attention)
+
+
+class PipelineError(Exception):
+    """A data problem that stops planning, located in the dataset file or at the spec key that names it."""
+
+    def __init__(self, message: str, spec_path: tuple, file: str | None = None, line: int | None = None):
+        super().__init__(message)
+        self.message, self.spec_path, self.file, self.line = message, spec_path, file, line
+
+
+@dataclass
+class Tokenized:
+    """Per-example token facts, in the order the trainer receives the rows."""
+
+    lengths: list[int] = field(default_factory=list)  # full length (DPO: prompt + longer completion)
+    first_loss: list[int | None] = field(default_factory=list)  # first token with a label; None: none
+    loss_tokens: list[int] = field(default_factory=list)  # tokens with a label, after truncation
+    prompt_lengths: list[int] = field(default_factory=list)  # DPO only
+
+
+@dataclass
+class PreparedData:
+    method: str
+    train: list[dict]
+    validation: list[dict]
+    holdout: list[dict]
+    counts: dict[str, Any]
+    tokens: Tokenized | None  # None when the model's tokenizer is not on this machine
+    rows: int | None  # rows of the trainer's prepared train dataset (after TRL drops / packing)
+    tokens_per_epoch: int | None  # tokens the model processes per epoch (no padding)
+    loss_tokens_per_epoch: int | None
+    max_seq_len: int | None  # longest row the trainer will see
+    attention_seq_len: float | None  # sum(s^2)/sum(s): the mean length attention spans
+
+
+def load_records(path: Path, fmt: str, method: str, spec_path: tuple, *, keep_extra: tuple[str, ...] = ()) -> list[dict]:
+    """All records of one dataset in canonical form; the first broken record is a located error."""
+    try:
+        items = list(read_records(path))
+    except DataReadError as exc:
+        raise PipelineError(str(exc), spec_path) from None
+    out: list[dict] = []
+    detected = None if fmt == "auto" else fmt
+    for item in items:
+        if item.error:
+            raise PipelineError(item.error, spec_path, str(path), item.line)
+        rfmt = detected or detect_format(item.record)
+        problems = validate_record(item.record, rfmt, method)
+        hard = [p for p in problems if not p[1].endswith(".reasoning")]
+        if hard:
+            raise PipelineError(f"{hard[0][0]} (run 'ftspec lint' for every problem)", spec_path, str(path), item.line)
+        detected = detected or rfmt
+        canon = to_canonical(item.record, rfmt, method)
+        for key in keep_extra:
+            if isinstance(item.record, dict) and key in item.record:
+                canon[key] = item.record[key]
+        out.append(canon)
+    if not out:
+        raise PipelineError(f"{path}: no records", spec_path, str(path))
+    return out
+
+
+def split_validation(records: list[dict], fraction: float, seed: int) -> tuple[list[dict], list[dict]]:
+    """Seeded split; both parts keep the file's order."""
+    if fraction <= 0:
+        return records, []
+    n_val = max(1, round(fraction * len(records)))
+    if n_val >= len(records):
+        raise ValueError(f"validation fraction {fraction} leaves no training records out of {len(records)}")
+    order = list(range(len(records)))
+    random.Random(seed).shuffle(order)
+    chosen = set(order[:n_val])
+    return ([r for i, r in enumerate(records) if i not in chosen], [r for i, r in enumerate(records) if i in chosen])
+
+
+def mix_counts(n_train: int, ratios: list[float]) -> list[int]:
+    """Records to draw from each mix source so each makes up its ratio of the mixed total."""
+    rest = 1.0 - sum(ratios)
+    if rest <= 0:
+        raise ValueError("mix ratios add up to 1 or more: no room left for the task data")
+    return [round(n_train * r / rest) for r in ratios]
+
+
+def sample_mix(records: list[dict], n: int, rng: random.Random) -> list[dict]:
+    """n records without replacement; whole passes over the source first when it is too small."""
+    out: list[dict] = []
+    while n - len(out) >= len(records):
+        out += rng.sample(records, len(records))
+    return out + rng.sample(records, n - len(out))
+
+
+def _with_system_prompt(record: dict, system_prompt: str | None) -> dict:
+    if not system_prompt:
+        return record
+    for key in ("messages", "prompt"):
+        msgs = record.get(key)
+        if isinstance(msgs, list) and not (msgs and msgs[0].get("role") == "system"):
+            return {**record, key: [{"role": "system", "content": system_prompt}, *msgs]}
+    return record
+
+
+def _common_prefix(a: list[int], b: list[int]) -> int:
+    n = min(len(a), len(b))
+    i = 0
+    while i < n and a[i] == b[i]:
+        i += 1
+    return i
+
+
+def tokenize(records: list[dict], method: str, tok, *, assistant_only_loss: bool, max_length: int) -> Tokenized:
+    """Token lengths and label positions exactly as TRL 1.16 computes them (tokenizer via ftspec.tokenize)."""
+    t = Tokenized()
+    if method == "cpt":
+        eos = tok.eos_token or ""
+        texts = [r["text"] if r["text"].endswith(eos) else r["text"] + eos for r in records]
+        for enc in tok.tokenizer.encode_batch(texts, add_special_tokens=True):
+            n = len(enc.ids)
+            t.lengths.append(n)
+            t.first_loss.append(0)
+            t.loss_tokens.append(min(n, max_length))
+        return t
+    if method == "dpo":
+        for r in records:
+            tools = r.get("tools")
+            prompt, _ = tok.encode_chat(r["prompt"], add_generation_prompt=True, tools=tools)
+            chosen, _ = tok.encode_chat(r["prompt"] + r["chosen"], tools=tools)
+            rejected, _ = tok.encode_chat(r["prompt"] + r["rejected"], tools=tools)
+            plen = min(_common_prefix(prompt, chosen), _common_prefix(prompt, rejected))
+            longest = max(len(chosen), len(rejected))
+            t.lengths.append(longest)
+            t.prompt_lengths.append(plen)
+            t.first_loss.append(plen if plen < max_length else None)
+            t.loss_tokens.append(max(0, min(len(chosen), max_length) - plen) + max(0, min(len(rejected), max_length) - plen))
+        return t
+    for ids, mask in tok.encode_chat_batch([r["messages"] for r in records], tools=[r.get("tools") for r in records]):
+        n = len(ids)
+        t.lengths.append(n)
+        if assistant_only_loss:
+            t.first_loss.append(mask.index(1) if 1 in mask else None)
+            t.loss_tokens.append(sum(mask[:max_length]))
+        else:
+            t.first_loss.append(0)
+            t.loss_tokens.append(min(n, max_length))
+    return t
+
+
+def _select(tok: Tokenized, keep: list[bool]) -> Tokenized:
+    pick = lambda xs: [x for x, k in zip(xs, keep) if k]  # noqa: E731
+    return Tokenized(pick(tok.lengths), pick(tok.first_loss), pick(tok.loss_tokens), pick(tok.prompt_lengths))
+
+
+def load_tokenizer(loaded):
+    """The model's tokenizer from local files, or None (hub model not in the cache)."""
+    from ..models.resolve import resolve_model
+    from ..tokenize import ChatTokenizer
+
+    spec = loaded.spec
+    return ChatTokenizer.from_model(resolve_model(spec.model.base, spec.model.revision, spec_dir=loaded.dir))
+
+
+def prepare(loaded, tok=None, *, tokenize_data: bool = True) -> PreparedData:
+    """Run the pipeline for a loaded spec. ``tok``: a ChatTokenizer (loaded from the model when None)."""
+    spec = loaded.spec
+    d, method, seed = spec.data, spec.method, spec.training.seed
+    train = load_records(loaded.resolve(d.train), d.format, method, ("data", "train"))
+    counts: dict[str, Any] = {"train_file": len(train)}
+    if isinstance(d.validation, str):
+        validation = load_records(loaded.resolve(d.validation), d.format, method, ("data", "validation"))
+    elif d.validation:
+        try:
+            train, validation = split_validation(train, d.validation, seed)
+        except ValueError as exc:
+            raise PipelineError(str(exc), ("data", "validation")) from None
+    else:
+        validation = []
+    counts["validation"] = len(validation)
+    counts["train_task"] = len(train)
+    if d.mix:
+        try:
+            wanted = mix_counts(len(train), [m.ratio for m in d.mix])
+        except ValueError as exc:
+            raise PipelineError(str(exc), ("data", "mix")) from None
+        counts["mix"] = {}
+        for i, (m, n) in enumerate(zip(d.mix, wanted)):
+            source = load_records(loaded.resolve(m.path), m.format, method, ("data", "mix", i, "path"))
+            drawn = sample_mix(source, n, random.Random(f"{seed}:mix:{i}"))
+            counts["mix"][m.path] = len(drawn)
+            train = train + drawn
+        # Spread the mixed-in rows through the file: TRL packs per 1000-row chunk in file order.
+        random.Random(f"{seed}:shuffle").shuffle(train)
+    if d.system_prompt:
+        train = [_with_system_prompt(r, d.system_prompt) for r in train]
+        validation = [_with_system_prompt(r, d.system_prompt) for r in validation]
+    holdout: list[dict] = []
+    if spec.eval.holdout:
+        holdout = load_records(loaded.resolve(spec.eval.holdout), "auto", "sft" if method == "cpt" else method,
+                               ("eval", "holdout"), keep_extra=("scenario",))
+        if d.system_prompt:
+            holdout = [_with_system_prompt(r, d.system_prompt) for r in holdout]
+    counts["holdout"] = len(holdout)
+
+    if tok is None and tokenize_data:
+        tok = load_tokenizer(loaded)
+    if tok is None or not tokenize_data:
+        counts["train"] = len(train)
+        return PreparedData(method, train, validation, holdout, counts, None, None, None, None, None, None)
+
+    L = d.max_length
+    tokens = tokenize(train, method, tok, assistant_only_loss=d.assistant_only_loss, max_length=L)
+    counts["over_max_length"] = sum(n > L for n in tokens.lengths)
+    if spec.over_length == "drop" and counts["over_max_length"]:
+        keep = [n <= L for n in tokens.lengths]
+        train = [r for r, k in zip(train, keep) if k]
+        tokens = _select(tokens, keep)
+        counts["dropped_over_length"] = keep.count(False)
+    else:
+        counts["truncated"] = counts["over_max_length"]
+    counts["train"] = len(train)
+
+    # What the trainer does next, replicated: rows, tokens per epoch, sequence lengths.
+    if method == "dpo":
+        kept = [fl is not None for fl in tokens.first_loss]
+        counts["dropped_by_trainer"] = kept.count(False)
+        seqs = [min(n, L) for n, k in zip(tokens.lengths, kept) if k]
+        loss = sum(x for x, k in zip(tokens.loss_tokens, kept) if k)
+        rows = len(seqs)
+        per_epoch = sum(seqs) * 2  # chosen and rejected both go through the policy (and the reference)
+    elif d.packing:
+        seqs = pack_lengths([min(n, L) for n in tokens.lengths], L, PACKING_STRATEGY)
+        rows, per_epoch, loss = len(seqs), sum(seqs), sum(tokens.loss_tokens)
+        counts["dropped_by_trainer"] = 0
+    else:
+        first = tokens.first_loss if method == "sft" and d.assistant_only_loss else None
+        seqs = sft_kept_lengths(tokens.lengths, first, max_length=L)
+        counts["dropped_by_trainer"] = len(tokens.lengths) - len(seqs)
+        kept = [fl is not None and fl < min(n, L) for n, fl in zip(tokens.lengths, tokens.first_loss)]
+        rows, per_epoch = len(seqs), sum(seqs)
+        loss = sum(x for x, k in zip(tokens.loss_tokens, kept) if k)
+    attention = (sum(s * s for s in seqs) / sum(seqs)) if seqs else None
+    return PreparedData(method, train, validation, holdout, counts, tokens, rows, per_epoch, loss,
+                        max(seqs) if seqs else None, attention)

@@ -1,0 +1,239 @@
+"""Compile a loaded spec into a Plan: the resolved job, its launch files, exact counts and the cost preview.
+
+The Plan is a data object (Terraform style): ``views.py`` renders it as text or JSON, ``apply`` executes
+exactly what it holds. Nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from ..data.pipeline import PACKING_STRATEGY, PreparedData, prepare
+from ..models.resolve import resolve_model
+from . import fingerprint
+from .architectures import find_architecture
+from .estimate import EstimateError, estimate
+from .launch import Layout, render_launch, resolve_layout
+from .steps import optimizer_steps
+
+PLAN_FORMAT = 1
+
+
+class PlanError(Exception):
+    """A spec that cannot be planned; ``spec_path`` says where (for a located message)."""
+
+    def __init__(self, message: str, spec_path: tuple = (), file: str | None = None, line: int | None = None):
+        super().__init__(message)
+        self.message, self.spec_path, self.file, self.line = message, spec_path, file, line
+
+
+class TrainTokens(BaseModel):
+    per_epoch: int | None  # tokens through the model per epoch, no padding (DPO: chosen + rejected)
+    loss_bearing_per_epoch: int | None  # tokens that carry a label
+    total: int | None  # per epoch x epochs: what FLOPs and the managed platforms' bills count
+
+
+class Plan(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    format: int = PLAN_FORMAT
+    name: str
+    method: str
+    spec_file: str
+    spec: dict  # the resolved spec (extends merged, defaults filled)
+    fingerprint: dict
+    optimizer_steps: int | None
+    optimizer_steps_exact: bool
+    train_tokens: TrainTokens
+    flops: float | None
+    peak_memory_gib_per_device: float | None
+    wall_time_hours: float | None
+    cost_usd: float | None
+    fits: bool | None  # None on the CPU (host RAM, no fit check) or for an unknown architecture
+    remedies: list[dict]  # each with its own re-estimated memory
+    data: dict  # counts of the pipeline: read, split, mixed, dropped, rows the trainer sees
+    layout: dict
+    launch: dict  # accelerate_config, launch_argv, launch_line, sbatch, skypilot
+    job: dict  # what the training entry point receives
+    estimate: dict | None
+    notes: list[str]
+
+
+def _precision(spec, layout: Layout) -> tuple[str, str, str]:
+    """(load dtype, mixed-precision flag for the trainer, the estimator's precision)."""
+    if layout.mixed_precision == "bf16":
+        return "bfloat16", "bf16", "bf16"
+    if layout.mixed_precision == "fp16":
+        # fp16 AMP needs fp32 master weights: load fp32, autocast to half.
+        return "float32", "fp16", "bf16-mixed"
+    return "float32", "no", "fp32"
+
+
+def _gradient_checkpointing(spec, layout: Layout) -> bool:
+    if spec.training.gradient_checkpointing is not None:
+        return spec.training.gradient_checkpointing
+    return layout.accelerator != "cpu"
+
+
+def trainer_args(spec, layout: Layout, prepared: PreparedData, mixed: str, checkpointing: bool) -> dict[str, Any]:
+    t, d = spec.training, spec.data
+    has_validation = bool(prepared.validation)
+    args: dict[str, Any] = {
+        "num_train_epochs": t.epochs,
+        "per_device_train_batch_size": t.batch_size,
+        "per_device_eval_batch_size": t.batch_size,
+        "gradient_accumulation_steps": t.gradient_accumulation,
+        "learning_rate": spec.learning_rate,
+        "warmup_steps": t.warmup_ratio,  # transformers 5: a float below 1 is a ratio of the total steps
+        "lr_scheduler_type": t.lr_scheduler,
+        "weight_decay": t.weight_decay,
+        "max_grad_norm": t.max_grad_norm,
+        "optim": "adamw_bnb_8bit" if t.optimizer == "adamw_8bit" else "adamw_torch",
+        "seed": t.seed,
+        "data_seed": t.seed,
+        "bf16": mixed == "bf16",
+        "fp16": mixed == "fp16",
+        "use_cpu": layout.accelerator == "cpu",
+        "activation_checkpointing": checkpointing,  # transformers 5 name; gradient_checkpointing is deprecated
+        "logging_strategy": "steps",
+        "logging_steps": t.logging_steps,
+        # Checkpoints every epoch are also the resume points after a crash.
+        "save_strategy": "epoch",
+        "eval_strategy": "epoch" if has_validation else "no",
+        "dataloader_drop_last": False,
+        "report_to": ["tensorboard"],
+        "max_length": d.max_length,
+    }
+    if spec.method in ("sft", "cpt"):
+        args.update(packing=d.packing, packing_strategy=PACKING_STRATEGY)
+    if spec.method == "sft":
+        args["assistant_only_loss"] = d.assistant_only_loss
+    if spec.method == "cpt":
+        args["dataset_text_field"] = "text"
+    if spec.method == "dpo":
+        args["beta"] = t.dpo_beta
+    return args
+
+
+def peft_config(spec) -> dict | None:
+    a = spec.adapter
+    if a.type == "full":
+        return None
+    return {"r": a.rank, "lora_alpha": a.alpha, "lora_dropout": a.dropout,
+            "target_modules": a.target_modules, "use_rslora": a.type == "rslora"}
+
+
+def quantization(spec) -> dict | None:
+    if spec.adapter.type != "qlora":
+        return None
+    return {"load_in_4bit": True, "bnb_4bit_quant_type": "nf4", "bnb_4bit_compute_dtype": "bfloat16",
+            "bnb_4bit_use_double_quant": True}
+
+
+def _arch(spec, ref) -> tuple[dict | None, str | None]:
+    if ref.config:
+        return ref.config, f"config.json of {ref.kind} model"
+    arch = find_architecture(spec.model.base)
+    return (arch, "ftspec's architecture catalogue") if arch else (None, None)
+
+
+def build_plan(loaded, *, run_dir_placeholder: str = "RUN_DIR") -> Plan:
+    """Compile ``loaded`` (a LoadedSpec that passed lint) into a Plan; PlanError for what cannot run."""
+    from ..data.pipeline import PipelineError, load_tokenizer
+    from .launch import LayoutError
+
+    spec = loaded.spec
+    try:
+        layout = resolve_layout(spec)
+    except LayoutError as exc:
+        raise PlanError(exc.message, exc.field) from None
+    try:
+        ref = resolve_model(spec.model.base, spec.model.revision, spec_dir=loaded.dir)
+    except ValueError as exc:
+        raise PlanError(str(exc), ("model", "base")) from None
+    notes: list[str] = []
+    try:
+        tok = load_tokenizer(loaded)
+        if tok is None:
+            notes.append(f"{spec.model.base} is not on this machine: token counts and steps are unknown until "
+                         "its tokenizer is downloaded (huggingface-cli download, or a local folder)")
+        prepared = prepare(loaded, tok, tokenize_data=tok is not None)
+    except PipelineError as exc:
+        raise PlanError(exc.message, exc.spec_path, exc.file, exc.line) from None
+
+    t = spec.training
+    steps = None
+    if prepared.rows is not None:
+        if prepared.rows == 0:
+            raise PlanError("no training rows are left after dropping over-length and fully masked samples",
+                            ("data", "max_length"))
+        steps = optimizer_steps(prepared.rows, epochs=t.epochs, per_device_batch=t.batch_size,
+                                grad_accum=t.gradient_accumulation, world_size=layout.num_processes)
+    per_epoch = prepared.tokens_per_epoch
+    total_tokens = math.ceil(per_epoch * t.epochs) if per_epoch is not None else None
+
+    dtype, mixed, est_precision = _precision(spec, layout)
+    checkpointing = _gradient_checkpointing(spec, layout)
+    arch, arch_source = _arch(spec, ref)
+    est = None
+    if arch is None:
+        notes.append(f"no architecture known for {spec.model.base}: memory, FLOPs, time and cost are not estimated")
+    else:
+        try:
+            est = estimate(
+                arch, adapter=spec.adapter.type, accelerator=layout.accelerator,
+                train_tokens=total_tokens or 0, rank=spec.adapter.rank, target_modules=spec.adapter.target_modules,
+                micro_batch_size=t.batch_size, seq_len=prepared.max_seq_len or spec.data.max_length,
+                attention_seq_len=round(prepared.attention_seq_len) if prepared.attention_seq_len else None,
+                gradient_checkpointing=checkpointing, precision=est_precision,
+                num_processes=layout.num_processes, distributed=layout.distributed,
+                optimizer="adamw8bit" if t.optimizer == "adamw_8bit" else "adamw",
+            )
+        except EstimateError as exc:
+            notes.append(f"not estimated: {exc}")
+        notes.append(f"model shape from {arch_source}")
+    if spec.method == "dpo":
+        notes.append("DPO: the frozen reference model's forward passes are not in the FLOPs (about +1/3)")
+    if total_tokens is None:
+        notes.append("train_tokens unknown: FLOPs, time and cost are not estimated")
+
+    launch = render_launch(layout, run_dir=run_dir_placeholder, job_name=spec.name)
+    job = {
+        "method": spec.method,
+        "model": {"base": spec.model.base, "revision": spec.model.revision,
+                  "trust_remote_code": spec.model.trust_remote_code, "dtype": dtype},
+        "peft": peft_config(spec),
+        "quantization": quantization(spec),
+        "trainer_args": trainer_args(spec, layout, prepared, mixed, checkpointing),
+        "data": {"train": "data/train.jsonl", "validation": "data/validation.jsonl" if prepared.validation else None},
+        "expected_optimizer_steps": steps,
+    }
+    have_cost = est is not None and total_tokens is not None
+    price = spec.compute.price_per_gpu_hour
+    cost = None
+    if have_cost:
+        cost = est.gpu_hours * price if price is not None else est.cost_usd
+    return Plan(
+        name=spec.name, method=spec.method, spec_file=str(loaded.path), spec=spec.model_dump(mode="json"),
+        fingerprint=fingerprint.compute(loaded, ref.local_dir if ref.kind != "hub" else None),
+        optimizer_steps=steps, optimizer_steps_exact=steps is not None,
+        train_tokens=TrainTokens(per_epoch=per_epoch, loss_bearing_per_epoch=prepared.loss_tokens_per_epoch,
+                                 total=total_tokens),
+        flops=est.total_flops if have_cost else None,
+        peak_memory_gib_per_device=round(est.memory.total, 2) if est else None,
+        wall_time_hours=est.wall_time_hours if have_cost else None,
+        cost_usd=round(cost, 4) if cost is not None else None,
+        fits=est.fit.fits if est else None,
+        remedies=[{"action": r.action, "change": r.change, "memory_gib": r.memory_gib, "fits": r.fits}
+                  for r in (est.fit.remedies if est else ())],
+        data={**prepared.counts, "rows": prepared.rows, "max_seq_len": prepared.max_seq_len},
+        layout=layout.to_dict(),
+        launch={"accelerate_config": launch.accelerate_config, "launch_argv": launch.launch_argv,
+                "launch_line": launch.launch_line, "sbatch": launch.sbatch, "skypilot": launch.skypilot},
+        job=job,
+        estimate=est.to_dict() if est else None,
+        notes=notes + (list(est.notes) if est else []),
+    )

@@ -1,0 +1,94 @@
+"""What a plan was computed from: spec, data, model files, library versions and seed, each hashed.
+
+``apply PLANFILE`` recomputes this and refuses to run when anything differs, naming what changed
+(Terraform's "saved plan is stale"). Library versions come from package metadata, so nothing is imported.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from importlib import metadata
+from pathlib import Path
+
+LIBRARIES = ("ftspec", "torch", "transformers", "peft", "trl", "accelerate", "datasets", "tokenizers")
+MODEL_FILES = ("config.json", "tokenizer.json", "tokenizer_config.json", "chat_template.jinja",
+               "generation_config.json")
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def library_versions() -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for name in LIBRARIES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def data_files(loaded) -> dict[str, Path]:
+    """Every dataset the spec names, keyed by the spec's own path text."""
+    spec = loaded.spec
+    names = [spec.data.train, *(m.path for m in spec.data.mix)]
+    if isinstance(spec.data.validation, str):
+        names.append(spec.data.validation)
+    if spec.eval.holdout:
+        names.append(spec.eval.holdout)
+    return {name: loaded.resolve(name) for name in names}
+
+
+def model_files(model_dir: Path | None) -> dict[str, str]:
+    """Hashes of the files that shape tokenization and the architecture (weights are too big to hash)."""
+    if model_dir is None:
+        return {}
+    return {name: sha256_file(model_dir / name) for name in MODEL_FILES if (model_dir / name).is_file()}
+
+
+def compute(loaded, model_dir: Path | None) -> dict:
+    spec = loaded.spec
+    resolved = json.dumps(spec.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+    return {
+        "spec_file": str(loaded.path),
+        "spec_sha256": sha256_file(loaded.path),
+        "resolved_spec_sha256": hashlib.sha256(resolved.encode()).hexdigest(),
+        "data": {name: sha256_file(path) for name, path in data_files(loaded).items()},
+        "model": {"base": spec.model.base, "revision": spec.model.revision, "files": model_files(model_dir)},
+        "versions": library_versions(),
+        "seed": spec.training.seed,
+    }
+
+
+def differences(saved: dict, current: dict) -> list[str]:
+    """What changed between two fingerprints, one line each; empty when they match."""
+    out: list[str] = []
+    if saved.get("spec_sha256") != current.get("spec_sha256"):
+        what = "its settings" if saved.get("resolved_spec_sha256") != current.get("resolved_spec_sha256") else "text only"
+        out.append(f"the spec file changed ({what}): {current.get('spec_file')}")
+    elif saved.get("resolved_spec_sha256") != current.get("resolved_spec_sha256"):
+        out.append("the spec's settings changed through a spec it extends")
+    for name in sorted(set(saved.get("data", {})) | set(current.get("data", {}))):
+        old, new = saved.get("data", {}).get(name), current.get("data", {}).get(name)
+        if old != new:
+            out.append(f"data file {name} changed (sha256 {str(old)[:12]} -> {str(new)[:12]})")
+    old_model, new_model = saved.get("model", {}), current.get("model", {})
+    if (old_model.get("base"), old_model.get("revision")) != (new_model.get("base"), new_model.get("revision")):
+        out.append(f"the model changed: {old_model.get('base')}@{old_model.get('revision')} -> "
+                   f"{new_model.get('base')}@{new_model.get('revision')}")
+    for name in sorted(set(old_model.get("files", {})) | set(new_model.get("files", {}))):
+        if old_model.get("files", {}).get(name) != new_model.get("files", {}).get(name):
+            out.append(f"model file {name} changed")
+    for lib in sorted(set(saved.get("versions", {})) | set(current.get("versions", {}))):
+        old, new = saved.get("versions", {}).get(lib), current.get("versions", {}).get(lib)
+        if old != new:
+            out.append(f"{lib} version changed: {old} -> {new}")
+    if saved.get("seed") != current.get("seed"):
+        out.append(f"seed changed: {saved.get('seed')} -> {current.get('seed')}")
+    return out

@@ -1,0 +1,74 @@
+"""Views of a Plan: the human text summary and the JSON document (what -o writes and apply reads)."""
+
+from __future__ import annotations
+
+import json
+
+from .compile import Plan
+
+
+def to_json(plan: Plan) -> str:
+    return json.dumps(plan.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
+
+
+def _num(value, fmt: str = ",", unit: str = "") -> str:
+    return "unknown" if value is None else f"{value:{fmt}}{unit}"
+
+
+def _adapter(spec: dict) -> str:
+    a = spec["adapter"]
+    return "full fine-tuning" if a["type"] == "full" else f"{a['type']} r={a['rank']} alpha={a['alpha']:g}"
+
+
+def _data_line(plan: Plan) -> str:
+    d, spec = plan.data, plan.spec
+    parts = [f"{spec['data']['train']}: {d['train_file']} records"]
+    if d.get("validation"):
+        parts.append(f"{d['validation']} held for validation")
+    for path, n in (d.get("mix") or {}).items():
+        parts.append(f"{n} mixed in from {path}")
+    if d.get("dropped_over_length"):
+        parts.append(f"{d['dropped_over_length']} dropped over max_length {spec['data']['max_length']}")
+    if d.get("truncated"):
+        parts.append(f"{d['truncated']} truncated to max_length {spec['data']['max_length']}")
+    if d.get("dropped_by_trainer"):
+        parts.append(f"{d['dropped_by_trainer']} dropped by the trainer (no loss-bearing token left)")
+    rows = d.get("rows")
+    parts.append(f"{_num(rows)} rows to train on" + (" (packed)" if spec["data"]["packing"] else ""))
+    return "; ".join(parts)
+
+
+def to_text(plan: Plan) -> str:
+    spec, layout, t = plan.spec, plan.layout, plan.spec["training"]
+    lines = [
+        f"Plan: {plan.name} — {plan.method.upper()}, {_adapter(spec)}, {spec['model']['base']}",
+        f"  layout   {layout['num_processes']} process(es) on {layout['nodes']} node(s), {layout['accelerator']}, "
+        f"distributed {layout['distributed']}, precision {layout['mixed_precision']}",
+        f"  data     {_data_line(plan)}",
+    ]
+    if plan.optimizer_steps is not None:
+        lines.append(f"  steps    {plan.optimizer_steps:,} optimizer steps (exact: {plan.data['rows']:,} rows, "
+                     f"batch {t['batch_size']} x accumulation {t['gradient_accumulation']} x "
+                     f"{layout['num_processes']} process(es), {t['epochs']:g} epochs)")
+    else:
+        lines.append("  steps    unknown (the model's tokenizer is not on this machine)")
+    tt = plan.train_tokens
+    lines.append(f"  tokens   {_num(tt.per_epoch)} per epoch ({_num(tt.loss_bearing_per_epoch)} loss-bearing), "
+                 f"{_num(tt.total)} in all")
+    lines.append(f"  compute  {_num(plan.flops, '.3g')} FLOPs")
+    if plan.peak_memory_gib_per_device is not None:
+        where = "host RAM, no fit check" if plan.fits is None else "per device"
+        lines.append(f"  memory   {plan.peak_memory_gib_per_device:.2f} GiB {where}")
+    if plan.wall_time_hours is not None:
+        lines.append(f"  time     {plan.wall_time_hours:.3g} h wall clock")
+    if plan.cost_usd is not None:
+        lines.append(f"  cost     ${plan.cost_usd:,.2f}")
+    if plan.fits is not None:
+        lines.append(f"  fits     {'yes' if plan.fits else 'NO'}")
+        for r in plan.remedies:
+            mark = "fits" if r["fits"] else "still too big"
+            lines.append(f"           - {r['action']}: {r['memory_gib']:.1f} GiB ({mark})")
+    lines.append(f"  launch   {plan.launch['launch_line']}")
+    for note in plan.notes:
+        lines.append(f"  note     {note}")
+    return "\n".join(lines) + "\n"
