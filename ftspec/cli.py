@@ -261,6 +261,112 @@ def plan(spec: str, out: str | None, fmt: str) -> None:
         click.echo(f"saved plan to {out}; run `ftspec apply {out}`", err=True)
 
 
+def _load_saved_plan(path: str):
+    """A plan saved with `plan -o`, checked against its inputs as they are now."""
+    from .load import load_spec
+    from .models.resolve import resolve_model
+    from .plan import fingerprint
+    from .plan.compile import Plan
+
+    try:
+        plan_obj = Plan.model_validate_json(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise click.ClickException(f"{path}: not a readable ftspec plan ({str(exc).splitlines()[0]})") from None
+    if not Path(plan_obj.spec_file).is_file():
+        click.echo(f"{path}: the plan's spec {plan_obj.spec_file} is gone; run `ftspec plan` again", err=True)
+        sys.exit(EXIT_FINDINGS)
+    loaded = load_spec(plan_obj.spec_file)
+    ref = resolve_model(loaded.spec.model.base, loaded.spec.model.revision, spec_dir=loaded.dir)
+    changed = fingerprint.differences(plan_obj.fingerprint,
+                                      fingerprint.compute(loaded, ref.local_dir if ref.kind != "hub" else None))
+    if changed:
+        click.echo(f"{path}: the saved plan is stale; its inputs changed since it was made:", err=True)
+        for line in changed:
+            click.echo(f"  - {line}", err=True)
+        click.echo(f"run `ftspec plan {plan_obj.spec_file} -o {path}` again and review it", err=True)
+        sys.exit(EXIT_FINDINGS)
+    return loaded, plan_obj
+
+
+@cli.command()
+@click.argument("target", type=click.Path(dir_okay=False))
+@click.option("--force", is_flag=True, help="Train again even if a finished run exists for these inputs.")
+def apply(target: str, force: bool) -> None:
+    """Run a SPEC, or a PLAN saved by `ftspec plan -o`, then evaluate and report."""
+    from .apply import ApplyError, apply_plan
+    from .runs import RunLocked
+    from .plan.views import to_text
+
+    if target.endswith(".json"):
+        loaded, plan_obj = _load_saved_plan(target)
+    else:
+        loaded, plan_obj, _ = compile_plan(target)
+        click.echo(to_text(plan_obj), nl=False, err=True)
+    try:
+        run_dir = apply_plan(loaded, plan_obj, force=force, echo=lambda m: click.echo(m, err=True))
+    except RunLocked as exc:
+        click.echo(f"ftspec: {exc}", err=True)
+        sys.exit(EXIT_FINDINGS)
+    except ApplyError as exc:
+        click.echo(f"ftspec: {exc.message}", err=True)
+        sys.exit(exc.code)
+    _print_report(run_dir)
+
+
+def _print_report(run_dir: Path) -> None:
+    report_file = run_dir / "report.json"
+    report = json.loads(report_file.read_text(encoding="utf-8"))
+    click.echo(f"run {run_dir}")
+    click.echo(f"  optimizer steps  planned {report['plan']['optimizer_steps']}, ran {report['actual']['optimizer_steps']}")
+    train_loss, val_loss = report["loss"]["train"], report["loss"]["validation"]
+    if train_loss:
+        click.echo(f"  train loss       {train_loss[0][1]:.4f} -> {train_loss[-1][1]:.4f}")
+    if val_loss:
+        click.echo(f"  validation loss  " + ", ".join(f"{v:.4f}" for _, v in val_loss)
+                   + ("  (overfitting)" if report.get("overfitting") else ""))
+    ev = report["eval"]
+    if ev.get("finetuned"):
+        for key, label in (("metrics", "raw"), ("metrics_postprocessed", "post-processed")):
+            tuned = ev["finetuned"].get(key)
+            if not tuned:
+                continue
+            base = (ev.get("base") or {}).get(key) or {}
+            for name, value in tuned.items():
+                before = f"{base[name]:.3f} -> " if name in base else ""
+                click.echo(f"  {name:<16} {before}{value:.3f} ({label})")
+    click.echo(f"  report           {run_dir / 'report.html'}")
+
+
+@cli.command()
+@click.argument("run", type=click.Path(file_okay=False, exists=True))
+def report(run: str) -> None:
+    """Summarise a finished RUN folder and re-render its report.html."""
+    from .atomic import write_text_atomic
+    from .report.html import render_report_html
+
+    run_dir = Path(run)
+    if not (run_dir / "report.json").is_file():
+        raise click.ClickException(f"{run}: no report.json (the run has not finished; `ftspec apply` resumes it)")
+    data = json.loads((run_dir / "report.json").read_text(encoding="utf-8"))
+    write_text_atomic(run_dir / "report.html", render_report_html(data))
+    _print_report(run_dir)
+
+
+@cli.command()
+@click.argument("run", type=click.Path(file_okay=False, exists=True))
+@click.option("--merge", is_flag=True, help="Merge the LoRA adapter into the base weights.")
+@click.option("-o", "--out", "out", type=click.Path(file_okay=False), help="Destination (default RUN/merged).")
+def export(run: str, merge: bool, out: str | None) -> None:
+    """Export a RUN's model: the adapter as is, or merged into the base model (--merge)."""
+    from .export import ExportError, export_run
+
+    try:
+        dest = export_run(Path(run), merge=merge, out=Path(out) if out else None)
+    except ExportError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"exported to {dest}")
+
+
 def main() -> None:
     """Entry point: usage errors and internal failures exit 2 with one line, never a traceback."""
     try:

@@ -59,6 +59,8 @@ CASES = [
     Case("sft-2.5-epochs", n=18, overrides={"training": {"epochs": 2.5, "batch_size": 4}}),
     Case("cpt", method="cpt", n=30),
     Case("cpt-packing", method="cpt", n=40, overrides={"data": {"packing": True, "max_length": 64}}),
+    Case("cpt-packing-long-docs", method="cpt", n=30, long_every=2,
+         overrides={"data": {"packing": True, "max_length": 24}}),
     Case("cpt-truncate", method="cpt", n=30, long_every=2, overrides={"data": {"max_length": 24}}),
     Case("dpo", method="dpo", n=24),
     Case("dpo-prompt-too-long", method="dpo", n=30, long_every=3,
@@ -164,3 +166,5 @@ def test_the_matrix_exercises_drops_truncation_packing_and_mixing(tmp_path):
     assert seen["cpt-truncate"]["truncated"] > 0
     assert seen["sft-packing"]["rows"] < seen["sft-packing"]["train"]  # packing merged rows
     assert seen["sft-mix"]["mix"]["general.jsonl"] > 0
+    long_docs = seen["cpt-packing-long-docs"]  # wrapped packing: long documents are cut, never truncated
+    assert "truncated" not in long_docs and long_docs["over_max_length"] > 0

@@ -11,15 +11,22 @@ counted by :mod:`ftspec.plan.packing`, which replicates it.
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..plan.packing import pack_lengths, sft_kept_lengths
-from .formats import detect_format, to_canonical, validate_record
+from .formats import detect_format, message_texts, to_canonical, validate_record
 from .reader import DataReadError, read_records
 
-PACKING_STRATEGY = "bfd"  # TRL's default; bfd keeps sequence boundaries (padding-free attention)
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uff00-\uffef]")
+
+
+def packing_strategy(method: str) -> str:
+    """TRL's bfd (best-fit, keeps sample boundaries) for chat data; for plain-text CPT, wrapped: documents
+    are concatenated and cut every max_length tokens, so long documents are not truncated away."""
+    return "wrapped" if method == "cpt" else "bfd"
 
 
 class PipelineError(Exception):
@@ -53,6 +60,7 @@ class PreparedData:
     loss_tokens_per_epoch: int | None
     max_seq_len: int | None  # longest row the trainer will see
     attention_seq_len: float | None  # sum(s^2)/sum(s): the mean length attention spans
+    tokens_estimated: bool = False  # no local tokenizer: token figures are estimates
 
 
 def load_records(path: Path, fmt: str, method: str, spec_path: tuple, *, keep_extra: tuple[str, ...] = ()) -> list[dict]:
@@ -225,7 +233,9 @@ def prepare(loaded, tok=None, *, tokenize_data: bool = True) -> PreparedData:
         tok = load_tokenizer(loaded)
     if tok is None or not tokenize_data:
         counts["train"] = len(train)
-        return PreparedData(method, train, validation, holdout, counts, None, None, None, None, None, None)
+        if not tokenize_data:
+            return PreparedData(method, train, validation, holdout, counts, None, None, None, None, None, None)
+        return _without_tokenizer(spec, method, train, validation, holdout, counts)
 
     L = d.max_length
     tokens = tokenize(train, method, tok, assistant_only_loss=d.assistant_only_loss, max_length=L)
@@ -248,8 +258,15 @@ def prepare(loaded, tok=None, *, tokenize_data: bool = True) -> PreparedData:
         rows = len(seqs)
         per_epoch = sum(seqs) * 2  # chosen and rejected both go through the policy (and the reference)
     elif d.packing:
-        seqs = pack_lengths([min(n, L) for n in tokens.lengths], L, PACKING_STRATEGY)
-        rows, per_epoch, loss = len(seqs), sum(seqs), sum(tokens.loss_tokens)
+        strategy = packing_strategy(method)
+        if strategy == "wrapped":  # nothing is cut off: every token is trained on
+            counts.pop("truncated", None)
+            seqs = pack_lengths(tokens.lengths, L, strategy)
+            loss = sum(seqs)
+        else:
+            seqs = pack_lengths([min(n, L) for n in tokens.lengths], L, strategy)
+            loss = sum(tokens.loss_tokens)
+        rows, per_epoch = len(seqs), sum(seqs)
         counts["dropped_by_trainer"] = 0
     else:
         first = tokens.first_loss if method == "sft" and d.assistant_only_loss else None
@@ -261,3 +278,32 @@ def prepare(loaded, tok=None, *, tokenize_data: bool = True) -> PreparedData:
     attention = (sum(s * s for s in seqs) / sum(seqs)) if seqs else None
     return PreparedData(method, train, validation, holdout, counts, tokens, rows, per_epoch, loss,
                         max(seqs) if seqs else None, attention)
+
+
+# Byte-level BPE never makes a token out of less than one byte, so UTF-8 bytes plus a generous chat-template
+# allowance bound a sample's token count from above, whatever the tokenizer.
+TEMPLATE_TOKENS_PER_MESSAGE, TEMPLATE_TOKENS_PER_SAMPLE = 16, 32
+
+
+def _upper_bound_tokens(record: dict) -> int:
+    texts = message_texts(record)
+    return sum(len(t.encode("utf-8")) for t in texts) + TEMPLATE_TOKENS_PER_MESSAGE * len(texts) + TEMPLATE_TOKENS_PER_SAMPLE
+
+
+def _estimated_tokens(record: dict) -> int:
+    text = "".join(message_texts(record))
+    cjk = len(_CJK.findall(text))
+    return (len(text) + 2) // 3 if cjk * 3 > len(text) else (len(text) + 3) // 4 + 4 * len(message_texts(record))
+
+
+def _without_tokenizer(spec, method, train, validation, holdout, counts) -> PreparedData:
+    """Counts without the model's tokenizer: rows stay exact when no sample can reach max_length."""
+    d = spec.data
+    bound = max((_upper_bound_tokens(r) for r in train), default=0)
+    estimates = [_estimated_tokens(r) for r in train]
+    per_epoch = sum(min(n, d.max_length) for n in estimates) * (2 if method == "dpo" else 1)
+    # Without packing, nothing is truncated or dropped when even the upper bound fits.
+    rows = len(train) if (not d.packing and bound <= d.max_length) else None
+    counts["upper_bound_tokens"] = bound
+    return PreparedData(method, train, validation, holdout, counts, None, rows, per_epoch, None,
+                        min(max(estimates, default=0), d.max_length), None, tokens_estimated=True)

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from ..data.pipeline import PACKING_STRATEGY, PreparedData, prepare
+from ..data.pipeline import PreparedData, packing_strategy, prepare
 from ..models.resolve import resolve_model
 from . import fingerprint
 from .architectures import find_architecture
@@ -45,9 +45,10 @@ class Plan(BaseModel):
     spec_file: str
     spec: dict  # the resolved spec (extends merged, defaults filled)
     fingerprint: dict
-    optimizer_steps: int | None
+    optimizer_steps: int
     optimizer_steps_exact: bool
     train_tokens: TrainTokens
+    tokens_estimated: bool  # True without the model's tokenizer (character-based estimate)
     flops: float | None
     peak_memory_gib_per_device: float | None
     wall_time_hours: float | None
@@ -108,7 +109,7 @@ def trainer_args(spec, layout: Layout, prepared: PreparedData, mixed: str, check
         "max_length": d.max_length,
     }
     if spec.method in ("sft", "cpt"):
-        args.update(packing=d.packing, packing_strategy=PACKING_STRATEGY)
+        args.update(packing=d.packing, packing_strategy=packing_strategy(spec.method))
     if spec.method == "sft":
         args["assistant_only_loss"] = d.assistant_only_loss
     if spec.method == "cpt":
@@ -157,21 +158,24 @@ def build_plan(loaded, *, run_dir_placeholder: str = "RUN_DIR") -> Plan:
     notes: list[str] = []
     try:
         tok = load_tokenizer(loaded)
+        prepared = prepare(loaded, tok)
         if tok is None:
-            notes.append(f"{spec.model.base} is not on this machine: token counts and steps are unknown until "
-                         "its tokenizer is downloaded (huggingface-cli download, or a local folder)")
-        prepared = prepare(loaded, tok, tokenize_data=tok is not None)
+            exact = "exact (no sample can reach max_length)" if prepared.rows is not None else "an estimate"
+            notes.append(f"{spec.model.base}'s tokenizer is not on this machine: token counts are estimates and the "
+                         f"step count is {exact}; download the model (or point model.base at a folder) for exact counts")
     except PipelineError as exc:
         raise PlanError(exc.message, exc.spec_path, exc.file, exc.line) from None
 
     t = spec.training
-    steps = None
-    if prepared.rows is not None:
-        if prepared.rows == 0:
-            raise PlanError("no training rows are left after dropping over-length and fully masked samples",
-                            ("data", "max_length"))
-        steps = optimizer_steps(prepared.rows, epochs=t.epochs, per_device_batch=t.batch_size,
-                                grad_accum=t.gradient_accumulation, world_size=layout.num_processes)
+    rows, exact_steps = prepared.rows, prepared.rows is not None
+    if rows is None:  # no tokenizer and packing or possible drops: an estimate, flagged as one
+        per = prepared.tokens_per_epoch or 0
+        rows = math.ceil(per / spec.data.max_length) if spec.data.packing else prepared.counts["train"]
+    if rows == 0:
+        raise PlanError("no training rows are left after dropping over-length and fully masked samples",
+                        ("data", "max_length"))
+    steps = optimizer_steps(rows, epochs=t.epochs, per_device_batch=t.batch_size,
+                            grad_accum=t.gradient_accumulation, world_size=layout.num_processes)
     per_epoch = prepared.tokens_per_epoch
     total_tokens = math.ceil(per_epoch * t.epochs) if per_epoch is not None else None
 
@@ -219,7 +223,8 @@ def build_plan(loaded, *, run_dir_placeholder: str = "RUN_DIR") -> Plan:
     return Plan(
         name=spec.name, method=spec.method, spec_file=str(loaded.path), spec=spec.model_dump(mode="json"),
         fingerprint=fingerprint.compute(loaded, ref.local_dir if ref.kind != "hub" else None),
-        optimizer_steps=steps, optimizer_steps_exact=steps is not None,
+        optimizer_steps=steps, optimizer_steps_exact=exact_steps,
+        tokens_estimated=prepared.tokens_estimated,
         train_tokens=TrainTokens(per_epoch=per_epoch, loss_bearing_per_epoch=prepared.loss_tokens_per_epoch,
                                  total=total_tokens),
         flops=est.total_flops if have_cost else None,
@@ -229,10 +234,9 @@ def build_plan(loaded, *, run_dir_placeholder: str = "RUN_DIR") -> Plan:
         fits=est.fit.fits if est else None,
         remedies=[{"action": r.action, "change": r.change, "memory_gib": r.memory_gib, "fits": r.fits}
                   for r in (est.fit.remedies if est else ())],
-        data={**prepared.counts, "rows": prepared.rows, "max_seq_len": prepared.max_seq_len},
+        data={**prepared.counts, "rows": rows, "max_seq_len": prepared.max_seq_len},
         layout=layout.to_dict(),
-        launch={"accelerate_config": launch.accelerate_config, "launch_argv": launch.launch_argv,
-                "launch_line": launch.launch_line, "sbatch": launch.sbatch, "skypilot": launch.skypilot},
+        launch=launch.to_dict(),
         job=job,
         estimate=est.to_dict() if est else None,
         notes=notes + (list(est.notes) if est else []),

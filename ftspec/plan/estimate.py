@@ -549,7 +549,7 @@ def estimate(
         notes.append(f"bitsandbytes 4-bit needs a CUDA GPU; {acc.name} cannot run QLoRA")
     if acc.price_picked:
         notes.append(f"price for {acc.name} is our pick, not a catalogue figure: {acc.price_source}")
-    if mfu is None:
+    if mfu is None and acc.memory_gib is not None:
         notes.append(f"MFU {utilisation:.0%} is an uncalibrated prior for HF Trainer/TRL on {acc.mfu_class} GPUs")
 
     return Estimate(

@@ -46,14 +46,13 @@ def to_text(plan: Plan) -> str:
         f"distributed {layout['distributed']}, precision {layout['mixed_precision']}",
         f"  data     {_data_line(plan)}",
     ]
-    if plan.optimizer_steps is not None:
-        lines.append(f"  steps    {plan.optimizer_steps:,} optimizer steps (exact: {plan.data['rows']:,} rows, "
-                     f"batch {t['batch_size']} x accumulation {t['gradient_accumulation']} x "
-                     f"{layout['num_processes']} process(es), {t['epochs']:g} epochs)")
-    else:
-        lines.append("  steps    unknown (the model's tokenizer is not on this machine)")
+    how = "exact" if plan.optimizer_steps_exact else "ESTIMATE, no local tokenizer"
+    lines.append(f"  steps    {plan.optimizer_steps:,} optimizer steps ({how}: {plan.data['rows']:,} rows, "
+                 f"batch {t['batch_size']} x accumulation {t['gradient_accumulation']} x "
+                 f"{layout['num_processes']} process(es), {t['epochs']:g} epochs)")
     tt = plan.train_tokens
-    lines.append(f"  tokens   {_num(tt.per_epoch)} per epoch ({_num(tt.loss_bearing_per_epoch)} loss-bearing), "
+    approx = "~" if plan.tokens_estimated else ""
+    lines.append(f"  tokens   {approx}{_num(tt.per_epoch)} per epoch ({_num(tt.loss_bearing_per_epoch)} loss-bearing), "
                  f"{_num(tt.total)} in all")
     lines.append(f"  compute  {_num(plan.flops, '.3g')} FLOPs")
     if plan.peak_memory_gib_per_device is not None:
