@@ -1,0 +1,239 @@
+"""`ftspec apply`: execute exactly a plan, in its run folder, then evaluate and report.
+
+Stages, each leaving the folder consistent if the process dies between them:
+  1. inputs: spec copy, plan.json, accelerate config, prepared data (atomic writes);
+  2. training: the plan's own `accelerate launch` line (resumes from the newest complete checkpoint);
+  3. evaluation: base vs fine-tuned on the holdout, per-sample outputs saved;
+  4. report.json, report.html and the model card; report.json last, as the "done" marker.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from . import runs
+from .atomic import write_text_atomic
+from .plan.compile import Plan
+
+EXIT_NAN, EXIT_STEPS, EXIT_OOM = 3, 4, 5
+
+
+class ApplyError(Exception):
+    def __init__(self, message: str, code: int = 1):
+        super().__init__(message)
+        self.message, self.code = message, code
+
+
+def _dump(obj) -> str:
+    return json.dumps(obj, indent=2, ensure_ascii=False) + "\n"
+
+
+def _write_jsonl(path: Path, records: list[dict]) -> None:
+    write_text_atomic(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+
+
+def _launch_for(plan: Plan, run_dir: Path):
+    from .plan.launch import Layout, render_launch
+
+    return render_launch(Layout(**plan.layout), run_dir=str(run_dir), job_name=plan.name)
+
+
+def write_inputs(loaded, plan: Plan, run_dir: Path) -> None:
+    """Everything the trainer reads, recomputed from the same inputs the plan fingerprinted."""
+    from .data.pipeline import prepare
+
+    prepared = prepare(loaded)
+    if prepared.rows != plan.data["rows"]:
+        raise ApplyError(f"the data pipeline produced {prepared.rows} rows but the plan counted {plan.data['rows']}")
+    launch = _launch_for(plan, run_dir)
+    run_plan = plan.model_copy(update={"launch": launch.to_dict()})
+    write_text_atomic(run_dir / "spec.yaml", Path(plan.spec_file).read_text(encoding="utf-8"))
+    write_text_atomic(run_dir / "plan.json", _dump(run_plan.model_dump(mode="json")))
+    write_text_atomic(run_dir / "accelerate_config.yaml", launch.accelerate_config)
+    _write_jsonl(run_dir / "data" / "train.jsonl", prepared.train)
+    if prepared.validation:
+        _write_jsonl(run_dir / "data" / "validation.jsonl", prepared.validation)
+    if prepared.holdout:
+        _write_jsonl(run_dir / "data" / "holdout.jsonl", prepared.holdout)
+
+
+def _accelerate_argv(argv: list[str]) -> list[str]:
+    """The plan's launch argv, with `accelerate` taken from this interpreter's environment."""
+    if argv and argv[0] == "accelerate":
+        exe = Path(sys.executable).with_name("accelerate")
+        if exe.exists():
+            return [str(exe), *argv[1:]]
+        if shutil.which("accelerate"):
+            return argv
+        raise ApplyError("accelerate is not installed: pip install 'ftspec[train]'", 2)
+    return argv
+
+
+def train(plan: Plan, run_dir: Path, *, resume: bool) -> dict:
+    launch = _launch_for(plan, run_dir)
+    argv = _accelerate_argv(launch.launch_argv) + (["--resume"] if resume else [])
+    env = {**os.environ, **launch.env, "PYTHONUNBUFFERED": "1"}
+    env.setdefault("TOKENIZERS_PARALLELISM", "false")
+    proc = subprocess.run(argv, env=env)
+    result_path = run_dir / runs.TRAIN_RESULT
+    result = json.loads(result_path.read_text()) if result_path.is_file() else None
+    if proc.returncode == EXIT_OOM:
+        raise ApplyError(f"out of memory; the plan estimated {plan.peak_memory_gib_per_device} GiB per device. "
+                         "Lower training.batch_size (raise gradient_accumulation to keep the effective batch), "
+                         "enable training.gradient_checkpointing or shorten data.max_length", EXIT_OOM)
+    if proc.returncode == EXIT_NAN or (result and result.get("stopped") == "nan_loss"):
+        raise ApplyError(f"training stopped: the loss became NaN/inf at step {result and result.get('global_step')}; "
+                         "lower training.learning_rate", EXIT_NAN)
+    if proc.returncode != 0 or result is None:
+        raise ApplyError(f"training failed (exit {proc.returncode}); rerun `ftspec apply` to resume from the last "
+                         "checkpoint", proc.returncode or 1)
+    if result["global_step"] != plan.optimizer_steps:
+        raise ApplyError(f"the trainer ran {result['global_step']} optimizer steps but the plan says "
+                         f"{plan.optimizer_steps}", EXIT_STEPS)
+    return result
+
+
+def _base_model_dir(plan: Plan) -> str:
+    from .models.resolve import resolve_model
+    from .models.tiny import TINY_ID, tiny_model_dir
+
+    base = plan.job["model"]["base"]
+    if base == TINY_ID:
+        return str(tiny_model_dir(with_weights=True))
+    ref = resolve_model(base, plan.job["model"]["revision"], spec_dir=Path(plan.spec_file).parent)
+    return str(ref.local_dir) if ref.local_dir else base
+
+
+def evaluate(plan: Plan, run_dir: Path) -> dict | None:
+    """Base and fine-tuned outputs on the holdout, scored; per-sample outputs go to eval/*.jsonl."""
+    holdout_file = run_dir / "data" / "holdout.jsonl"
+    if not holdout_file.is_file():
+        return None
+    from .evaluate.generate import generate_outputs, holdout_samples
+    from .evaluate.metrics import evaluate_outputs
+
+    ev = plan.spec["eval"]
+    records = [json.loads(line) for line in holdout_file.read_text(encoding="utf-8").splitlines() if line.strip()]
+    samples = holdout_samples(records)
+    prompts = [s["prompt"] for s in samples]
+    base_dir = _base_model_dir(plan)
+    full = plan.job["peft"] is None
+    tuned = {"model_dir": str(run_dir / "model")} if full else {"model_dir": base_dir, "adapter_dir": str(run_dir / "adapter")}
+    out: dict = {"holdout": plan.spec["eval"]["holdout"], "timing_s": {}}
+    runs_to_do = [("base", {"model_dir": base_dir})] if ev["baseline"] else []
+    runs_to_do.append(("finetuned", tuned))
+    for label, where in runs_to_do:
+        started = time.perf_counter()
+        outputs = generate_outputs(where["model_dir"], prompts, adapter_dir=where.get("adapter_dir"),
+                                   max_new_tokens=ev["max_new_tokens"], seed=plan.spec["training"]["seed"])
+        generated = time.perf_counter()
+        scored = evaluate_outputs([{**s, "output": o} for s, o in zip(samples, outputs)], ev["metrics"],
+                                  ev["postprocess"])
+        out["timing_s"][label] = {"generate": round(generated - started, 3),
+                                  "score": round(time.perf_counter() - generated, 3)}
+        _write_jsonl(run_dir / "eval" / f"{label}.jsonl", scored["samples"])
+        out[label] = scored
+    out.setdefault("base", None)
+    return out
+
+
+def build_report(plan: Plan, run_dir: Path, result: dict, evaluation: dict | None) -> dict:
+    return {
+        "format": 1,
+        "name": plan.name,
+        "run_id": run_dir.name,
+        "spec_name": plan.name,
+        "method": plan.method,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "status": result.get("stopped", "completed"),
+        "plan": {"optimizer_steps": plan.optimizer_steps, "train_tokens": plan.train_tokens.model_dump(),
+                 "flops": plan.flops, "peak_memory_gib_per_device": plan.peak_memory_gib_per_device,
+                 "wall_time_hours": plan.wall_time_hours, "cost_usd": plan.cost_usd, "fits": plan.fits},
+        "actual": {"optimizer_steps": result["global_step"], "train_runtime_s": result.get("train_runtime_s"),
+                   "tokens_per_second": result.get("tokens_per_second"),
+                   "train_tokens_seen": result.get("train_tokens_seen"), "world_size": result.get("world_size"),
+                   "resumed_from": result.get("resumed_from")},
+        "loss": {"train": result["loss"]["train"], "validation": result["loss"]["validation"]},
+        "overfitting": result.get("overfitting"),
+        "best_checkpoint": result.get("best_checkpoint"),
+        "eval": {"base": evaluation["base"] if evaluation else None,
+                 "finetuned": evaluation["finetuned"] if evaluation else None,
+                 "holdout": evaluation["holdout"] if evaluation else None,
+                 "timing_s": evaluation["timing_s"] if evaluation else None},
+        "data": plan.data,
+        "fingerprint": plan.fingerprint,
+        "versions": plan.fingerprint["versions"],
+        "artifacts": {"adapter": "adapter" if plan.job["peft"] is not None else None,
+                      "model": "model" if plan.job["peft"] is None else None,
+                      "tensorboard": "tensorboard", "checkpoints": "checkpoints",
+                      "eval_outputs": "eval" if evaluation else None},
+    }
+
+
+def model_card(report: dict, plan: Plan) -> str:
+    spec = plan.spec
+    lines = [f"# {plan.name}", "", spec.get("description") or "", "",
+             f"Fine-tuned from `{spec['model']['base']}` by ftspec ({plan.method.upper()}, "
+             f"{spec['adapter']['type']}).", "", "## Training", "",
+             f"- optimizer steps: {report['actual']['optimizer_steps']} (planned {report['plan']['optimizer_steps']})",
+             f"- epochs {spec['training']['epochs']}, micro-batch {spec['training']['batch_size']}, "
+             f"learning rate {plan.job['trainer_args']['learning_rate']}, seed {spec['training']['seed']}",
+             f"- data: {spec['data']['train']} (sha256 {plan.fingerprint['data'].get(spec['data']['train'], '')[:12]})",
+             "", "## Evaluation (holdout)", ""]
+    ev = report["eval"]
+    if ev["finetuned"]:
+        lines.append("| metric | base | fine-tuned |")
+        lines.append("|---|---|---|")
+        for name, value in ev["finetuned"]["metrics"].items():
+            base = ev["base"]["metrics"].get(name) if ev["base"] else None
+            lines.append(f"| {name} | {'—' if base is None else f'{base:.3f}'} | {value:.3f} |")
+    else:
+        lines.append("No holdout was configured.")
+    lines += ["", f"Reproduce: `ftspec apply {Path(plan.spec_file).name}` with the same data and library versions "
+              "(see report.json).", ""]
+    return "\n".join(lines)
+
+
+def write_report(plan: Plan, run_dir: Path, report: dict) -> None:
+    from .report.html import render_report_html
+
+    artifact = run_dir / ("adapter" if plan.job["peft"] is not None else "model")
+    if artifact.is_dir():
+        write_text_atomic(artifact / "README.md", model_card(report, plan))
+    write_text_atomic(run_dir / "report.html", render_report_html(report))
+    write_text_atomic(run_dir / runs.REPORT, _dump(report))  # last: it marks the run complete
+
+
+def apply_plan(loaded, plan: Plan, *, force: bool = False, echo=print) -> Path:
+    """Run ``plan`` to completion (or pick up where an interrupted run stopped); returns the run folder."""
+    root = runs.run_root(plan)
+    run_dir = root / runs.run_id(plan)
+    if runs.state(run_dir).completed:
+        if not force:
+            echo(f"nothing to do: {run_dir} is complete for these inputs (use --force to train again)")
+            return run_dir
+        run_dir = runs.fresh_run_dir(root, run_dir.name)
+    with runs.RunLock(run_dir):
+        st = runs.state(run_dir)
+        if not st.trained:
+            if st.has_checkpoint:
+                echo(f"resuming {run_dir} from {runs.complete_checkpoints(run_dir)[-1].name}")
+            else:
+                echo(f"run folder: {run_dir}")
+            write_inputs(loaded, plan, run_dir)
+            train(plan, run_dir, resume=st.has_checkpoint)
+        result = json.loads((run_dir / runs.TRAIN_RESULT).read_text())
+        if result["global_step"] != plan.optimizer_steps:
+            raise ApplyError(f"the trainer ran {result['global_step']} optimizer steps but the plan says "
+                             f"{plan.optimizer_steps}", EXIT_STEPS)
+        evaluation = evaluate(plan, run_dir)
+        report = build_report(plan, run_dir, result, evaluation)
+        write_report(plan, run_dir, report)
+    return run_dir

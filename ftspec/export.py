@@ -1,0 +1,59 @@
+"""`ftspec export RUN [--merge]`: a standalone model folder from a finished run, written atomically."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+
+class ExportError(Exception):
+    pass
+
+
+def export_run(run_dir: Path, *, merge: bool, out: Path | None = None) -> Path:
+    report_file = run_dir / "report.json"
+    if not report_file.is_file():
+        raise ExportError(f"{run_dir}: no report.json; only finished runs can be exported")
+    plan = json.loads((run_dir / "plan.json").read_text(encoding="utf-8"))
+    adapter, full = run_dir / "adapter", run_dir / "model"
+    dest = out or run_dir / ("merged" if merge else "export")
+    if dest.exists():
+        raise ExportError(f"{dest} exists; remove it or pass -o elsewhere")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    try:
+        if full.is_dir():
+            shutil.copytree(full, tmp, dirs_exist_ok=True)
+        elif not merge:
+            shutil.copytree(adapter, tmp, dirs_exist_ok=True)
+        else:
+            _merge(plan, adapter, tmp)
+        tmp.rename(dest)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return dest
+
+
+def _merge(plan: dict, adapter: Path, dest: Path) -> None:
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from .apply import _base_model_dir
+    from .plan.compile import Plan
+
+    if plan["job"].get("quantization"):
+        raise ExportError("a QLoRA adapter is merged into the 16-bit base: load the base in bf16 on a GPU machine")
+    base_dir = _base_model_dir(Plan.model_validate(plan))
+    dtype = {"bfloat16": torch.bfloat16, "float16": torch.float16}.get(plan["job"]["model"]["dtype"], torch.float32)
+    model = AutoModelForCausalLM.from_pretrained(base_dir, dtype=dtype,
+                                                 trust_remote_code=plan["job"]["model"]["trust_remote_code"])
+    merged = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
+    merged.save_pretrained(dest)
+    AutoTokenizer.from_pretrained(adapter if (adapter / "tokenizer_config.json").is_file() else base_dir).save_pretrained(dest)
+    card = adapter / "README.md"
+    if card.is_file():
+        shutil.copy(card, dest / "README.md")
