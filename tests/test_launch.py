@@ -82,7 +82,7 @@ def test_launch_argv_through_accelerate(rendered):
     from accelerate.commands.launch import _validate_launch_command, launch_command_parser
 
     layout, files, run_dir, (distributed, world, nodes, _) = rendered
-    assert shlex.split(files.launch_line) == files.launch_argv or MAIN_IP_PLACEHOLDER in files.launch_argv
+    assert shlex.split(files.launch_line) == files.launch_argv
     args, defaults, _ = _validate_launch_command(_parse(files.launch_argv))
     assert (args.num_processes, args.num_machines, args.machine_rank) == (world, nodes, 0)
     assert args.module and args.training_script == "ftspec.train" and args.training_script_args == [run_dir]
@@ -103,6 +103,38 @@ def test_launch_argv_through_accelerate(rendered):
     if distributed == "fsdp":
         assert args.fsdp_version == 2 and args.fsdp_auto_wrap_policy == "TRANSFORMER_BASED_WRAP"
         assert args.fsdp_state_dict_type == "SHARDED_STATE_DICT"
+
+
+def test_launchers_take_the_layout(rendered, monkeypatch):
+    """What accelerate hands to torchrun and to the plugins the trainer builds, on the head node."""
+    import accelerate.utils.launch as accel_launch
+    from accelerate.commands.launch import _validate_launch_command
+    from accelerate.utils import DeepSpeedPlugin, FullyShardedDataParallelPlugin
+
+    layout, files, _, (distributed, *_) = rendered
+    if distributed == "none":
+        return  # accelerate runs the module directly: nothing to hand over
+    monkeypatch.setattr(accel_launch, "is_port_in_use", lambda port: False)
+    args, defaults, _ = _validate_launch_command(_parse(files.launch_argv))
+    if distributed.startswith("zero"):
+        args.deepspeed_fields_from_accelerate_config = ",".join(defaults.deepspeed_config)  # as launch_command does
+        _, env = accel_launch.prepare_deepspeed_cmd_env(args)
+    else:
+        env = accel_launch.prepare_multi_gpu_env(args)
+    assert int(args.nproc_per_node) == layout.processes_per_node
+    if layout.nodes > 1:
+        assert (int(args.nnodes), args.node_rank) == (layout.nodes, 0)
+    assert env["ACCELERATE_MIXED_PRECISION"] == layout.mixed_precision
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    if distributed == "fsdp":
+        plugin = FullyShardedDataParallelPlugin()
+        assert (plugin.fsdp_version, plugin.reshard_after_forward, plugin.cpu_ram_efficient_loading) == (2, True, True)
+        assert plugin.state_dict_type.name == "SHARDED_STATE_DICT" and not plugin.activation_checkpointing
+    if distributed.startswith("zero"):
+        zero = DeepSpeedPlugin().deepspeed_config["zero_optimization"]
+        assert zero["stage"] == int(distributed[-1])
+        assert zero.get("stage3_gather_16bit_weights_on_model_save", False) == (distributed == "zero3")
 
 
 def _stub(folder, name, body):
