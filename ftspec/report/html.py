@@ -1,0 +1,228 @@
+"""The run report as one self-contained HTML file: inline CSS, loss curves as inline SVG, no scripts.
+
+The report dict holds user text (prompts, model outputs, spec names), so this module renders with its
+own autoescaping environment instead of ``ftspec.templating.render``, which writes YAML and shell
+and must not escape. Everything is turned into display strings here; the template only lays out.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from jinja2 import FileSystemLoader, StrictUndefined
+from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import Markup
+
+from ftspec.templating import TEMPLATE_DIR
+
+DASH = "—"
+MAX_SAMPLES = 50
+
+_env = SandboxedEnvironment(
+    loader=FileSystemLoader(str(TEMPLATE_DIR)), undefined=StrictUndefined, autoescape=True, keep_trailing_newline=True
+)
+
+
+def fmt(value: Any) -> str:
+    """A display string for any report value; missing values become a dash."""
+    if value is None or value == "":
+        return DASH
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return DASH
+        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return str(value)
+
+
+def pct(rate: float | None) -> str:
+    return DASH if rate is None else f"{100 * rate:.1f}%"
+
+
+def _points(series: Any) -> list[tuple[float, float]]:
+    points = []
+    for item in series or []:
+        try:
+            x, y = float(item[0]), float(item[1])
+        except (TypeError, ValueError, IndexError):
+            continue
+        if math.isfinite(x) and math.isfinite(y):
+            points.append((x, y))
+    return points
+
+
+def loss_svg(train: Any, validation: Any, width: int = 640, height: int = 260) -> Markup:
+    """Train and validation loss as an inline SVG with one polyline per series.
+
+    Built from numbers only, so marking it safe lets no user text through unescaped.
+    """
+    series = {"train": _points(train), "validation": _points(validation)}
+    every = series["train"] + series["validation"]
+    if not every:
+        return Markup('<p class="muted">No loss values were recorded.</p>')
+    left, right, top, bottom = 56, 16, 12, 36
+    xs, ys = [p[0] for p in every], [p[1] for p in every]
+    x0, x1 = min(xs), max(xs) if max(xs) > min(xs) else min(xs) + 1
+    y0, y1 = min(ys), max(ys) if max(ys) > min(ys) else min(ys) + 1
+
+    def sx(x: float) -> float:
+        return left + (x - x0) / (x1 - x0) * (width - left - right)
+
+    def sy(y: float) -> float:
+        return top + (y1 - y) / (y1 - y0) * (height - top - bottom)
+
+    parts = [
+        f'<svg class="loss" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
+        'aria-label="Training and validation loss by optimizer step">',
+        f'<line class="axis" x1="{left}" y1="{height - bottom}" x2="{width - right}" y2="{height - bottom}"/>',
+        f'<line class="axis" x1="{left}" y1="{top}" x2="{left}" y2="{height - bottom}"/>',
+    ]
+    for i in range(5):
+        y = y0 + (y1 - y0) * i / 4
+        parts.append(f'<line class="grid" x1="{left}" y1="{sy(y):.1f}" x2="{width - right}" y2="{sy(y):.1f}"/>')
+        parts.append(f'<text class="tick" x="{left - 6}" y="{sy(y) + 4:.1f}" text-anchor="end">{y:.3g}</text>')
+    for x in (x0, (x0 + x1) / 2, x1):
+        parts.append(f'<text class="tick" x="{sx(x):.1f}" y="{height - bottom + 16}" text-anchor="middle">{x:.4g}</text>')
+    parts.append(f'<text class="tick" x="{(width + left) / 2:.0f}" y="{height - 4}" text-anchor="middle">step</text>')
+    for name, points in series.items():
+        if not points:
+            continue
+        coords = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in points)
+        parts.append(f'<polyline class="{name}" points="{coords}"/>')
+        # A single point draws no line; a dot keeps it visible.
+        parts.extend(f'<circle class="{name}" cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="2.5"/>' for x, y in points
+                     if name == "validation" or len(points) == 1)
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def _metric_names(*results: dict | None) -> list[str]:
+    names: list[str] = []
+    for result in results:
+        for name in (result or {}).get("metrics") or {}:
+            if name not in names:
+                names.append(name)
+    return names
+
+
+def _rate(result: dict | None, key: str, name: str, scenario: str | None = None) -> float | None:
+    table = (result or {}).get(key) or {}
+    if scenario is not None:
+        table = table.get(scenario) or {}
+    return table.get(name)
+
+
+def _delta(after: float | None, before: float | None) -> str:
+    if after is None or before is None:
+        return DASH
+    return f"{100 * (after - before):+.1f} pt"
+
+
+def _metric_rows(base: dict | None, tuned: dict | None, names: list[str], scenario: str | None = None) -> list[dict]:
+    raw_key, pp_key = ("by_scenario", "by_scenario_postprocessed") if scenario is not None else (
+        "metrics", "metrics_postprocessed")
+    rows = []
+    for name in names:
+        b, bp = _rate(base, raw_key, name, scenario), _rate(base, pp_key, name, scenario)
+        t, tp = _rate(tuned, raw_key, name, scenario), _rate(tuned, pp_key, name, scenario)
+        rows.append({"scenario": scenario, "metric": name, "base": pct(b), "base_pp": pct(bp), "tuned": pct(t),
+                     "tuned_pp": pct(tp), "delta": _delta(t, b)})
+    return rows
+
+
+def _prompt_text(prompt: Any) -> str:
+    # The last user turn is what distinguishes samples; the shared system prompt would only add noise.
+    if isinstance(prompt, list):
+        users = [m.get("content") for m in prompt if isinstance(m, dict) and m.get("role") == "user"]
+        return fmt(users[-1] if users else None)
+    return fmt(prompt)
+
+
+def _sample_rows(base: dict | None, tuned: dict | None) -> list[dict]:
+    tuned_samples = (tuned or {}).get("samples") or []
+    base_by_index = {s.get("index"): s for s in (base or {}).get("samples") or []}
+    rows = []
+    for sample in tuned_samples[:MAX_SAMPLES]:
+        base_sample = base_by_index.get(sample.get("index")) or {}
+        output, fixed = sample.get("output"), sample.get("output_postprocessed")
+        rows.append({
+            "index": fmt(sample.get("index")),
+            "scenario": fmt(sample.get("scenario")),
+            "prompt": _prompt_text(sample.get("prompt")),
+            "reference": fmt(sample.get("reference")),
+            "base_output": fmt(base_sample.get("output")) if base_sample else DASH,
+            "base_scores": list((base_sample.get("scores") or {}).items()),
+            "base_scores_postprocessed": list((base_sample.get("scores_postprocessed") or {}).items()),
+            "output": fmt(output),
+            "output_postprocessed": fmt(fixed) if fixed is not None and fixed != output else "",
+            "scores": list((sample.get("scores") or {}).items()),
+            "scores_postprocessed": list((sample.get("scores_postprocessed") or {}).items()),
+        })
+    return rows
+
+
+def _plan_rows(plan: dict, actual: dict) -> list[dict]:
+    paired = [
+        ("Optimizer steps", plan.get("optimizer_steps"), actual.get("optimizer_steps")),
+        ("Train tokens", plan.get("train_tokens"), actual.get("train_tokens")),
+        ("Wall time (h)", plan.get("wall_time_hours"),
+         None if actual.get("train_runtime_s") is None else actual["train_runtime_s"] / 3600),
+        ("Peak memory / device (GiB)", plan.get("peak_memory_gib_per_device"), actual.get("peak_memory_gib_per_device")),
+    ]
+    used = {"optimizer_steps", "train_tokens", "wall_time_hours", "train_runtime_s", "peak_memory_gib_per_device"}
+    rows = [{"label": label, "plan": fmt(p), "actual": fmt(a)} for label, p, a in paired]
+    rows += [{"label": k, "plan": fmt(v), "actual": DASH} for k, v in plan.items() if k not in used]
+    rows += [{"label": k, "plan": DASH, "actual": fmt(v)} for k, v in actual.items() if k not in used]
+    return rows
+
+
+def _kv(table: Any) -> list[tuple[str, str]]:
+    return [(str(k), fmt(v)) for k, v in (table or {}).items()] if isinstance(table, dict) else []
+
+
+def report_context(report: dict) -> dict:
+    """Display strings for the template, every missing value already replaced by a dash."""
+    plan, actual = report.get("plan") or {}, report.get("actual") or {}
+    loss = report.get("loss") or {}
+    evals = report.get("eval") or {}
+    base, tuned = evals.get("base"), evals.get("finetuned")
+    names = _metric_names(base, tuned)
+    scenarios = sorted({*((base or {}).get("by_scenario") or {}), *((tuned or {}).get("by_scenario") or {})}, key=str)
+    n_by_scenario = (tuned or {}).get("by_scenario_n") or (base or {}).get("by_scenario_n") or {}
+    has_pp = any("metrics_postprocessed" in (r or {}) for r in (base, tuned))
+    tuned_samples = (tuned or {}).get("samples") or []
+    overfitting = report.get("overfitting")
+    return {
+        "title": fmt(report.get("name") or report.get("spec_name")),
+        "header": [("Run", fmt(report.get("run_id"))), ("Spec", fmt(report.get("spec_name"))),
+                   ("Method", fmt(report.get("method"))), ("Created", fmt(report.get("created"))),
+                   ("Best checkpoint", fmt(report.get("best_checkpoint")))],
+        "overfitting": None if overfitting is None else bool(overfitting),
+        "plan_rows": _plan_rows(plan, actual),
+        "fits": fmt(plan.get("fits")),
+        "loss_svg": loss_svg(loss.get("train"), loss.get("validation")),
+        "has_eval": bool(base or tuned),
+        "has_base": bool(base),
+        "has_pp": has_pp,
+        "n_base": fmt((base or {}).get("n")),
+        "n_tuned": fmt((tuned or {}).get("n")),
+        "metric_rows": _metric_rows(base, tuned, names),
+        "scenario_rows": [dict(row, n=fmt(n_by_scenario.get(s))) for s in scenarios
+                          for row in _metric_rows(base, tuned, names, s)],
+        "sample_rows": _sample_rows(base, tuned),
+        "samples_total": len(tuned_samples),
+        "versions": _kv(report.get("versions")),
+        "fingerprint": _kv(report.get("fingerprint")),
+    }
+
+
+def render_report_html(report: dict) -> str:
+    """The report as a standalone HTML document (no network access needed to view it)."""
+    return _env.get_template("report.html.j2").render(**report_context(report))

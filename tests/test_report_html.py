@@ -1,0 +1,126 @@
+import os
+import re
+import shutil
+import struct
+import subprocess
+
+import pytest
+
+from ftspec.evaluate.metrics import evaluate_outputs
+from ftspec.report.html import loss_svg, render_report_html
+
+GUARD = [{"regex": r"\s*([-/])\s*", "replace": r"\1"}]
+METRICS = ["exact_match", "format_alignment", {"regex": r"^\S+$", "name": "one_token"}]
+XSS = "<script>alert(1)</script>"
+SYSTEM = {"role": "system", "content": "你是建材家装助手。"}
+
+
+def _samples(outputs):
+    cases = [
+        ("Is PE19/24 in stock?", "PE19/24", "trained"),
+        ("“水吧台/岛台区域”需要刷几遍防水?", "水吧台/岛台区域", "trained"),
+        ("Can Soudal-23-89/B be used outdoors?", "Soudal-23-89/B", "untrained"),
+        ("订单里的型号是Tremco-755/3,请复述型号。", "型号:Tremco-755/3", "untrained"),
+    ] * 15  # 60 samples: more than the report lists
+    return [{"prompt": [SYSTEM, {"role": "user", "content": u}], "reference": ref, "scenario": sc,
+             "output": outputs(i, ref)} for i, (u, ref, sc) in enumerate(cases)]
+
+
+def _spaced(ref):
+    return re.sub(r"([-/])", r" \1 ", ref)
+
+
+@pytest.fixture
+def report():
+    base = _samples(lambda i, ref: _spaced(ref) if i % 2 else ref + " " + XSS)
+    tuned = _samples(lambda i, ref: ref if i % 5 else _spaced(ref))
+    return {
+        "name": "symbol-format", "run_id": "20261123-162900-ab12", "spec_name": "symbol-format", "method": "sft",
+        "created": "2026-11-23T16:29:00Z",
+        "plan": {"optimizer_steps": 135, "train_tokens": 118_430, "peak_memory_gib_per_device": 0.41,
+                 "wall_time_hours": 0.03, "cost_usd": None, "fits": True, "accelerator": "cpu"},
+        "actual": {"optimizer_steps": 135, "train_runtime_s": 95.2, "tokens_per_second": 1244.0},
+        "loss": {"train": [[s, 5.6 / (1 + s / 12)] for s in range(1, 136, 3)],
+                 "validation": [[s, 5.4 / (1 + s / 20) + 0.3] for s in (45, 90, 135)]},
+        "overfitting": False, "best_checkpoint": "checkpoints/checkpoint-135",
+        "eval": {"base": evaluate_outputs(base, METRICS, GUARD), "finetuned": evaluate_outputs(tuned, METRICS, GUARD)},
+        "versions": {"ftspec": "0.1.0", "torch": "2.13.0", "transformers": "5.23.0"},
+        "fingerprint": {"spec_sha256": "9f2c" * 16, "data": {"train.jsonl": "e3b0c442"}},
+    }
+
+
+def test_report_is_self_contained_and_escaped(report):
+    html = render_report_html(report)
+    assert "http://" not in html and "https://" not in html
+    assert not re.search(r"\b(src|href)\s*=", html), "no attribute may load anything"
+    assert "url(" not in html and "@import" not in html and "@font-face" not in html
+    assert "<script" not in html.lower() and "<img" not in html.lower() and "<link" not in html.lower()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert html.count("<polyline") == 2 and 'class="train"' in html and 'class="validation"' in html
+    # Plan vs actual, metrics (raw and post-processed), scenarios and a capped sample list.
+    assert re.search(r"Optimizer steps</th><td[^>]*>135</td><td[^>]*>135</td>", html)
+    assert "fine-tuned + postprocess" in html and 'id="scenarios"' in html and "untrained" in html
+    assert "Showing 50 of 60" in html
+    assert html.count("format_alignment: pass") + html.count("format_alignment: fail") == 100
+    # format_alignment: base 50% raw, 100% with the guard; fine-tuned 80% raw.
+    assert re.search(r"<th>format_alignment</th><td[^>]*>50.0%</td><td[^>]*>100.0%</td><td[^>]*>80.0%</td>", html)
+
+
+def test_user_text_is_escaped_everywhere(report):
+    evil = '<img src="https://evil.example/x.png" onerror="alert(1)">'
+    report["run_id"] = report["versions"]["torch"] = evil
+    report["eval"]["finetuned"]["samples"][0]["prompt"][1]["content"] = evil
+    report["eval"]["finetuned"]["samples"][0]["reference"] = evil
+    html = render_report_html(report)
+    assert "<img" not in html and "&lt;img src=" in html
+    assert html.count("&lt;img src=") == 4
+
+
+def test_missing_values_render_as_dashes():
+    for report in ({}, {"plan": None, "actual": None, "loss": None, "eval": None, "overfitting": None},
+                   {"name": "x", "eval": {"base": None, "finetuned": evaluate_outputs([], ["exact_match"])},
+                    "loss": {"train": [[0, float("nan")], [1, 2.0]], "validation": []}}):
+        html = render_report_html(report)
+        assert "—" in html and "</html>" in html
+    assert "No loss values were recorded" in render_report_html({})
+    assert "No holdout evaluation was run" in render_report_html({})
+
+
+def test_loss_svg_scales_into_the_viewbox():
+    svg = str(loss_svg([[0, 3.0], [10, 1.0]], [[10, 1.5]], width=200, height=100))
+    coords = [float(v) for pair in re.findall(r'points="([^"]+)"', svg) for xy in pair.split() for v in xy.split(",")]
+    assert coords and all(0 <= v <= 200 for v in coords)
+    assert svg.count("<polyline") == 2 and "<circle" in svg
+
+
+def _chromium():
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        if os.environ.get("FTSPEC_REQUIRE_CHROMIUM") == "1":
+            pytest.fail("FTSPEC_REQUIRE_CHROMIUM=1 but no chromium on PATH (apt-get install -y chromium)")
+        pytest.skip("chromium not on PATH; install it (apt-get install -y chromium) to render the report for real")
+    return path
+
+
+def test_report_renders_in_headless_chromium(report, tmp_path):
+    chromium = _chromium()
+    page = tmp_path / "report.html"
+    page.write_text(render_report_html(report), encoding="utf-8")
+    common = [chromium, "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={tmp_path / 'profile'}"]
+
+    dom = subprocess.run([*common, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=60)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    assert '<table id="metrics">' in dom.stdout and "format_alignment" in dom.stdout
+    assert re.search(r'<polyline class="train" points="[\d., ]+">', dom.stdout)
+    assert re.search(r'<polyline class="validation" points="[\d., ]+">', dom.stdout)
+    assert "<script>alert" not in dom.stdout  # still text after a real parser read it
+
+    shot = tmp_path / "report.png"
+    subprocess.run([*common, "--hide-scrollbars", "--window-size=1280,1600", f"--screenshot={shot}", page.as_uri()],
+                   capture_output=True, text=True, timeout=60)
+    data = shot.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", data[16:24])
+    assert (width, height) == (1280, 1600)
+    # A blank page compresses to a few KB; tables, text and curves do not.
+    assert len(data) > 30_000
