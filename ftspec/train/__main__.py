@@ -1,0 +1,60 @@
+"""``python -m ftspec.train RUN_DIR [--resume]``, normally under ``accelerate launch``.
+
+Reads ``RUN_DIR/plan.json`` (its ``job``), trains with the method's file and writes ``RUN_DIR/checkpoints/``,
+``RUN_DIR/tensorboard/``, ``RUN_DIR/adapter/`` or ``RUN_DIR/model/`` and ``RUN_DIR/train_result.json``.
+
+Exit codes: 0 done; 2 bad arguments or an unusable RUN_DIR; 3 the loss became NaN/inf (training stopped,
+train_result.json says ``"stopped": "nan_loss"``); 4 the run completed on a different optimizer step count
+than ``expected_optimizer_steps``; 5 out of device memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from pathlib import Path
+
+from ftspec.train import EXIT_OOM, EXIT_USAGE
+
+
+def _oom_message(job: dict) -> str:
+    a = job.get("trainer_args", {})
+    return (f"out of memory: micro-batch {a.get('per_device_train_batch_size')} x max_length {a.get('max_length')} "
+            f"(gradient_accumulation {a.get('gradient_accumulation_steps', 1)}, gradient_checkpointing "
+            f"{a.get('gradient_checkpointing')}) did not fit; lower training.batch_size (raise "
+            "gradient_accumulation to keep the effective batch), lower data.max_length, or enable "
+            "training.gradient_checkpointing")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ftspec.train", description=__doc__.split("\n\n")[0])
+    parser.add_argument("run_dir", type=Path, help="run folder holding plan.json and data/")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue from the newest complete checkpoint in RUN_DIR/checkpoints")
+    ns = parser.parse_args(argv)
+
+    from ftspec.train import common
+
+    run_dir = ns.run_dir.resolve()
+    try:
+        job = common.read_job(run_dir)
+    except common.JobError as exc:
+        print(f"ftspec.train: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+    import torch
+
+    method = importlib.import_module(f"ftspec.train.{job['method']}")
+    try:
+        return method.main(run_dir, job, ns.resume)
+    except common.JobError as exc:
+        print(f"ftspec.train: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except torch.OutOfMemoryError:
+        print(f"ftspec.train: {_oom_message(job)}", file=sys.stderr, flush=True)
+        return EXIT_OOM
+
+
+if __name__ == "__main__":
+    sys.exit(main())

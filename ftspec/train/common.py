@@ -1,0 +1,360 @@
+"""What the method files share: the job, model and data loading, the run guard, results and final weights.
+
+Everything here runs under ``accelerate launch`` on every process; only the world's process zero writes
+``train_result.json`` and the final ``adapter/`` or ``model/`` folder (the Trainer writes checkpoints and
+TensorBoard events on process zero itself).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from transformers import TrainerCallback
+
+from ftspec.atomic import write_text_atomic
+from ftspec.train import EXIT_NAN, EXIT_OK, EXIT_STEP_MISMATCH
+
+CHECKPOINTS = "checkpoints"
+TENSORBOARD = "tensorboard"
+RESULT_FILE = "train_result.json"
+
+
+class JobError(Exception):
+    """RUN_DIR or its plan.json cannot be used; the message says why (exit 2)."""
+
+
+# --- the job ------------------------------------------------------------------------------------------
+
+
+def read_job(run_dir: Path) -> dict:
+    path = run_dir / "plan.json"
+    try:
+        plan = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise JobError(f"{path}: not found (is {run_dir} a run folder written by `ftspec apply`?)") from None
+    except (OSError, ValueError) as exc:
+        raise JobError(f"{path}: unreadable ({exc})") from None
+    job = plan.get("job") if isinstance(plan, dict) else None
+    if not isinstance(job, dict) or job.get("method") not in ("sft", "dpo", "cpt"):
+        raise JobError(f"{path}: no job with a method of sft, dpo or cpt")
+    return job
+
+
+def log(message: str) -> None:
+    """One line on stderr, from process zero only (every process runs this code)."""
+    if int(os.environ.get("RANK", "0")) == 0:
+        print(f"ftspec.train: {message}", file=sys.stderr, flush=True)
+
+
+def trainer_config(config_cls, job: dict, run_dir: Path):
+    """``config_cls`` (SFTConfig or DPOConfig) from the plan's trainer_args, with ftspec's own paths."""
+    kwargs: dict[str, Any] = dict(job["trainer_args"])
+    kwargs["output_dir"] = str(run_dir / CHECKPOINTS)
+    # transformers 5 has no logging_dir argument: its TensorBoard callback reads this variable.
+    os.environ["TENSORBOARD_LOGGING_DIR"] = str(run_dir / TENSORBOARD)
+    # A bar on a terminal; a plain log line per logging step in a file (the Trainer's PrinterCallback).
+    kwargs.setdefault("disable_tqdm", not sys.stderr.isatty())
+    if kwargs["disable_tqdm"]:  # and no loading bars in a log file either
+        import datasets
+        import transformers
+
+        datasets.disable_progress_bars()
+        transformers.utils.logging.disable_progress_bar()
+    # The Trainer would otherwise hide a NaN loss by logging the running mean: RunGuard must see it.
+    kwargs.setdefault("logging_nan_inf_filter", False)
+    return config_cls(**kwargs)
+
+
+def read_rows(path: Path):
+    """A JSONL file as a datasets.Dataset, in file order, every row with the union of all keys."""
+    from datasets import Dataset
+
+    rows = []
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                rows.append(json.loads(line))
+    keys: dict[str, None] = {}
+    for row in rows:
+        keys.update(dict.fromkeys(row))
+    return Dataset.from_list([{k: row.get(k) for k in keys} for row in rows])
+
+
+def load_data(run_dir: Path, job: dict):
+    """(train, validation or None) datasets, paths relative to RUN_DIR."""
+    data = job["data"]
+    try:
+        train = read_rows(run_dir / data["train"])
+        validation = read_rows(run_dir / data["validation"]) if data.get("validation") else None
+    except (OSError, ValueError) as exc:
+        raise JobError(f"training data: {exc}") from None
+    return train, validation
+
+
+# --- model and adapter --------------------------------------------------------------------------------
+
+
+def model_source(job: dict) -> tuple[str, str | None]:
+    """(path or hub id, revision) to hand to from_pretrained."""
+    from ftspec.models.resolve import resolve_model
+    from ftspec.models.tiny import tiny_model_dir
+
+    base, revision = job["model"]["base"], job["model"].get("revision")
+    try:
+        ref = resolve_model(base, revision)
+    except ValueError as exc:
+        raise JobError(str(exc)) from None
+    if ref.kind == "builtin":
+        return str(tiny_model_dir(with_weights=True)), None
+    if ref.kind == "local":
+        if not (ref.local_dir and ref.local_dir.is_dir()):
+            raise JobError(f"model folder {ref.local_dir} does not exist")
+        return str(ref.local_dir), None
+    if ref.kind == "hub-cache":
+        return str(ref.local_dir), None  # the pinned snapshot folder
+    return base, revision
+
+
+def load_model_and_tokenizer(job: dict, args):
+    """The base model (4-bit and prepared for k-bit training under QLoRA) and its tokenizer."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer, set_seed
+
+    source, revision = model_source(job)
+    trust = bool(job["model"].get("trust_remote_code", False))
+    dtype = job["model"].get("dtype") or "auto"
+    kwargs: dict[str, Any] = {"revision": revision, "trust_remote_code": trust,
+                              "dtype": getattr(torch, dtype) if dtype != "auto" else "auto"}
+    quant = job.get("quantization")
+    if quant:
+        from accelerate import PartialState
+        from transformers import BitsAndBytesConfig
+
+        q = dict(quant)
+        if isinstance(q.get("bnb_4bit_compute_dtype"), str):
+            q["bnb_4bit_compute_dtype"] = getattr(torch, q["bnb_4bit_compute_dtype"])
+        kwargs["quantization_config"] = BitsAndBytesConfig(**q)
+        kwargs["device_map"] = {"": PartialState().local_process_index}  # one whole model per GPU
+    set_seed(args.seed)
+    tokenizer = AutoTokenizer.from_pretrained(source, revision=revision, trust_remote_code=trust)
+    model = AutoModelForCausalLM.from_pretrained(source, **kwargs)
+    if quant:
+        from peft import prepare_model_for_kbit_training
+
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=bool(args.gradient_checkpointing))
+    return model, tokenizer
+
+
+def lora_config(job: dict):
+    """peft.LoraConfig for the job's adapter, or None for full fine-tuning."""
+    peft = job.get("peft")
+    if not peft:
+        return None
+    from peft import LoraConfig
+
+    return LoraConfig(r=peft["r"], lora_alpha=peft["lora_alpha"], lora_dropout=peft.get("lora_dropout", 0.0),
+                      target_modules=peft.get("target_modules", "all-linear"),
+                      use_rslora=bool(peft.get("use_rslora", False)), task_type="CAUSAL_LM")
+
+
+# --- the run guard --------------------------------------------------------------------------------------
+
+
+class RunGuard(TrainerCallback):
+    """Stops on a NaN/inf loss, and keeps TRL's token count across a resume.
+
+    Per optimizer step it reads the loss the Trainer accumulates anyway (one scalar; one scalar all-reduce
+    with several processes so that every rank stops on the same step), instead of the Trainer's own
+    per-micro-batch NaN filter, which ``trainer_config`` turns off.
+    TRL counts non-padding tokens in ``trainer._total_train_tokens`` but restarts it at 0 on resume; the count
+    is mirrored into ``state.num_input_tokens_seen`` (saved in every checkpoint's trainer_state.json, unused
+    by the Trainer while ``include_num_input_tokens_seen`` is "no") and restored from there.
+    """
+
+    def __init__(self) -> None:
+        self.trainer = None
+        self.nan_step: int | None = None
+        self.tokens_at_start = 0
+        self._mirror_tokens = False
+
+    def attach(self, trainer) -> None:
+        self.trainer = trainer
+        self._mirror_tokens = (hasattr(trainer, "_total_train_tokens")
+                               and trainer.args.include_num_input_tokens_seen in ("no", False))
+
+    def tokens(self, state) -> int:
+        if self.trainer is not None and hasattr(self.trainer, "_total_train_tokens"):
+            return int(self.trainer._total_train_tokens)
+        return int(state.num_input_tokens_seen)
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        if self._mirror_tokens:
+            self.trainer._total_train_tokens = int(state.num_input_tokens_seen)
+        self.tokens_at_start = self.tokens(state)
+
+    def _stop(self, state, control, where: str) -> None:
+        if self.nan_step is None:
+            self.nan_step = state.global_step
+            log(f"the loss is NaN or inf at optimizer step {state.global_step} ({where}): training stopped; "
+                "lower the learning rate, set max_grad_norm, or check the data")
+        control.should_training_stop = True
+        control.should_save = False  # no checkpoint of broken weights
+        control.should_evaluate = False
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self._mirror_tokens:
+            state.num_input_tokens_seen = int(self.trainer._total_train_tokens)
+        loss = getattr(self.trainer, "_tr_loss", None)
+        if loss is not None and self.nan_step is None:
+            import torch
+
+            if self.trainer.accelerator.num_processes > 1:
+                loss = self.trainer.accelerator.reduce(loss.detach().clone(), reduction="sum")
+            if not bool(torch.isfinite(loss)):
+                self._stop(state, control, "train loss")
+        elif self.nan_step is not None:
+            self._stop(state, control, "train loss")
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        value = (logs or {}).get("loss")
+        if value is not None and not math.isfinite(value):
+            self._stop(state, control, "logged loss")
+
+    def on_epoch_end(self, args, state, control, **kwargs):
+        if self.nan_step is not None:
+            self._stop(state, control, "train loss")
+
+
+# --- checkpoints ------------------------------------------------------------------------------------
+
+
+def newest_complete_checkpoint(run_dir: Path) -> Path | None:
+    """The highest-step checkpoint whose trainer_state.json (the Trainer writes it last) reads as JSON."""
+    folder = run_dir / CHECKPOINTS
+    found = []
+    for path in folder.glob("checkpoint-*") if folder.is_dir() else ():
+        try:
+            step = int(path.name.split("-", 1)[1])
+            json.loads((path / "trainer_state.json").read_text(encoding="utf-8"))
+        except (ValueError, OSError):
+            continue  # not a step number, or half-written by a killed run
+        found.append((step, path))
+    return max(found)[1] if found else None
+
+
+# --- results --------------------------------------------------------------------------------------------
+
+
+def _finite(value: float) -> float | None:
+    return float(value) if value is not None and math.isfinite(value) else None
+
+
+def loss_curves(log_history: list[dict]) -> tuple[list[list], list[list]]:
+    train = [[e["step"], _finite(e["loss"])] for e in log_history if "loss" in e and "step" in e]
+    validation = [[e["step"], _finite(e["eval_loss"])] for e in log_history if "eval_loss" in e and "step" in e]
+    return train, validation
+
+
+def best_checkpoint(run_dir: Path, validation: list[list]) -> str | None:
+    """checkpoints/checkpoint-N of the lowest validation loss among the checkpoints still on disk."""
+    kept = [(loss, step) for step, loss in validation
+            if loss is not None and (run_dir / CHECKPOINTS / f"checkpoint-{step}" / "trainer_state.json").is_file()]
+    return f"{CHECKPOINTS}/checkpoint-{min(kept)[1]}" if kept else None
+
+
+def overfitting(train: list[list], validation: list[list]) -> bool:
+    """The validation loss rose over the last evaluation interval while the mean train loss fell."""
+    val = [(s, v) for s, v in validation if v is not None]
+    if len(val) < 2:
+        return False
+    (s0, v0), (s1, v1) = val[-2], val[-1]
+    start = val[-3][0] if len(val) >= 3 else 0
+    before = [v for s, v in train if v is not None and start < s <= s0]
+    last = [v for s, v in train if v is not None and s0 < s <= s1]
+    if not before or not last:
+        return False
+    return v1 > v0 and sum(last) / len(last) < sum(before) / len(before)
+
+
+def _replace_dir(partial: Path, dest: Path) -> None:
+    old = dest.with_name(f".{dest.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if dest.exists():
+        os.replace(dest, old)
+    os.replace(partial, dest)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def save_final_weights(trainer, run_dir: Path) -> str:
+    """adapter/ (PEFT) or model/ (full), with the tokenizer: staged in a hidden folder, then renamed."""
+    from peft import PeftModel
+
+    name = "adapter" if isinstance(trainer.model, PeftModel) else "model"
+    dest = run_dir / name
+    partial = run_dir / f".{name}.partial"
+    if trainer.is_world_process_zero():
+        shutil.rmtree(partial, ignore_errors=True)
+    trainer.save_model(str(partial))  # every process: FSDP/ZeRO gather the weights collectively
+    trainer.accelerator.wait_for_everyone()
+    if trainer.is_world_process_zero():
+        _replace_dir(partial, dest)
+    return name
+
+
+def train_and_report(trainer, run_dir: Path, job: dict, resume: bool) -> int:
+    """Train (resuming if asked), write train_result.json and the final weights; return the exit code."""
+    guard = next((cb for cb in trainer.callback_handler.callbacks if isinstance(cb, RunGuard)), None)
+    if guard is None:
+        guard = RunGuard()
+        trainer.add_callback(guard)
+    guard.attach(trainer)
+
+    checkpoint = newest_complete_checkpoint(run_dir) if resume else None
+    if resume:
+        log(f"resuming from {checkpoint.relative_to(run_dir)}" if checkpoint
+            else "--resume: no complete checkpoint yet, training from the start")
+    started = time.perf_counter()
+    output = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    runtime = output.metrics.get("train_runtime", time.perf_counter() - started)
+
+    state = trainer.state
+    train, validation = loss_curves(state.log_history)
+    stopped = "nan_loss" if guard.nan_step is not None else "completed"
+    expected = job.get("expected_optimizer_steps")
+    tokens = guard.tokens(state)
+    session_tokens = tokens - guard.tokens_at_start
+    result = {
+        "global_step": int(state.global_step),
+        "expected_optimizer_steps": expected,
+        "loss": {"train": train, "validation": validation},
+        "best_checkpoint": best_checkpoint(run_dir, validation),
+        "overfitting": overfitting(train, validation),
+        "train_runtime_s": round(float(runtime), 4),
+        "train_tokens_seen": int(tokens),
+        "tokens_per_second": round(session_tokens / runtime, 3) if runtime > 0 else None,
+        "stopped": stopped,
+        "resumed_from": f"{CHECKPOINTS}/{checkpoint.name}" if checkpoint else None,
+        "world_size": int(trainer.args.world_size),
+        "weights": None,
+    }
+    if stopped == "completed":
+        result["weights"] = save_final_weights(trainer, run_dir)
+    if trainer.is_world_process_zero():
+        write_text_atomic(run_dir / RESULT_FILE, json.dumps(result, indent=2) + "\n")
+    trainer.accelerator.wait_for_everyone()
+
+    if stopped == "nan_loss":
+        return EXIT_NAN
+    if expected is not None and state.global_step != expected:
+        log(f"the run ended on optimizer step {state.global_step}, but the plan expected {expected} "
+            "(expected_optimizer_steps): the plan's step arithmetic and the trainer disagree")
+        return EXIT_STEP_MISMATCH
+    log(f"done: {state.global_step} optimizer steps, final weights in {run_dir / result['weights']}")
+    return EXIT_OK

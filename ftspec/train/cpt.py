@@ -1,0 +1,29 @@
+"""Continued pre-training: plain ``{"text": "..."}`` records, next-token loss on every token.
+
+It is TRL's SFTTrainer on a language-modeling dataset: ``dataset_text_field`` names the column, EOS is
+appended to each text, and ``packing`` (usually on) concatenates texts into ``max_length`` rows.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ftspec.train import common
+
+
+def main(run_dir: Path, job: dict, resume: bool) -> int:
+    from trl import SFTConfig, SFTTrainer
+
+    args = common.trainer_config(SFTConfig, job, run_dir)
+    model, tokenizer = common.load_model_and_tokenizer(job, args)
+    train, validation = common.load_data(run_dir, job)
+    trainer = SFTTrainer(
+        model=model,
+        args=args,
+        processing_class=tokenizer,
+        train_dataset=train,
+        eval_dataset=validation,
+        peft_config=common.lora_config(job),
+        callbacks=[common.RunGuard()],
+    )
+    return common.train_and_report(trainer, run_dir, job, resume)
