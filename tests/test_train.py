@@ -127,30 +127,31 @@ def check_completed(run_dir: Path, weights: str) -> dict:
 
 
 def test_sft_lora_with_validation_and_tensorboard(tmp_path):
-    run = make_run(tmp_path / "run", "sft", n=24, n_val=4, num_train_epochs=2, report_to=["tensorboard"])
+    run = make_run(tmp_path / "run", "sft", n=16, n_val=4, num_train_epochs=2, report_to=["tensorboard"])
     assert main([str(run)]) == EXIT_OK
     res = check_completed(run, "adapter")
-    assert res["global_step"] == steps_formula(24, epochs=2, batch=4) == 12
-    assert [s for s, _ in res["loss"]["validation"]] == [6, 12]  # once per epoch
-    assert res["best_checkpoint"] in ("checkpoints/checkpoint-6", "checkpoints/checkpoint-12")
+    assert res["global_step"] == steps_formula(16, epochs=2, batch=4) == 8
+    assert [s for s, _ in res["loss"]["validation"]] == [4, 8]  # once per epoch
+    best = min(res["loss"]["validation"], key=lambda x: x[1])[0]
+    assert res["best_checkpoint"] == f"checkpoints/checkpoint-{best}"
     assert isinstance(res["overfitting"], bool)
     assert (run / "adapter" / "adapter_config.json").is_file()
     assert (run / "adapter" / "adapter_model.safetensors").is_file()
-    assert (run / "checkpoints" / "checkpoint-12" / "trainer_state.json").is_file()
+    assert (run / "checkpoints" / "checkpoint-8" / "trainer_state.json").is_file()
     assert list((run / "tensorboard").rglob("events.out.tfevents.*"))
 
 
 def test_sft_rslora_assistant_only_loss(tmp_path):
-    run = make_run(tmp_path / "run", "sft", n=24, peft="rslora", assistant_only_loss=True, gradient_accumulation_steps=2)
+    run = make_run(tmp_path / "run", "sft", n=16, peft="rslora", assistant_only_loss=True, gradient_accumulation_steps=2)
     assert main([str(run)]) == EXIT_OK
     res = check_completed(run, "adapter")
-    assert res["global_step"] == steps_formula(24, epochs=1, batch=4, grad_accum=2) == 3
+    assert res["global_step"] == steps_formula(16, epochs=1, batch=4, grad_accum=2) == 2
     config = json.loads((run / "adapter" / "adapter_config.json").read_text())
     assert config["use_rslora"] is True
 
 
 def test_sft_full_fine_tuning(tmp_path):
-    run = make_run(tmp_path / "run", "sft", n=16, peft=None, learning_rate=1e-4)
+    run = make_run(tmp_path / "run", "sft", n=8, peft=None, learning_rate=1e-4)
     assert main([str(run)]) == EXIT_OK
     check_completed(run, "model")
     assert (run / "model" / "model.safetensors").is_file() and (run / "model" / "config.json").is_file()
@@ -158,25 +159,25 @@ def test_sft_full_fine_tuning(tmp_path):
 
 
 def test_dpo_lora(tmp_path):
-    run = make_run(tmp_path / "run", "dpo", n=16, n_val=4)
+    run = make_run(tmp_path / "run", "dpo", n=8, n_val=2)
     assert main([str(run)]) == EXIT_OK
     res = check_completed(run, "adapter")
-    assert res["global_step"] == 4 and len(res["loss"]["validation"]) == 1
+    assert res["global_step"] == 2 and len(res["loss"]["validation"]) == 1
 
 
 def test_cpt_lora_packing(tmp_path):
-    run = make_run(tmp_path / "run", "cpt", n=32)
+    run = make_run(tmp_path / "run", "cpt", n=16)
     assert main([str(run)]) == EXIT_OK
     res = check_completed(run, "adapter")
-    # 32 texts of 64 tokens pack two to a 128-token row: 16 rows, 4 steps at batch 4
-    assert res["global_step"] == 4
-    assert res["train_tokens_seen"] == 32 * 64  # padding-free packing: every token counts once
+    # 16 texts of 64 tokens pack two to a 128-token row: 8 rows, 2 steps at batch 4
+    assert res["global_step"] == 2
+    assert res["train_tokens_seen"] == 16 * 64  # padding-free packing: every token counts once
 
 
 def test_same_inputs_same_losses(tmp_path):
     losses = []
     for name in ("a", "b"):
-        run = make_run(tmp_path / name, "sft", n=16, n_val=4, save_strategy="no")
+        run = make_run(tmp_path / name, "sft", n=12, n_val=4, save_strategy="no")
         assert main([str(run)]) == EXIT_OK
         res = result(run)
         losses.append((res["loss"], res["train_tokens_seen"]))
@@ -185,7 +186,7 @@ def test_same_inputs_same_losses(tmp_path):
 
 def test_nan_loss_stops_with_exit_3(tmp_path, capsys):
     # A learning rate of 1e30 (clipping off) blows the weights up on the first update: the second loss is NaN/inf.
-    run = make_run(tmp_path / "run", "sft", n=24, learning_rate=1e30, max_grad_norm=0.0, warmup_steps=0,
+    run = make_run(tmp_path / "run", "sft", n=16, learning_rate=1e30, max_grad_norm=0.0, warmup_steps=0,
                    lr_scheduler_type="constant", save_strategy="steps", save_steps=1)
     assert main([str(run)]) == EXIT_NAN
     res = result(run)
@@ -226,7 +227,7 @@ def test_bad_run_dir_is_exit_2(tmp_path, capsys):
 
 
 def test_two_process_cpu_ddp(tmp_path):
-    run = make_run(tmp_path / "run", "sft", n=24, n_val=4, world=2)
+    run = make_run(tmp_path / "run", "sft", n=16, n_val=4, world=2)
     import socket
 
     with socket.socket() as sock:  # a free port for the rendezvous
@@ -244,5 +245,5 @@ def test_two_process_cpu_ddp(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     res = result(run)
     assert res["world_size"] == 2 and res["stopped"] == "completed"
-    assert res["global_step"] == steps_formula(24, epochs=1, batch=4, world=2) == 3
+    assert res["global_step"] == steps_formula(16, epochs=1, batch=4, world=2) == 2
     assert (run / "adapter" / "adapter_model.safetensors").is_file()

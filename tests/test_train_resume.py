@@ -1,0 +1,98 @@
+"""``--resume`` after a real SIGKILL: the resumed run ends exactly where an uninterrupted one does.
+
+The training process is killed with SIGKILL as soon as a complete checkpoint (trainer_state.json) is on
+disk, mid-run, possibly while it writes the next checkpoint. ``python -m ftspec.train RUN_DIR --resume``
+must pick the newest complete checkpoint and reproduce the uninterrupted run's losses and step count.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("trl")
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from test_train import make_run, result  # noqa: E402
+
+from ftspec.train import common  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def train_cmd(run_dir: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "ftspec.train", str(run_dir), *extra]
+
+
+def env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(REPO)}
+
+
+def test_newest_complete_checkpoint_skips_half_written(tmp_path):
+    ck = tmp_path / "checkpoints"
+    for step, state in ((2, "{}"), (4, "{}"), (6, '{"glo'), (8, None)):
+        (ck / f"checkpoint-{step}").mkdir(parents=True)
+        if state is not None:
+            (ck / f"checkpoint-{step}" / "trainer_state.json").write_text(state)
+    (ck / "checkpoint-x").mkdir()
+    assert common.newest_complete_checkpoint(tmp_path) == ck / "checkpoint-4"
+    assert common.newest_complete_checkpoint(tmp_path / "nothing") is None
+
+
+def test_resume_after_sigkill_matches_uninterrupted_run(tmp_path, monkeypatch):
+    monkeypatch.delenv("TENSORBOARD_LOGGING_DIR", raising=False)
+    args = dict(n=24, num_train_epochs=1, save_strategy="steps", save_steps=2)  # 6 steps, a checkpoint every 2
+    reference = make_run(tmp_path / "reference", "sft", **args)
+    killed = make_run(tmp_path / "killed", "sft", **args)
+
+    proc = subprocess.Popen(train_cmd(killed), env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            if list((killed / "checkpoints").glob("checkpoint-*/trainer_state.json")):
+                break
+            time.sleep(0.02)
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "the run finished before it could be killed"
+    assert not (killed / "train_result.json").exists() and not (killed / "adapter").exists()
+
+    resumed = subprocess.run(train_cmd(killed, "--resume"), env=env(), capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    from ftspec.train.__main__ import main  # the uninterrupted run, in this process (no start-up cost)
+
+    assert main([str(reference)]) == 0
+
+    a, b = result(reference), result(killed)
+    assert b["resumed_from"] is not None and b["resumed_from"].startswith("checkpoints/checkpoint-")
+    resumed_step = int(b["resumed_from"].rsplit("-", 1)[1])
+    assert 0 < resumed_step < a["global_step"]
+    assert b["global_step"] == a["global_step"] == a["expected_optimizer_steps"] == 6
+    # Every loss after the resume point, and the whole list (restored from the checkpoint), bit-identical.
+    assert [x for x in b["loss"]["train"] if x[0] > resumed_step] == [x for x in a["loss"]["train"] if x[0] > resumed_step]
+    assert b["loss"]["train"] == a["loss"]["train"]
+    assert b["train_tokens_seen"] == a["train_tokens_seen"]  # TRL's token count carried over the resume
+    assert (killed / "adapter" / "adapter_model.safetensors").read_bytes() == \
+        (reference / "adapter" / "adapter_model.safetensors").read_bytes()
+
+
+def test_resume_without_checkpoint_starts_fresh(tmp_path, monkeypatch):
+    from ftspec.train.__main__ import main
+
+    monkeypatch.delenv("TENSORBOARD_LOGGING_DIR", raising=False)
+    run = make_run(tmp_path / "run", "sft", n=8, save_strategy="no")
+    assert main([str(run), "--resume"]) == 0
+    res = result(run)
+    assert res["resumed_from"] is None and res["global_step"] == 2
+    assert json.loads((run / "plan.json").read_text())["job"]["expected_optimizer_steps"] == 2
