@@ -157,8 +157,8 @@ def render_launch(layout: Layout, *, run_dir: str, job_name: str, workdir: str =
     if multi_node:
         argv += ["--machine_rank", "0", "--main_process_ip", layout.main_process_ip or MAIN_IP_PLACEHOLDER]
     argv += tail
-    launch_line = " ".join(a if a == MAIN_IP_PLACEHOLDER else shlex.quote(a) for a in argv)
-    launch_line = launch_line.replace(MAIN_IP_PLACEHOLDER, f'"{MAIN_IP_PLACEHOLDER}"')
+    # shlex.join, but the placeholder double-quoted so that the shell fills it in.
+    launch_line = " ".join(f'"{a}"' if a == MAIN_IP_PLACEHOLDER else shlex.quote(a) for a in argv)
 
     def per_node(rank_var: str, ip_var: str) -> str:
         # Each node's launcher gets its own rank; the head's address comes from the scheduler.
