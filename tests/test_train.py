@@ -247,3 +247,19 @@ def test_two_process_cpu_ddp(tmp_path):
     assert res["world_size"] == 2 and res["stopped"] == "completed"
     assert res["global_step"] == steps_formula(16, epochs=1, batch=4, world=2) == 2
     assert (run / "adapter" / "adapter_model.safetensors").is_file()
+
+
+def test_overfitting_and_best_checkpoint_rules(tmp_path):
+    from ftspec.train.common import best_checkpoint, overfitting
+
+    train = [[s, 3.0 - 0.1 * s] for s in range(1, 13)]  # train loss keeps falling
+    assert overfitting(train, [[4, 2.0], [8, 1.8], [12, 1.9]])  # validation rose over the last epoch
+    assert not overfitting(train, [[4, 2.0], [8, 1.8], [12, 1.7]])
+    assert not overfitting(train, [[12, 1.9]])  # one evaluation says nothing
+    rising = [[s, 1.0 + 0.1 * s] for s in range(1, 13)]
+    assert not overfitting(rising, [[4, 2.0], [8, 1.8], [12, 1.9]])  # train loss rose too: not overfitting
+    for step in (4, 8):
+        (tmp_path / "checkpoints" / f"checkpoint-{step}").mkdir(parents=True)
+        (tmp_path / "checkpoints" / f"checkpoint-{step}" / "trainer_state.json").write_text("{}")
+    assert best_checkpoint(tmp_path, [[4, 2.0], [8, 1.8], [12, 1.5]]) == "checkpoints/checkpoint-8"  # 12 is gone
+    assert best_checkpoint(tmp_path, []) is None

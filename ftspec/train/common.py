@@ -232,6 +232,26 @@ class RunGuard(TrainerCallback):
             self._stop(state, control, "train loss")
 
 
+class ProgressLine(TrainerCallback):
+    """One line per logging step on stderr, in place of the Trainer's dict printer when there is no tqdm bar."""
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if not state.is_world_process_zero or not logs:
+            return
+        if "loss" in logs:
+            parts = [f"step {state.global_step}/{state.max_steps}", f"epoch {state.epoch or 0:.2f}",
+                     f"loss {logs['loss']:.4f}"]
+            if "learning_rate" in logs:
+                parts.append(f"lr {logs['learning_rate']:.3g}")
+            if "num_tokens" in logs:
+                parts.append(f"tokens {int(logs['num_tokens'])}")
+        elif "eval_loss" in logs:
+            parts = [f"step {state.global_step}/{state.max_steps}", f"validation loss {logs['eval_loss']:.4f}"]
+        else:
+            return
+        print("ftspec.train: " + ", ".join(parts), file=sys.stderr, flush=True)
+
+
 # --- checkpoints ------------------------------------------------------------------------------------
 
 
@@ -315,6 +335,11 @@ def train_and_report(trainer, run_dir: Path, job: dict, resume: bool) -> int:
         guard = RunGuard()
         trainer.add_callback(guard)
     guard.attach(trainer)
+    if trainer.args.disable_tqdm:
+        from transformers import PrinterCallback
+
+        trainer.remove_callback(PrinterCallback)
+        trainer.add_callback(ProgressLine())
 
     checkpoint = newest_complete_checkpoint(run_dir) if resume else None
     if resume:
