@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from jinja2 import FileSystemLoader, StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 
-TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
+def _template_dir() -> Path:
+    """The checkout's templates/ (editable install), else the copy a wheel installs under share/."""
+    checkout = Path(__file__).resolve().parent.parent / "templates"
+    if checkout.is_dir():
+        return checkout
+    return Path(sys.prefix) / "share" / "ftspec" / "templates"
+
+
+TEMPLATE_DIR = _template_dir()
 
 _env = SandboxedEnvironment(
     loader=FileSystemLoader(str(TEMPLATE_DIR)), undefined=StrictUndefined, keep_trailing_newline=True,

@@ -24,3 +24,21 @@ def test_core_dependencies_exclude_training_stack():
 def test_pre_commit_hook_definition_points_at_lint():
     text = (ROOT / ".pre-commit-hooks.yaml").read_text()
     assert "id: ftspec-lint" in text and "entry: ftspec lint" in text
+
+
+def test_wheel_ships_the_templates(tmp_path):
+    """A non-editable install (a wheel) renders templates too: they install under share/ftspec/templates."""
+    import subprocess
+    import sys
+    import zipfile
+
+    from conftest import ROOT
+
+    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w",
+                           str(tmp_path), str(ROOT)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    (wheel,) = tmp_path.glob("ftspec-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    templates = {p.relative_to(ROOT / "templates").as_posix() for p in (ROOT / "templates").rglob("*.j2")}
+    shipped = {n.split("share/ftspec/templates/", 1)[1] for n in names if "share/ftspec/templates/" in n}
+    assert templates and templates <= shipped
