@@ -1,0 +1,227 @@
+"""`ftspec apply` end to end through the real console entry point, on the built-in tiny model (CPU).
+
+Each apply launches the plan's own `accelerate launch` line, trains for real, evaluates base vs fine-tuned
+on the holdout and writes the run folder. Datasets are small so each run takes seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, run_cli
+
+pytest.importorskip("trl")
+
+REPORT_KEYS = {"plan", "actual", "loss", "eval", "overfitting", "best_checkpoint", "fingerprint", "versions"}
+
+
+def _rows(n: int, offset: int = 0) -> list[str]:
+    codes = ["K11-Pro", "PE19/24", "JS-II", "Sika-609", "A/B-3", "X-7/8"]
+    out = []
+    for i in range(offset, offset + n):
+        code = codes[i % len(codes)] + str(i)
+        out.append(json.dumps({"messages": [{"role": "user", "content": f"repeat {code}"},
+                                            {"role": "assistant", "content": code}]}))
+    return out
+
+
+def make_project(folder: Path, *, extra: str = "", n: int = 48, epochs: float = 2) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "train.jsonl").write_text("\n".join(_rows(n)) + "\n")
+    (folder / "holdout.jsonl").write_text("\n".join(_rows(8, offset=1000)) + "\n")
+    spec = folder / "ftspec.yaml"
+    spec.write_text(f"""version: 1
+name: apply-test
+adapter: {{type: lora, rank: 4, alpha: 2}}
+data: {{train: train.jsonl, validation: 0.25, max_length: 64}}
+training: {{epochs: {epochs}, batch_size: 4, learning_rate: 1.0e-3, logging_steps: 1}}
+eval: {{holdout: holdout.jsonl, metrics: [exact_match, format_alignment], max_new_tokens: 8}}
+lint: {{disable: [FT101, FT102, FT105, FT202, FT203]}}
+{extra}""")
+    return spec
+
+
+def apply(spec: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "ftspec.cli", "apply", str(spec), *args], capture_output=True,
+                          text=True, env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}, timeout=600)
+
+
+def run_dirs(spec: Path) -> list[Path]:
+    return sorted(p for p in (spec.parent / "runs" / "apply-test").glob("*") if p.is_dir())
+
+
+SECRETS = {"HF_TOKEN": "hf_SECRET_TOKEN_VALUE_123", "WANDB_API_KEY": "wandb_SECRET_456"}
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    spec = make_project(tmp_path_factory.mktemp("apply") / "proj")
+    proc = apply(spec, env=SECRETS)  # secrets in the environment must not reach the run folder
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (run_dir,) = run_dirs(spec)
+    return spec, run_dir, proc
+
+
+def test_run_folder_holds_everything(finished):
+    spec, run_dir, _ = finished
+    for name in ("spec.yaml", "plan.json", "accelerate_config.yaml", "report.json", "report.html",
+                 "train_result.json", "data/train.jsonl", "data/validation.jsonl", "data/holdout.jsonl",
+                 "adapter/adapter_config.json", "adapter/README.md", "eval/base.jsonl", "eval/finetuned.jsonl"):
+        assert (run_dir / name).is_file(), name
+    assert list((run_dir / "checkpoints").glob("checkpoint-*"))
+    assert list((run_dir / "tensorboard").rglob("events.out.tfevents*"))
+    assert (run_dir / "spec.yaml").read_text() == spec.read_text()
+
+
+def test_report_has_fixed_keys_and_steps_match_the_plan(finished):
+    _, run_dir, _ = finished
+    report = json.loads((run_dir / "report.json").read_text())
+    assert REPORT_KEYS <= set(report)
+    plan = json.loads((run_dir / "plan.json").read_text())
+    assert report["plan"]["optimizer_steps"] == plan["optimizer_steps"] == report["actual"]["optimizer_steps"]
+    assert report["loss"]["train"] and all(len(p) == 2 for p in report["loss"]["train"])
+    assert len(report["loss"]["validation"]) == 2  # one per epoch
+    for side in ("base", "finetuned"):
+        result = report["eval"][side]
+        assert result["n"] == 8 and set(result["metrics"]) == {"exact_match", "format_alignment"}
+    outputs = [json.loads(line) for line in (run_dir / "eval" / "finetuned.jsonl").read_text().splitlines()]
+    assert len(outputs) == 8 and all("output" in o and "scores" in o for o in outputs)
+
+
+def test_report_has_no_secrets(finished):
+    _, run_dir, _ = finished
+    for path in run_dir.rglob("*"):
+        if path.is_file() and path.suffix in (".json", ".jsonl", ".yaml", ".html", ".md", ".txt"):
+            text = path.read_text(errors="ignore")
+            assert "SECRET" not in text, path
+
+
+def test_second_apply_has_nothing_to_do(finished):
+    spec, run_dir, _ = finished
+    before = (run_dir / "report.json").stat().st_mtime_ns
+    proc = apply(spec)
+    assert proc.returncode == 0, proc.stderr
+    assert "nothing to do" in proc.stderr
+    assert (run_dir / "report.json").stat().st_mtime_ns == before
+    assert len(run_dirs(spec)) == 1
+
+
+def test_report_command(finished):
+    _, run_dir, _ = finished
+    proc = run_cli("report", run_dir)
+    assert proc.returncode == 0, proc.stderr
+    assert "optimizer steps" in proc.stdout and "format_alignment" in proc.stdout
+
+
+def test_same_spec_same_result(finished, tmp_path):
+    """Determinism on CPU: a second project with the same spec and data gives the same losses and outputs."""
+    spec, run_dir, _ = finished
+    other = make_project(tmp_path / "again")
+    proc = apply(other)
+    assert proc.returncode == 0, proc.stderr
+    (other_dir,) = run_dirs(other)
+    assert other_dir.name == run_dir.name  # the run id is a digest of the inputs
+    a, b = (json.loads((d / "report.json").read_text()) for d in (run_dir, other_dir))
+    assert a["loss"] == b["loss"]
+    assert [s["output"] for s in a["eval"]["finetuned"]["samples"]] == [s["output"] for s in b["eval"]["finetuned"]["samples"]]
+
+
+def test_export_merge(finished):
+    _, run_dir, _ = finished
+    proc = run_cli("export", run_dir, "--merge")
+    assert proc.returncode == 0, proc.stderr
+    merged = run_dir / "merged"
+    assert (merged / "config.json").is_file() and list(merged.glob("*.safetensors"))
+    # The merged model answers exactly as base + adapter did.
+    from ftspec.evaluate.generate import generate_outputs
+
+    report = json.loads((run_dir / "report.json").read_text())
+    samples = report["eval"]["finetuned"]["samples"][:4]
+    outputs = generate_outputs(str(merged), [s["prompt"] for s in samples], max_new_tokens=8)
+    assert outputs == [s["output"] for s in samples]
+
+
+def test_concurrent_apply_is_refused(tmp_path):
+    from ftspec.load import load_spec
+    from ftspec.plan.compile import build_plan
+    from ftspec.runs import RunLock, run_id, run_root
+
+    spec = make_project(tmp_path / "p")
+    plan = build_plan(load_spec(spec))
+    with RunLock(run_root(plan) / run_id(plan)):
+        proc = apply(spec)
+    assert proc.returncode == 1
+    assert "another `ftspec apply` is working" in proc.stderr
+
+
+def test_nan_loss_stops_with_a_clear_message(tmp_path):
+    """A learning rate no spec allows (1e30) makes the loss NaN for real; apply stops and says so."""
+    from ftspec.apply import ApplyError, EXIT_NAN, train, write_inputs
+    from ftspec.load import load_spec
+    from ftspec.plan.compile import build_plan
+
+    spec = make_project(tmp_path / "p", epochs=1)
+    loaded = load_spec(spec)
+    plan = build_plan(loaded)
+    run_dir = tmp_path / "run"
+    write_inputs(loaded, plan, run_dir)
+    stored = json.loads((run_dir / "plan.json").read_text())
+    stored["job"]["trainer_args"].update(learning_rate=1e30, max_grad_norm=0.0)
+    (run_dir / "plan.json").write_text(json.dumps(stored))
+    with pytest.raises(ApplyError) as err:
+        train(plan, run_dir, resume=False)
+    assert err.value.code == EXIT_NAN and "NaN" in err.value.message
+    assert json.loads((run_dir / "train_result.json").read_text())["stopped"] == "nan_loss"
+
+
+def test_resume_after_sigkill_gives_the_same_result(finished, tmp_path):
+    """Kill the whole apply (launcher and trainer) for real after the first checkpoint, apply again;
+    the result equals the uninterrupted run of the same spec (the module fixture)."""
+    _, ref_dir, _ = finished
+    spec = make_project(tmp_path / "killed")
+    child = subprocess.Popen([sys.executable, "-m", "ftspec.cli", "apply", str(spec)], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                             start_new_session=True)
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        dirs = run_dirs(spec)
+        if dirs and any((p / "trainer_state.json").is_file() for p in (dirs[0] / "checkpoints").glob("checkpoint-*")):
+            break
+        if child.poll() is not None:
+            pytest.fail("apply finished before it could be killed")
+        time.sleep(0.2)
+    os.killpg(child.pid, signal.SIGKILL)
+    child.wait()
+    (run_dir,) = run_dirs(spec)
+    assert not (run_dir / "report.json").exists()
+
+    proc = apply(spec)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "resuming" in proc.stderr
+    a = json.loads((ref_dir / "report.json").read_text())
+    b = json.loads((run_dir / "report.json").read_text())
+    assert b["actual"]["resumed_from"]
+    assert b["actual"]["optimizer_steps"] == a["actual"]["optimizer_steps"]
+    assert b["loss"]["validation"] == a["loss"]["validation"]
+    assert b["eval"]["finetuned"]["metrics"] == a["eval"]["finetuned"]["metrics"]
+
+
+def test_two_process_cpu_ddp(tmp_path):
+    spec = make_project(tmp_path / "ddp", extra="compute: {accelerator: cpu, processes_per_node: 2, distributed: ddp}\n",
+                        epochs=1)
+    proc = apply(spec)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (run_dir,) = run_dirs(spec)
+    report = json.loads((run_dir / "report.json").read_text())
+    plan = json.loads((run_dir / "plan.json").read_text())
+    assert report["actual"]["world_size"] == 2
+    assert report["actual"]["optimizer_steps"] == plan["optimizer_steps"]
+    assert "MULTI_CPU" in (run_dir / "accelerate_config.yaml").read_text()
