@@ -224,6 +224,9 @@ def test_out_of_memory_is_one_line_and_exit_5(tmp_path, capsys, monkeypatch):
 def test_bad_run_dir_is_exit_2(tmp_path, capsys):
     assert main([str(tmp_path / "missing")]) == EXIT_USAGE
     assert "plan.json" in capsys.readouterr().err
+    run = make_run(tmp_path / "run", "sft", n=8, not_a_trainer_arg=1)
+    assert main([str(run)]) == EXIT_USAGE
+    assert "not_a_trainer_arg" in capsys.readouterr().err
 
 
 def test_two_process_cpu_ddp(tmp_path):

@@ -59,7 +59,7 @@ def trainer_config(config_cls, job: dict, run_dir: Path):
     kwargs["output_dir"] = str(run_dir / CHECKPOINTS)
     # transformers 5 has no logging_dir argument: its TensorBoard callback reads this variable.
     os.environ["TENSORBOARD_LOGGING_DIR"] = str(run_dir / TENSORBOARD)
-    # A bar on a terminal; a plain log line per logging step in a file (the Trainer's PrinterCallback).
+    # A bar on a terminal; otherwise one ProgressLine per logging step (see train_and_report).
     kwargs.setdefault("disable_tqdm", not sys.stderr.isatty())
     if kwargs["disable_tqdm"]:  # and no loading bars in a log file either
         import datasets
@@ -69,7 +69,10 @@ def trainer_config(config_cls, job: dict, run_dir: Path):
         transformers.utils.logging.disable_progress_bar()
     # The Trainer would otherwise hide a NaN loss by logging the running mean: RunGuard must see it.
     kwargs.setdefault("logging_nan_inf_filter", False)
-    return config_cls(**kwargs)
+    try:
+        return config_cls(**kwargs)
+    except TypeError as exc:  # a trainer_args key this TRL version does not know
+        raise JobError(f"plan.json job.trainer_args: {exc}") from None
 
 
 def read_rows(path: Path):
