@@ -225,3 +225,17 @@ def test_two_process_cpu_ddp(tmp_path):
     assert report["actual"]["world_size"] == 2
     assert report["actual"]["optimizer_steps"] == plan["optimizer_steps"]
     assert "MULTI_CPU" in (run_dir / "accelerate_config.yaml").read_text()
+
+
+def test_real_report_html_renders_in_chromium(finished, tmp_path):
+    """The report.html an actual apply wrote is self-contained and renders in headless Chromium."""
+    from test_report_html import _chromium
+
+    _, run_dir, _ = finished
+    html = (run_dir / "report.html").read_text()
+    assert "http://" not in html and "https://" not in html and "<script" not in html
+    chromium = _chromium()
+    proc = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={tmp_path}",
+                           "--dump-dom", (run_dir / "report.html").as_uri()], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert 'id="metrics"' in proc.stdout and "<polyline" in proc.stdout and "format_alignment" in proc.stdout
