@@ -70,7 +70,7 @@ def make_run(run_dir: Path, method: str = "sft", *, n: int = 24, n_val: int = 0,
         "num_train_epochs": 1, "per_device_train_batch_size": 4, "per_device_eval_batch_size": 4,
         "gradient_accumulation_steps": 1, "learning_rate": 1e-3, "warmup_steps": 0.1, "lr_scheduler_type": "cosine",
         "weight_decay": 0.0, "max_grad_norm": 1.0, "optim": "adamw_torch", "seed": 0, "data_seed": 0,
-        "bf16": False, "fp16": False, "use_cpu": True, "gradient_checkpointing": False,
+        "bf16": False, "fp16": False, "use_cpu": True, "activation_checkpointing": False,
         "logging_strategy": "steps", "logging_steps": 1, "save_strategy": "epoch",
         "eval_strategy": "epoch" if n_val else "no", "dataloader_drop_last": False, "report_to": [],
         "max_length": 128,
@@ -214,11 +214,11 @@ def test_out_of_memory_is_one_line_and_exit_5(tmp_path, capsys, monkeypatch):
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
     monkeypatch.setattr(sft, "main", oom)
-    run = make_run(tmp_path / "run", "sft", n=8, per_device_train_batch_size=8)
+    run = make_run(tmp_path / "run", "sft", n=8, per_device_train_batch_size=8, activation_checkpointing=True)
     assert main([str(run)]) == EXIT_OOM
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "micro-batch 8" in err[0] and "max_length 128" in err[0]
-    assert "gradient_checkpointing" in err[0] and "Traceback" not in err[0]
+    assert "gradient_checkpointing True" in err[0] and "Traceback" not in err[0]
 
 
 def test_bad_run_dir_is_exit_2(tmp_path, capsys):

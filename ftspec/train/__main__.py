@@ -20,9 +20,10 @@ from ftspec.train import EXIT_OOM, EXIT_USAGE
 
 def _oom_message(job: dict) -> str:
     a = job.get("trainer_args", {})
+    checkpointing = a.get("activation_checkpointing", a.get("gradient_checkpointing"))
     return (f"out of memory: micro-batch {a.get('per_device_train_batch_size')} x max_length {a.get('max_length')} "
             f"(gradient_accumulation {a.get('gradient_accumulation_steps', 1)}, gradient_checkpointing "
-            f"{a.get('gradient_checkpointing')}) did not fit; lower training.batch_size (raise "
+            f"{bool(checkpointing)}) did not fit; lower training.batch_size (raise "
             "gradient_accumulation to keep the effective batch), lower data.max_length, or enable "
             "training.gradient_checkpointing")
 

@@ -151,7 +151,10 @@ def load_model_and_tokenizer(job: dict, args):
     if quant:
         from peft import prepare_model_for_kbit_training
 
-        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=bool(args.gradient_checkpointing))
+        checkpointing = getattr(args, "activation_checkpointing", None)  # transformers 5's name
+        if checkpointing is None:
+            checkpointing = getattr(args, "gradient_checkpointing", False)
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=bool(checkpointing))
     return model, tokenizer
 
 
