@@ -219,6 +219,7 @@ def test_out_of_memory_is_one_line_and_exit_5(tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "micro-batch 8" in err[0] and "max_length 128" in err[0]
     assert "gradient_checkpointing True" in err[0] and "Traceback" not in err[0]
+    assert json.loads((run / "train_error.json").read_text()) == {"error": "out_of_memory", "message": err[0][14:]}
 
 
 def test_bad_run_dir_is_exit_2(tmp_path, capsys):

@@ -5,7 +5,9 @@ Reads ``RUN_DIR/plan.json`` (its ``job``), trains with the method's file and wri
 
 Exit codes: 0 done; 2 bad arguments or an unusable RUN_DIR; 3 the loss became NaN/inf (training stopped,
 train_result.json says ``"stopped": "nan_loss"``); 4 the run completed on a different optimizer step count
-than ``expected_optimizer_steps``; 5 out of device memory.
+than ``expected_optimizer_steps``; 5 out of device memory (also written to ``RUN_DIR/train_error.json``
+as ``{"error": "out_of_memory", "message": ...}``, since ``accelerate launch`` exits 1 whatever its
+workers' codes were; a NaN stop and a step mismatch can be read from train_result.json).
 """
 
 from __future__ import annotations
@@ -53,7 +55,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ftspec.train: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except torch.OutOfMemoryError:
-        print(f"ftspec.train: {_oom_message(job)}", file=sys.stderr, flush=True)
+        message = _oom_message(job)
+        print(f"ftspec.train: {message}", file=sys.stderr, flush=True)
+        # `accelerate launch` turns every failing exit code into 1: this file says which failure it was.
+        common.write_error(run_dir, "out_of_memory", message)
         return EXIT_OOM
 
 

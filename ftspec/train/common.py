@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import torch
 from transformers import TrainerCallback
 
 from ftspec.atomic import write_text_atomic
@@ -24,6 +25,7 @@ from ftspec.train import EXIT_NAN, EXIT_OK, EXIT_STEP_MISMATCH
 CHECKPOINTS = "checkpoints"
 TENSORBOARD = "tensorboard"
 RESULT_FILE = "train_result.json"
+ERROR_FILE = "train_error.json"
 
 
 class JobError(Exception):
@@ -219,8 +221,6 @@ class RunGuard(TrainerCallback):
             state.num_input_tokens_seen = int(self.trainer._total_train_tokens)
         loss = getattr(self.trainer, "_tr_loss", None)
         if loss is not None and self.nan_step is None:
-            import torch
-
             if self.trainer.accelerator.num_processes > 1:
                 loss = self.trainer.accelerator.reduce(loss.detach().clone(), reduction="sum")
             if not bool(torch.isfinite(loss)):
@@ -334,6 +334,14 @@ def save_final_weights(trainer, run_dir: Path) -> str:
     return name
 
 
+def write_error(run_dir: Path, error: str, message: str) -> None:
+    """RUN_DIR/train_error.json: why a run failed, for a launcher that only sees accelerate's exit code 1."""
+    try:
+        write_text_atomic(run_dir / ERROR_FILE, json.dumps({"error": error, "message": message}, indent=2) + "\n")
+    except OSError:
+        pass
+
+
 def train_and_report(trainer, run_dir: Path, job: dict, resume: bool) -> int:
     """Train (resuming if asked), write train_result.json and the final weights; return the exit code."""
     guard = next((cb for cb in trainer.callback_handler.callbacks if isinstance(cb, RunGuard)), None)
@@ -347,6 +355,8 @@ def train_and_report(trainer, run_dir: Path, job: dict, resume: bool) -> int:
         trainer.remove_callback(PrinterCallback)
         trainer.add_callback(ProgressLine())
 
+    if trainer.is_world_process_zero():
+        (run_dir / ERROR_FILE).unlink(missing_ok=True)  # from an earlier, failed attempt
     checkpoint = newest_complete_checkpoint(run_dir) if resume else None
     if resume:
         log(f"resuming from {checkpoint.relative_to(run_dir)}" if checkpoint
