@@ -31,7 +31,9 @@ def _oom_message(job: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ftspec.train", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m ftspec.train", description="Train the job in RUN_DIR/plan.json (normally under `accelerate launch`).",
+                                     epilog="exit codes: 0 done, 2 bad input, 3 NaN/inf loss, 4 step count differs "
+                                            "from the plan, 5 out of memory")
     parser.add_argument("run_dir", type=Path, help="run folder holding plan.json and data/")
     parser.add_argument("--resume", action="store_true",
                         help="continue from the newest complete checkpoint in RUN_DIR/checkpoints")
