@@ -79,15 +79,18 @@ def _accelerate_argv(argv: list[str]) -> list[str]:
 def train(plan: Plan, run_dir: Path, *, resume: bool) -> dict:
     launch = _launch_for(plan, run_dir)
     argv = _accelerate_argv(launch.launch_argv) + (["--resume"] if resume else [])
-    env = {**os.environ, **launch.env, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, **launch.env, "PYTHONUNBUFFERED": "1", "FTSPEC_HANDLED_EXIT_ZERO": "1"}
     env.setdefault("TOKENIZERS_PARALLELISM", "false")
+    error_path, result_path = run_dir / "train_error.json", run_dir / runs.TRAIN_RESULT
+    error_path.unlink(missing_ok=True)  # from an earlier attempt
     proc = subprocess.run(argv, env=env)
-    result_path = run_dir / runs.TRAIN_RESULT
     result = json.loads(result_path.read_text()) if result_path.is_file() else None
-    if proc.returncode == EXIT_OOM:
-        raise ApplyError(f"out of memory; the plan estimated {plan.peak_memory_gib_per_device} GiB per device. "
-                         "Lower training.batch_size (raise gradient_accumulation to keep the effective batch), "
-                         "enable training.gradient_checkpointing or shorten data.max_length", EXIT_OOM)
+    error = json.loads(error_path.read_text()) if error_path.is_file() else {}
+    if error.get("error") == "bad_job":
+        raise ApplyError(f"the trainer refused the job: {error.get('message')}", 2)
+    if error.get("error") == "out_of_memory":
+        raise ApplyError(f"{error.get('message')} (the plan estimated {plan.peak_memory_gib_per_device} GiB per "
+                         "device; `ftspec plan` lists remedies with their own memory)", EXIT_OOM)
     if proc.returncode == EXIT_NAN or (result and result.get("stopped") == "nan_loss"):
         raise ApplyError(f"training stopped: the loss became NaN/inf at step {result and result.get('global_step')}; "
                          "lower training.learning_rate", EXIT_NAN)

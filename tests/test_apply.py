@@ -239,3 +239,33 @@ def test_real_report_html_renders_in_chromium(finished, tmp_path):
                            "--dump-dom", (run_dir / "report.html").as_uri()], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert 'id="metrics"' in proc.stdout and "<polyline" in proc.stdout and "format_alignment" in proc.stdout
+
+
+def test_out_of_memory_is_one_clear_line_with_the_plans_estimate(tmp_path, monkeypatch):
+    """A real OOM needs a GPU; here the trainer's OOM path is forced (sitecustomize raises torch's OOM error
+    in the training subprocess), and everything from there on is the real launch, files and message."""
+    from ftspec.apply import ApplyError, EXIT_OOM, train, write_inputs
+    from ftspec.load import load_spec
+    from ftspec.plan.compile import build_plan
+
+    spec = make_project(tmp_path / "p", epochs=1)
+    loaded = load_spec(spec)
+    plan = build_plan(loaded)
+    run_dir = tmp_path / "run"
+    write_inputs(loaded, plan, run_dir)
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(
+        "import os\n"
+        "if os.environ.get('FTSPEC_TEST_OOM'):\n"
+        "    import transformers\n"
+        "    def boom(self, *a, **k):\n"
+        "        import torch\n"
+        "        raise torch.OutOfMemoryError('CUDA out of memory. Tried to allocate 2.00 GiB')\n"
+        "    transformers.Trainer.train = boom\n")
+    monkeypatch.setenv("PYTHONPATH", f"{hook}{os.pathsep}{ROOT}")
+    monkeypatch.setenv("FTSPEC_TEST_OOM", "1")
+    with pytest.raises(ApplyError) as err:
+        train(plan, run_dir, resume=False)
+    assert err.value.code == EXIT_OOM
+    assert "out of memory" in err.value.message and "the plan estimated" in err.value.message

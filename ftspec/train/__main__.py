@@ -13,11 +13,14 @@ workers' codes were; a NaN stop and a step mismatch can be read from train_resul
 from __future__ import annotations
 
 import argparse
+import os
 import importlib
 import sys
 from pathlib import Path
 
-from ftspec.train import EXIT_OOM, EXIT_USAGE
+from ftspec.train import EXIT_NAN, EXIT_OK, EXIT_OOM, EXIT_STEP_MISMATCH, EXIT_USAGE
+
+HANDLED = (EXIT_USAGE, EXIT_NAN, EXIT_STEP_MISMATCH, EXIT_OOM)
 
 
 def _oom_message(job: dict) -> str:
@@ -46,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         job = common.read_job(run_dir)
     except common.JobError as exc:
         print(f"ftspec.train: {exc}", file=sys.stderr)
+        if run_dir.is_dir():
+            common.write_error(run_dir, "bad_job", str(exc))
         return EXIT_USAGE
 
     import torch
@@ -55,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         return method.main(run_dir, job, ns.resume)
     except common.JobError as exc:
         print(f"ftspec.train: {exc}", file=sys.stderr)
+        common.write_error(run_dir, "bad_job", str(exc))
         return EXIT_USAGE
     except torch.OutOfMemoryError:
         message = _oom_message(job)
@@ -65,4 +71,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    # Under `ftspec apply` a handled failure is already recorded in train_result.json / train_error.json;
+    # exiting 0 keeps `accelerate launch` from wrapping it in a CalledProcessError traceback.
+    if code in HANDLED and os.environ.get("FTSPEC_HANDLED_EXIT_ZERO") == "1":
+        code = EXIT_OK
+    sys.exit(code)
