@@ -135,7 +135,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="2 rounds instead of 3")
     ap.add_argument("--repeats", type=int, default=None, help="rounds (each round runs every side once)")
-    ap.add_argument("--records", type=int, default=120, help="alpaca records before the max_length drop")
+    ap.add_argument("--records", type=int, default=600, help="alpaca records before the max_length drop")
     ap.add_argument("--cases", default="lora,full")
     ap.add_argument("--sides", default="ftspec,ftspec-accel,hand")
     ap.add_argument("--threads", type=int, default=1, help="OMP_NUM_THREADS for every side (0: unset)")
