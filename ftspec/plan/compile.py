@@ -103,6 +103,8 @@ def trainer_args(spec, layout: Layout, prepared: PreparedData, mixed: str, check
         "logging_steps": t.logging_steps,
         # Checkpoints every epoch are also the resume points after a crash.
         "save_strategy": "epoch",
+        # save_per_epoch: false keeps only the newest checkpoint (still a resume point after a crash).
+        "save_total_limit": None if t.save_per_epoch else 1,
         "eval_strategy": "epoch" if has_validation else "no",
         "dataloader_drop_last": False,
         "report_to": ["tensorboard"],
