@@ -132,3 +132,12 @@ def test_evaluate_outputs_without_rules_or_scenarios():
     assert evaluate_outputs([], ["exact_match"])["metrics"] == {"exact_match": None}
     with pytest.raises(ValueError, match="duplicate"):
         evaluate_outputs([], ["exact_match", {"regex": "x", "name": "exact_match"}])
+
+
+def test_format_alignment_needs_the_whole_code_not_a_prefix_of_a_longer_one():
+    from ftspec.evaluate.metrics import score_sample
+
+    assert not score_sample("format_alignment", "Knauf-425/6", "Knauf-425")
+    assert not score_sample("format_alignment", "SBS-III", "SBS-II")
+    assert score_sample("format_alignment", "型号:Knauf-425。", "Knauf-425")
+    assert score_sample("format_alignment", "Use Knauf-425 here", "Knauf-425")

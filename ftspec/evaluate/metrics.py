@@ -85,9 +85,14 @@ def _spaced_symbols(text: str) -> Counter:
     return Counter(re.sub(r"\s+", " ", m.group()) for m in _SPACED_SYMBOL.finditer(text))
 
 
+def _appears_whole(run: str, text: str) -> bool:
+    """``run`` occurs in ``text`` and is not part of a longer code ("Knauf-425" is not in "Knauf-425/6")."""
+    return re.search(rf"(?<![A-Za-z0-9/-]){re.escape(run)}(?![A-Za-z0-9/-])", text) is not None
+
+
 def _format_alignment(prediction: str, reference: str) -> bool:
     runs = [run for run in reference.split() if any(s in run for s in _SYMBOLS)]
-    if not all(run in prediction for run in runs):
+    if not all(_appears_whole(run, prediction) for run in runs):
         return False
     return not (_spaced_symbols(prediction) - _spaced_symbols(reference))
 
