@@ -213,6 +213,18 @@ def _plan_error_finding(loaded, exc):
                    loc.line if loc else None, loc.column if loc else None)
 
 
+def _does_not_fit(loaded, plan):
+    from .findings import Finding
+
+    loc = loaded.locate("compute", "accelerator")
+    fitting = [r for r in plan.remedies if r["fits"]]
+    hint = ("would fit: " + "; ".join(f"{r['action']} ({r['memory_gib']:.1f} GiB)" for r in fitting)) if fitting \
+        else "no single change fits; combine the remedies above or use a larger GPU"
+    limit = plan.estimate["fit"]["limit_gib"] if plan.estimate else None
+    return Finding("FT501", "error", f"does not fit: {plan.peak_memory_gib_per_device:.1f} GiB per device predicted, "
+                   f"{limit} GiB usable on {plan.layout['accelerator']}", loc.file, loc.line, loc.column, hint=hint)
+
+
 def compile_plan(spec_path: str, fmt: str = "text"):
     """Load, lint and plan one spec; on any error print the located findings and exit 1."""
     from .lint import run_lint
@@ -247,7 +259,7 @@ def plan(spec: str, out: str | None, fmt: str) -> None:
     """Compile SPEC into a launch plan and preview steps, tokens, memory, time and cost."""
     from .plan.views import to_json, to_text
 
-    _, compiled, findings = compile_plan(spec, fmt)
+    loaded, compiled, findings = compile_plan(spec, fmt)
     warnings = [f for f in findings if f.severity != "error"]
     if fmt == "json":
         click.echo(to_json(compiled), nl=False)
@@ -255,6 +267,12 @@ def plan(spec: str, out: str | None, fmt: str) -> None:
         if warnings:
             click.echo(f"{len(warnings)} lint warning(s); `ftspec lint {spec}` shows them", err=True)
         click.echo(to_text(compiled), nl=False)
+    if compiled.fits is False:
+        from .output import render_text
+
+        # stdout stays pure JSON for tools; the finding goes to stderr there.
+        click.echo(render_text([_does_not_fit(loaded, compiled)], colour=False), err=fmt == "json")
+        sys.exit(EXIT_FINDINGS)
     if out:
         from .atomic import write_text_atomic
 
@@ -303,6 +321,9 @@ def apply(target: str, force: bool) -> None:
     else:
         loaded, plan_obj, _ = compile_plan(target)
         click.echo(to_text(plan_obj), nl=False, err=True)
+    if plan_obj.fits is False:
+        _emit([_does_not_fit(loaded, plan_obj)], "text")
+        sys.exit(EXIT_FINDINGS)
     try:
         run_dir = apply_plan(loaded, plan_obj, force=force, echo=lambda m: click.echo(m, err=True))
     except RunLocked as exc:

@@ -112,10 +112,13 @@ def test_saved_plan_round_trips_and_goes_stale(quickstart):
 def test_big_model_plan_reports_fit_and_remedies(tmp_path):
     spec = _spec(tmp_path, "model: {base: Qwen/Qwen2.5-72B-Instruct}\nadapter: {type: full}\n"
                            "compute: {accelerator: a100-40gb}\n")
-    proc = run_cli("plan", "--format", "json", spec)
-    assert proc.returncode == 0, proc.stderr
+    proc = run_cli("plan", "--format", "json", spec, "-o", tmp_path / "plan.json")
+    assert proc.returncode == 1, proc.stderr  # an error finding, located at compute.accelerator
+    assert "FT501" in proc.stderr and "spec.yaml:7:" in proc.stderr and "would fit" in proc.stderr
+    assert not (tmp_path / "plan.json").exists()
     plan = json.loads(proc.stdout)
     assert plan["fits"] is False and plan["peak_memory_gib_per_device"] > 40
     assert plan["remedies"] and all("memory_gib" in r and "fits" in r for r in plan["remedies"])
     # Rows are exact even without the tokenizer: no sample can reach max_length.
     assert plan["optimizer_steps_exact"] is True and plan["tokens_estimated"] is True
+    assert {m["platform"] for m in plan["managed_costs"]} == {"openai", "bailian"}

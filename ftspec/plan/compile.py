@@ -55,6 +55,7 @@ class Plan(BaseModel):
     cost_usd: float | None
     fits: bool | None  # None on the CPU (host RAM, no fit check) or for an unknown architecture
     remedies: list[dict]  # each with its own re-estimated memory
+    managed_costs: list[dict]  # the same training tokens on managed platforms, where the guides give a price
     data: dict  # counts of the pipeline: read, split, mixed, dropped, rows the trainer sees
     layout: dict
     launch: dict  # accelerate_config, launch_argv, launch_line, sbatch, skypilot
@@ -141,6 +142,16 @@ def _arch(spec, ref) -> tuple[dict | None, str | None]:
         return ref.config, f"config.json of {ref.kind} model"
     arch = find_architecture(spec.model.base)
     return (arch, "ftspec's architecture catalogue") if arch else (None, None)
+
+
+def _managed_costs(total_tokens: int | None) -> list[dict]:
+    from .hardware import managed_training_costs
+
+    if not total_tokens:
+        return []
+    return [{"platform": p.platform, "model": p.model, "cost": round(cost, 4), "currency": p.currency,
+             "price": p.price, "per_tokens": p.per_tokens, "source": p.source}
+            for p, cost in managed_training_costs(total_tokens)]
 
 
 def build_plan(loaded, *, run_dir_placeholder: str = "RUN_DIR") -> Plan:
@@ -234,6 +245,7 @@ def build_plan(loaded, *, run_dir_placeholder: str = "RUN_DIR") -> Plan:
         wall_time_hours=est.wall_time_hours if have_cost else None,
         cost_usd=round(cost, 4) if cost is not None else None,
         fits=est.fit.fits if est else None,
+        managed_costs=_managed_costs(total_tokens),
         remedies=[{"action": r.action, "change": r.change, "memory_gib": r.memory_gib, "fits": r.fits}
                   for r in (est.fit.remedies if est else ())],
         data={**prepared.counts, "rows": rows, "max_seq_len": prepared.max_seq_len},

@@ -62,6 +62,13 @@ def to_text(plan: Plan) -> str:
         lines.append(f"  time     {plan.wall_time_hours:.3g} h wall clock")
     if plan.cost_usd is not None:
         lines.append(f"  cost     ${plan.cost_usd:,.2f}")
+    if plan.managed_costs:
+        cheapest = {}
+        for m in plan.managed_costs:  # one line per platform: its cheapest listed model
+            if m["platform"] not in cheapest or m["cost"] < cheapest[m["platform"]]["cost"]:
+                cheapest[m["platform"]] = m
+        lines.append("  managed  " + "; ".join(f"{m['platform']} {m['model']} {m['cost']:,.2f} {m['currency']}"
+                                               for m in cheapest.values()) + " (same tokens, their price per token)")
     if plan.fits is not None:
         lines.append(f"  fits     {'yes' if plan.fits else 'NO'}")
         for r in plan.remedies:
