@@ -147,7 +147,35 @@ def evaluate(plan: Plan, run_dir: Path) -> dict | None:
     return out
 
 
-def build_report(plan: Plan, run_dir: Path, result: dict, evaluation: dict | None) -> dict:
+def _hardware() -> dict:
+    import platform
+
+    out = {"machine": platform.machine(), "processor": platform.processor() or None, "cpu_count": os.cpu_count(),
+           "python": platform.python_version(), "gpus": []}
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            out["gpus"] = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+    except ImportError:
+        pass
+    return out
+
+
+def _weights_hashes(folder: Path) -> dict[str, str]:
+    from .plan.fingerprint import sha256_file
+
+    return {p.name: sha256_file(p) for p in sorted(folder.glob("*.safetensors"))}
+
+
+def checkpoints(run_dir: Path) -> list[dict]:
+    """Every complete checkpoint with the sha256 of its weights, so a later reader can trust it."""
+    return [{"path": f"checkpoints/{c.name}", "step": int(c.name.rsplit("-", 1)[-1]), "weights": _weights_hashes(c)}
+            for c in runs.complete_checkpoints(run_dir)]
+
+
+def build_report(plan: Plan, run_dir: Path, result: dict, evaluation: dict | None, lint: list | None = None) -> dict:
+    final = run_dir / ("adapter" if plan.job["peft"] is not None else "model")
     return {
         "format": 1,
         "name": plan.name,
@@ -162,7 +190,7 @@ def build_report(plan: Plan, run_dir: Path, result: dict, evaluation: dict | Non
         "actual": {"optimizer_steps": result["global_step"], "train_runtime_s": result.get("train_runtime_s"),
                    "tokens_per_second": result.get("tokens_per_second"),
                    "train_tokens_seen": result.get("train_tokens_seen"), "world_size": result.get("world_size"),
-                   "resumed_from": result.get("resumed_from")},
+                   "peak_memory_gib": result.get("peak_memory_gib"), "resumed_from": result.get("resumed_from")},
         "loss": {"train": result["loss"]["train"], "validation": result["loss"]["validation"]},
         "overfitting": result.get("overfitting"),
         "best_checkpoint": result.get("best_checkpoint"),
@@ -173,6 +201,11 @@ def build_report(plan: Plan, run_dir: Path, result: dict, evaluation: dict | Non
         "data": plan.data,
         "fingerprint": plan.fingerprint,
         "versions": plan.fingerprint["versions"],
+        "seed": plan.spec["training"]["seed"],
+        "hardware": _hardware(),
+        "lint": [f.to_dict() for f in lint or []],
+        "checkpoints": checkpoints(run_dir),
+        "final_weights": {"path": final.name, "sha256": _weights_hashes(final)} if final.is_dir() else None,
         "artifacts": {"adapter": "adapter" if plan.job["peft"] is not None else None,
                       "model": "model" if plan.job["peft"] is None else None,
                       "tensorboard": "tensorboard", "checkpoints": "checkpoints",
@@ -214,7 +247,7 @@ def write_report(plan: Plan, run_dir: Path, report: dict) -> None:
     write_text_atomic(run_dir / runs.REPORT, _dump(report))  # last: it marks the run complete
 
 
-def apply_plan(loaded, plan: Plan, *, force: bool = False, echo=print) -> Path:
+def apply_plan(loaded, plan: Plan, *, force: bool = False, echo=print, lint: list | None = None) -> Path:
     """Run ``plan`` to completion (or pick up where an interrupted run stopped); returns the run folder."""
     root = runs.run_root(plan)
     run_dir = root / runs.run_id(plan)
@@ -237,6 +270,6 @@ def apply_plan(loaded, plan: Plan, *, force: bool = False, echo=print) -> Path:
             raise ApplyError(f"the trainer ran {result['global_step']} optimizer steps but the plan says "
                              f"{plan.optimizer_steps}", EXIT_STEPS)
         evaluation = evaluate(plan, run_dir)
-        report = build_report(plan, run_dir, result, evaluation)
+        report = build_report(plan, run_dir, result, evaluation, lint)
         write_report(plan, run_dir, report)
     return run_dir

@@ -317,15 +317,18 @@ def apply(target: str, force: bool) -> None:
     from .plan.views import to_text
 
     if target.endswith(".json"):
+        from .lint import run_lint
+
         loaded, plan_obj = _load_saved_plan(target)
+        findings = run_lint(loaded, count_tokens=False)
     else:
-        loaded, plan_obj, _ = compile_plan(target)
+        loaded, plan_obj, findings = compile_plan(target)
         click.echo(to_text(plan_obj), nl=False, err=True)
     if plan_obj.fits is False:
         _emit([_does_not_fit(loaded, plan_obj)], "text")
         sys.exit(EXIT_FINDINGS)
     try:
-        run_dir = apply_plan(loaded, plan_obj, force=force, echo=lambda m: click.echo(m, err=True))
+        run_dir = apply_plan(loaded, plan_obj, force=force, echo=lambda m: click.echo(m, err=True), lint=findings)
     except RunLocked as exc:
         click.echo(f"ftspec: {exc}", err=True)
         sys.exit(EXIT_FINDINGS)

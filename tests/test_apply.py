@@ -20,7 +20,8 @@ from conftest import ROOT, run_cli
 
 pytest.importorskip("trl")
 
-REPORT_KEYS = {"plan", "actual", "loss", "eval", "overfitting", "best_checkpoint", "fingerprint", "versions"}
+REPORT_KEYS = {"plan", "actual", "loss", "eval", "overfitting", "best_checkpoint", "fingerprint", "versions", "seed",
+               "hardware", "lint", "checkpoints", "final_weights"}
 
 
 def _rows(n: int, offset: int = 0) -> list[str]:
@@ -88,6 +89,9 @@ def test_report_has_fixed_keys_and_steps_match_the_plan(finished):
     plan = json.loads((run_dir / "plan.json").read_text())
     assert report["plan"]["optimizer_steps"] == plan["optimizer_steps"] == report["actual"]["optimizer_steps"]
     assert report["loss"]["train"] and all(len(p) == 2 for p in report["loss"]["train"])
+    assert report["checkpoints"] and all(len(h) == 64 for c in report["checkpoints"] for h in c["weights"].values())
+    assert report["actual"]["peak_memory_gib"]["host_rss"] > 0 and report["actual"]["tokens_per_second"] > 0
+    assert report["final_weights"]["sha256"]
     assert len(report["loss"]["validation"]) == 2  # one per epoch
     for side in ("base", "finetuned"):
         result = report["eval"][side]

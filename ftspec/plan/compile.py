@@ -220,7 +220,8 @@ def build_plan(loaded, *, run_dir_placeholder: str = "RUN_DIR") -> Plan:
     launch = render_launch(layout, run_dir=run_dir_placeholder, job_name=spec.name)
     job = {
         "method": spec.method,
-        "model": {"base": spec.model.base, "revision": spec.model.revision,
+        # A local folder is resolved against the spec's folder here: the trainer runs from another cwd.
+        "model": {"base": str(ref.local_dir) if ref.kind == "local" else spec.model.base, "revision": spec.model.revision,
                   "trust_remote_code": spec.model.trust_remote_code, "dtype": dtype},
         "peft": peft_config(spec),
         "quantization": quantization(spec),

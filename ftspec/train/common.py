@@ -342,6 +342,19 @@ def write_error(run_dir: Path, error: str, message: str) -> None:
         pass
 
 
+def _peak_memory_gib() -> dict:
+    """This process's peak: CUDA's allocator high-water mark on a GPU, resident set size on the CPU."""
+    import resource
+
+    import torch
+
+    out = {"host_rss": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2, 3)}
+    if torch.cuda.is_available():
+        out["device_allocated"] = round(torch.cuda.max_memory_allocated() / 1024**3, 3)
+        out["device_reserved"] = round(torch.cuda.max_memory_reserved() / 1024**3, 3)
+    return out
+
+
 def train_and_report(trainer, run_dir: Path, job: dict, resume: bool) -> int:
     """Train (resuming if asked), write train_result.json and the final weights; return the exit code."""
     guard = next((cb for cb in trainer.callback_handler.callbacks if isinstance(cb, RunGuard)), None)
@@ -384,6 +397,7 @@ def train_and_report(trainer, run_dir: Path, job: dict, resume: bool) -> int:
         "resumed_from": f"{CHECKPOINTS}/{checkpoint.name}" if checkpoint else None,
         "world_size": int(trainer.args.world_size),
         "weights": None,
+        "peak_memory_gib": _peak_memory_gib(),
     }
     if stopped == "completed":
         result["weights"] = save_final_weights(trainer, run_dir)
