@@ -111,6 +111,9 @@ def trainer_args(spec, layout: Layout, prepared: PreparedData, mixed: str, check
         "report_to": ["tensorboard"],
         "max_length": d.max_length,
     }
+    if has_validation:
+        # Tracking the best checkpoint also keeps it from checkpoint rotation (save_total_limit).
+        args.update(metric_for_best_model="eval_loss", greater_is_better=False)
     if spec.method in ("sft", "cpt"):
         args.update(packing=d.packing, packing_strategy=packing_strategy(spec.method))
     if spec.method == "sft":
