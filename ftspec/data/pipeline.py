@@ -179,6 +179,25 @@ def _select(tok: Tokenized, keep: list[bool]) -> Tokenized:
     return Tokenized(pick(tok.lengths), pick(tok.first_loss), pick(tok.loss_tokens), pick(tok.prompt_lengths))
 
 
+def _validation_rows(spec, method, validation, tok, counts) -> tuple[list[dict], int]:
+    """The validation records after the same over-length policy, and how many rows the trainer keeps
+    for evaluation (0 means no validation loss at all)."""
+    d, L = spec.data, spec.data.max_length
+    vt = tokenize(validation, method, tok, assistant_only_loss=d.assistant_only_loss, max_length=L)
+    if spec.over_length == "drop":
+        keep = [n <= L for n in vt.lengths]
+        if keep.count(False):
+            counts["validation_dropped_over_length"] = keep.count(False)
+        validation = [r for r, k in zip(validation, keep) if k]
+        vt = _select(vt, keep)
+    if method == "dpo":
+        return validation, sum(fl is not None for fl in vt.first_loss)
+    if d.packing:
+        return validation, int(any(vt.lengths))
+    first = vt.first_loss if method == "sft" and d.assistant_only_loss else None
+    return validation, len(sft_kept_lengths(vt.lengths, first, max_length=L))
+
+
 def load_tokenizer(loaded):
     """The model's tokenizer from local files, or None (hub model not in the cache)."""
     from ..models.resolve import resolve_model
@@ -248,6 +267,8 @@ def prepare(loaded, tok=None, *, tokenize_data: bool = True) -> PreparedData:
     else:
         counts["truncated"] = counts["over_max_length"]
     counts["train"] = len(train)
+    if validation:
+        validation, counts["validation_rows"] = _validation_rows(spec, method, validation, tok, counts)
 
     # What the trainer does next, replicated: rows, tokens per epoch, sequence lengths.
     if method == "dpo":

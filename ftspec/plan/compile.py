@@ -82,7 +82,7 @@ def _gradient_checkpointing(spec, layout: Layout) -> bool:
 
 def trainer_args(spec, layout: Layout, prepared: PreparedData, mixed: str, checkpointing: bool) -> dict[str, Any]:
     t, d = spec.training, spec.data
-    has_validation = bool(prepared.validation)
+    has_validation = has_validation_rows(prepared)
     args: dict[str, Any] = {
         "num_train_epochs": t.epochs,
         "per_device_train_batch_size": t.batch_size,
@@ -123,6 +123,10 @@ def trainer_args(spec, layout: Layout, prepared: PreparedData, mixed: str, check
     if spec.method == "dpo":
         args["beta"] = t.dpo_beta
     return args
+
+
+def has_validation_rows(prepared: PreparedData) -> bool:
+    return bool(prepared.validation) and prepared.counts.get("validation_rows", 1) > 0
 
 
 def peft_config(spec) -> dict | None:
@@ -215,6 +219,9 @@ def build_plan(loaded, *, run_dir_placeholder: str = "RUN_DIR") -> Plan:
         except EstimateError as exc:
             notes.append(f"not estimated: {exc}")
         notes.append(f"model shape from {arch_source}")
+    if prepared.validation and not has_validation_rows(prepared):
+        notes.append("every validation sample loses all its loss-bearing tokens to max_length: no validation loss "
+                     "(raise data.max_length or use over_length: drop)")
     if spec.method == "dpo":
         notes.append("DPO: the frozen reference model's forward passes are not in the FLOPs (about +1/3)")
     if total_tokens is None:
@@ -229,7 +236,8 @@ def build_plan(loaded, *, run_dir_placeholder: str = "RUN_DIR") -> Plan:
         "peft": peft_config(spec),
         "quantization": quantization(spec),
         "trainer_args": trainer_args(spec, layout, prepared, mixed, checkpointing),
-        "data": {"train": "data/train.jsonl", "validation": "data/validation.jsonl" if prepared.validation else None},
+        "data": {"train": "data/train.jsonl",
+                 "validation": "data/validation.jsonl" if has_validation_rows(prepared) else None},
         "expected_optimizer_steps": steps,
     }
     have_cost = est is not None and total_tokens is not None
