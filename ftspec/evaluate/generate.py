@@ -6,6 +6,8 @@ package and must keep working without them.
 
 from __future__ import annotations
 
+import sys
+
 from typing import Any
 
 
@@ -59,6 +61,10 @@ def generate_outputs(
 
     if not prompts:
         return []
+    if not sys.stderr.isatty():  # a log file gets no "Loading weights" bars
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
     torch.manual_seed(seed)
     tokenizer, model, device = _load(str(model_dir), str(adapter_dir) if adapter_dir else None)
     texts = [tokenizer.apply_chat_template(m, add_generation_prompt=True, tokenize=False) for m in prompts]
