@@ -17,3 +17,17 @@ def test_lint_does_not_import_torch(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert "ok" in out.stdout
+
+
+def test_plan_does_not_import_torch():
+    """`ftspec plan` (lint, data pipeline, exact tokenization, cost model, launch templates) stays torch-free."""
+    spec = ROOT / "examples" / "quickstart" / "ftspec.yaml"
+    code = (
+        "import sys\nfrom ftspec.cli import compile_plan\nfrom ftspec.plan.views import to_json, to_text\n"
+        f"loaded, plan, findings = compile_plan({str(spec)!r})\nto_text(plan); to_json(plan)\n"
+        "bad = [m for m in ('torch', 'transformers', 'trl', 'peft', 'accelerate') if m in sys.modules]\n"
+        "assert not bad, bad\nprint('ok', plan.optimizer_steps)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("ok ")
