@@ -69,3 +69,12 @@ def test_lora_adapter_loads_and_changes_outputs(tiny_dir, prompts, tmp_path):
     assert all(isinstance(o, str) for o in adapted)
     assert adapted != plain
     assert generate_outputs(tiny_dir, prompts, adapter_dir=tmp_path / "adapter", max_new_tokens=12) == adapted
+
+
+def test_dpo_holdout_records_use_the_prompt_and_the_chosen_answer():
+    from ftspec.evaluate.generate import holdout_samples
+
+    record = {"prompt": [{"role": "user", "content": "code?"}], "chosen": [{"role": "assistant", "content": "K1-X"}],
+              "rejected": [{"role": "assistant", "content": "K1 - X"}]}
+    (sample,) = holdout_samples([record])
+    assert sample["prompt"] == record["prompt"] and sample["reference"] == "K1-X"

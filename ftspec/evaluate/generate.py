@@ -14,11 +14,15 @@ from typing import Any
 def holdout_samples(records: list[dict]) -> list[dict]:
     """Canonical SFT records ``{"messages": [...], "scenario"?}`` -> ``{"prompt", "reference", "scenario"}``.
 
-    The last message is the expected answer; everything before it is the prompt.
+    The last message is the expected answer; everything before it is the prompt. DPO records
+    (``prompt``/``chosen``/``rejected``) use the prompt and the chosen answer.
     """
     samples = []
     for i, record in enumerate(records):
-        messages = record.get("messages") or []
+        if "prompt" in record and "chosen" in record:  # a DPO holdout: the chosen answer is the reference
+            messages = list(record["prompt"]) + list(record["chosen"])[-1:]
+        else:
+            messages = record.get("messages") or []
         if not messages or messages[-1].get("role") != "assistant":
             raise ValueError(f"holdout record {i} does not end with an assistant turn")
         samples.append(
