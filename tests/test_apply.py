@@ -34,7 +34,7 @@ def _rows(n: int, offset: int = 0) -> list[str]:
     return out
 
 
-def make_project(folder: Path, *, extra: str = "", n: int = 48, epochs: float = 2) -> Path:
+def make_project(folder: Path, *, extra: str = "", n: int = 48, epochs: float = 3) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "train.jsonl").write_text("\n".join(_rows(n)) + "\n")
     (folder / "holdout.jsonl").write_text("\n".join(_rows(8, offset=1000)) + "\n")
@@ -92,7 +92,7 @@ def test_report_has_fixed_keys_and_steps_match_the_plan(finished):
     assert report["checkpoints"] and all(len(h) == 64 for c in report["checkpoints"] for h in c["weights"].values())
     assert report["actual"]["peak_memory_gib"]["host_rss"] > 0 and report["actual"]["tokens_per_second"] > 0
     assert report["final_weights"]["sha256"]
-    assert len(report["loss"]["validation"]) == 2  # one per epoch
+    assert len(report["loss"]["validation"]) == 3  # one per epoch
     for side in ("base", "finetuned"):
         result = report["eval"][side]
         assert result["n"] == 8 and set(result["metrics"]) == {"exact_match", "format_alignment"}
