@@ -273,3 +273,14 @@ def test_out_of_memory_is_one_clear_line_with_the_plans_estimate(tmp_path, monke
         train(plan, run_dir, resume=False)
     assert err.value.code == EXIT_OOM
     assert "out of memory" in err.value.message and "the plan estimated" in err.value.message
+
+
+def test_saved_plan_applies_to_the_same_run(finished, tmp_path):
+    """`plan -o` then `apply plan.json` is the same job: it finds the finished run (same inputs, same id)."""
+    spec, run_dir, _ = finished
+    plan_file = tmp_path / "plan.json"
+    proc = run_cli("plan", spec, "-o", plan_file)
+    assert proc.returncode == 0, proc.stderr
+    proc = apply(plan_file)
+    assert proc.returncode == 0, proc.stderr
+    assert "nothing to do" in proc.stderr and str(run_dir) in proc.stderr
