@@ -168,15 +168,34 @@ def _sample_rows(base: dict | None, tuned: dict | None) -> list[dict]:
     return rows
 
 
+def _tokens(planned: Any) -> Any:
+    """The plan's train_tokens object as one line; other shapes pass through."""
+    if not isinstance(planned, dict):
+        return planned
+    total, per_epoch, loss = planned.get("total"), planned.get("per_epoch"), planned.get("loss_bearing_per_epoch")
+    return f"{fmt(total)} in all ({fmt(per_epoch)} per epoch, {fmt(loss)} loss-bearing)"
+
+
+def _peak(actual: dict) -> Any:
+    """Measured peak memory: the device's allocator peak on a GPU, else the host's resident set size."""
+    peak = actual.get("peak_memory_gib") or actual.get("peak_memory_gib_per_device")
+    if not isinstance(peak, dict):
+        return peak
+    if peak.get("device_allocated") is not None:
+        return f"{peak['device_allocated']:.2f} (allocated; {fmt(peak.get('device_reserved'))} reserved)"
+    return f"{fmt(peak.get('host_rss'))} host RSS (CPU run)" if peak.get("host_rss") is not None else None
+
+
 def _plan_rows(plan: dict, actual: dict) -> list[dict]:
     paired = [
         ("Optimizer steps", plan.get("optimizer_steps"), actual.get("optimizer_steps")),
-        ("Train tokens", plan.get("train_tokens"), actual.get("train_tokens")),
+        ("Train tokens", _tokens(plan.get("train_tokens")), actual.get("train_tokens_seen")),
         ("Wall time (h)", plan.get("wall_time_hours"),
          None if actual.get("train_runtime_s") is None else actual["train_runtime_s"] / 3600),
-        ("Peak memory / device (GiB)", plan.get("peak_memory_gib_per_device"), actual.get("peak_memory_gib_per_device")),
+        ("Peak memory / device (GiB)", plan.get("peak_memory_gib_per_device"), _peak(actual)),
     ]
-    used = {"optimizer_steps", "train_tokens", "wall_time_hours", "train_runtime_s", "peak_memory_gib_per_device"}
+    used = {"optimizer_steps", "train_tokens", "wall_time_hours", "train_runtime_s", "peak_memory_gib_per_device",
+            "train_tokens_seen", "peak_memory_gib"}
     rows = [{"label": label, "plan": fmt(p), "actual": fmt(a)} for label, p, a in paired]
     rows += [{"label": k, "plan": fmt(v), "actual": DASH} for k, v in plan.items() if k not in used]
     rows += [{"label": k, "plan": DASH, "actual": fmt(v)} for k, v in actual.items() if k not in used]
@@ -206,7 +225,8 @@ def report_context(report: dict) -> dict:
                    ("Best checkpoint", fmt(report.get("best_checkpoint")))],
         "overfitting": None if overfitting is None else bool(overfitting),
         "plan_rows": _plan_rows(plan, actual),
-        "fits": fmt(plan.get("fits")),
+        "fits": "not checked (CPU: host RAM)" if plan.get("fits") is None and plan.get("peak_memory_gib_per_device")
+        is not None else fmt(plan.get("fits")),
         "loss_svg": loss_svg(loss.get("train"), loss.get("validation")),
         "has_eval": bool(base or tuned),
         "has_base": bool(base),
