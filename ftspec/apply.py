@@ -64,6 +64,20 @@ def write_inputs(loaded, plan: Plan, run_dir: Path) -> None:
         _write_jsonl(run_dir / "data" / "holdout.jsonl", prepared.holdout)
 
 
+def emit_run_folder(loaded, plan: Plan, folder: Path) -> Path:
+    """A run folder with everything a launcher needs, for Slurm, SkyPilot or a shell (no training here)."""
+    import shlex
+
+    folder = folder.resolve()
+    write_inputs(loaded, plan, folder)
+    launch = _launch_for(plan, folder)
+    env = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in launch.env.items())
+    write_text_atomic(folder / "launch.sh", f"#!/usr/bin/env bash\nset -euo pipefail\n{env}{launch.launch_line}\n")
+    write_text_atomic(folder / "job.sbatch", launch.sbatch)
+    write_text_atomic(folder / "sky.yaml", launch.skypilot)
+    return folder
+
+
 def _accelerate_argv(argv: list[str]) -> list[str]:
     """The plan's launch argv, with `accelerate` taken from this interpreter's environment."""
     if argv and argv[0] == "accelerate":

@@ -255,7 +255,10 @@ def compile_plan(spec_path: str, fmt: str = "text"):
 @click.argument("spec", type=click.Path(dir_okay=False))
 @click.option("-o", "--out", "out", type=click.Path(dir_okay=False), help="Save the plan (JSON) for `ftspec apply`.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def plan(spec: str, out: str | None, fmt: str) -> None:
+@click.option("--emit", "emit", type=click.Path(file_okay=False),
+              help="Also write a launchable run folder here: plan.json, data/, accelerate config, launch.sh, "
+                   "job.sbatch (Slurm) and sky.yaml (SkyPilot), for running the job outside `ftspec apply`.")
+def plan(spec: str, out: str | None, fmt: str, emit: str | None) -> None:
     """Compile SPEC into a launch plan and preview steps, tokens, memory, time and cost."""
     from .plan.views import to_json, to_text
 
@@ -278,6 +281,12 @@ def plan(spec: str, out: str | None, fmt: str) -> None:
 
         write_text_atomic(Path(out), to_json(compiled))
         click.echo(f"saved plan to {out}; run `ftspec apply {out}`", err=True)
+    if emit:
+        from .apply import emit_run_folder
+
+        folder = emit_run_folder(loaded, compiled, Path(emit))
+        click.echo(f"wrote a launchable run folder to {folder}: bash {folder / 'launch.sh'}, "
+                   f"sbatch {folder / 'job.sbatch'} or sky launch {folder / 'sky.yaml'}", err=True)
 
 
 def _load_saved_plan(path: str):

@@ -122,3 +122,21 @@ def test_big_model_plan_reports_fit_and_remedies(tmp_path):
     # Rows are exact even without the tokenizer: no sample can reach max_length.
     assert plan["optimizer_steps_exact"] is True and plan["tokens_estimated"] is True
     assert {m["platform"] for m in plan["managed_costs"]} == {"openai", "bailian"}
+
+
+def test_emit_writes_a_launchable_run_folder(quickstart, tmp_path):
+    """`plan --emit DIR` writes plan.json, data and the launchers for running outside `apply` (no training)."""
+    import subprocess
+
+    dest = tmp_path / "emitted"
+    proc = run_cli("plan", quickstart / "ftspec.yaml", "--emit", dest)
+    assert proc.returncode == 0, proc.stderr
+    for name in ("plan.json", "accelerate_config.yaml", "launch.sh", "job.sbatch", "sky.yaml", "data/train.jsonl",
+                 "data/validation.jsonl", "data/holdout.jsonl"):
+        assert (dest / name).is_file(), name
+    plan = json.loads((dest / "plan.json").read_text())
+    assert len((dest / "data" / "train.jsonl").read_text().splitlines()) == plan["data"]["rows"] == 405
+    launch = (dest / "launch.sh").read_text()
+    assert f"--config_file {dest.resolve()}/accelerate_config.yaml" in launch and "-m ftspec.train" in launch
+    for script in ("launch.sh", "job.sbatch"):
+        assert subprocess.run(["bash", "-n", str(dest / script)]).returncode == 0
