@@ -74,7 +74,10 @@ def emit_run_folder(loaded, plan: Plan, folder: Path) -> Path:
     env = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in launch.env.items())
     write_text_atomic(folder / "launch.sh", f"#!/usr/bin/env bash\nset -euo pipefail\n{env}{launch.launch_line}\n")
     write_text_atomic(folder / "job.sbatch", launch.sbatch)
-    write_text_atomic(folder / "sky.yaml", launch.skypilot)
+    # SkyPilot syncs the working directory to each node: there the run folder must be a relative path.
+    relative = os.path.relpath(folder)
+    sky = launch.skypilot if relative.startswith("..") else _launch_for(plan, Path(relative)).skypilot
+    write_text_atomic(folder / "sky.yaml", sky)
     return folder
 
 
