@@ -179,23 +179,28 @@ def _select(tok: Tokenized, keep: list[bool]) -> Tokenized:
     return Tokenized(pick(tok.lengths), pick(tok.first_loss), pick(tok.loss_tokens), pick(tok.prompt_lengths))
 
 
-def _validation_rows(spec, method, validation, tok, counts) -> tuple[list[dict], int]:
-    """The validation records after the same over-length policy, and how many rows the trainer keeps
-    for evaluation (0 means no validation loss at all)."""
-    d, L = spec.data, spec.data.max_length
-    vt = tokenize(validation, method, tok, assistant_only_loss=d.assistant_only_loss, max_length=L)
-    if spec.over_length == "drop":
-        keep = [n <= L for n in vt.lengths]
-        if keep.count(False):
-            counts["validation_dropped_over_length"] = keep.count(False)
-        validation = [r for r, k in zip(validation, keep) if k]
-        vt = _select(vt, keep)
-    if method == "dpo":
-        return validation, sum(fl is not None for fl in vt.first_loss)
+def _drop_over_length(records: list[dict], tokens: Tokenized, max_length: int) -> tuple[list[dict], Tokenized, int]:
+    keep = [n <= max_length for n in tokens.lengths]
+    return [r for r, k in zip(records, keep) if k], _select(tokens, keep), keep.count(False)
+
+
+def _trainer_rows(method: str, d, tokens: Tokenized) -> tuple[list[int], int, int]:
+    """What TRL's own preparation makes of these examples: (row lengths, loss-bearing tokens, examples it drops)."""
+    L = d.max_length
+    if method == "dpo":  # DPOTrainer drops examples whose prompt alone reaches max_length
+        kept = [fl is not None for fl in tokens.first_loss]
+        seqs = [min(n, L) for n, k in zip(tokens.lengths, kept) if k]
+        return seqs, sum(x for x, k in zip(tokens.loss_tokens, kept) if k), kept.count(False)
     if d.packing:
-        return validation, int(any(vt.lengths))
-    first = vt.first_loss if method == "sft" and d.assistant_only_loss else None
-    return validation, len(sft_kept_lengths(vt.lengths, first, max_length=L))
+        strategy = packing_strategy(method)
+        if strategy == "wrapped":  # nothing is cut off: every token is trained on
+            seqs = pack_lengths(tokens.lengths, L, strategy)
+            return seqs, sum(seqs), 0
+        return pack_lengths([min(n, L) for n in tokens.lengths], L, strategy), sum(tokens.loss_tokens), 0
+    first = tokens.first_loss if method == "sft" and d.assistant_only_loss else None
+    seqs = sft_kept_lengths(tokens.lengths, first, max_length=L)
+    kept = [fl is not None and fl < min(n, L) for n, fl in zip(tokens.lengths, tokens.first_loss)]
+    return seqs, sum(x for x, k in zip(tokens.loss_tokens, kept) if k), len(tokens.lengths) - len(seqs)
 
 
 def load_tokenizer(loaded):
@@ -207,7 +212,7 @@ def load_tokenizer(loaded):
     return ChatTokenizer.from_model(resolve_model(spec.model.base, spec.model.revision, spec_dir=loaded.dir))
 
 
-def prepare(loaded, tok=None, *, tokenize_data: bool = True) -> PreparedData:
+def prepare(loaded, tok=None) -> PreparedData:
     """Run the pipeline for a loaded spec. ``tok``: a ChatTokenizer (loaded from the model when None)."""
     spec = loaded.spec
     d, method, seed = spec.data, spec.method, spec.training.seed
@@ -248,54 +253,36 @@ def prepare(loaded, tok=None, *, tokenize_data: bool = True) -> PreparedData:
             holdout = [_with_system_prompt(r, d.system_prompt) for r in holdout]
     counts["holdout"] = len(holdout)
 
-    if tok is None and tokenize_data:
+    if tok is None:
         tok = load_tokenizer(loaded)
-    if tok is None or not tokenize_data:
+    if tok is None:
         counts["train"] = len(train)
-        if not tokenize_data:
-            return PreparedData(method, train, validation, holdout, counts, None, None, None, None, None, None)
         return _without_tokenizer(spec, method, train, validation, holdout, counts)
 
     L = d.max_length
     tokens = tokenize(train, method, tok, assistant_only_loss=d.assistant_only_loss, max_length=L)
     counts["over_max_length"] = sum(n > L for n in tokens.lengths)
     if spec.over_length == "drop" and counts["over_max_length"]:
-        keep = [n <= L for n in tokens.lengths]
-        train = [r for r, k in zip(train, keep) if k]
-        tokens = _select(tokens, keep)
-        counts["dropped_over_length"] = keep.count(False)
+        train, tokens, counts["dropped_over_length"] = _drop_over_length(train, tokens, L)
     else:
         counts["truncated"] = counts["over_max_length"]
     counts["train"] = len(train)
     if validation:
-        validation, counts["validation_rows"] = _validation_rows(spec, method, validation, tok, counts)
+        vtokens = tokenize(validation, method, tok, assistant_only_loss=d.assistant_only_loss, max_length=L)
+        if spec.over_length == "drop":
+            validation, vtokens, dropped = _drop_over_length(validation, vtokens, L)
+            if dropped:
+                counts["validation_dropped_over_length"] = dropped
+        # 0 means the trainer would evaluate on nothing: no validation loss at all.
+        counts["validation_rows"] = len(_trainer_rows(method, d, vtokens)[0])
 
     # What the trainer does next, replicated: rows, tokens per epoch, sequence lengths.
-    if method == "dpo":
-        kept = [fl is not None for fl in tokens.first_loss]
-        counts["dropped_by_trainer"] = kept.count(False)
-        seqs = [min(n, L) for n, k in zip(tokens.lengths, kept) if k]
-        loss = sum(x for x, k in zip(tokens.loss_tokens, kept) if k)
-        rows = len(seqs)
-        per_epoch = sum(seqs) * 2  # chosen and rejected both go through the policy (and the reference)
-    elif d.packing:
-        strategy = packing_strategy(method)
-        if strategy == "wrapped":  # nothing is cut off: every token is trained on
-            counts.pop("truncated", None)
-            seqs = pack_lengths(tokens.lengths, L, strategy)
-            loss = sum(seqs)
-        else:
-            seqs = pack_lengths([min(n, L) for n in tokens.lengths], L, strategy)
-            loss = sum(tokens.loss_tokens)
-        rows, per_epoch = len(seqs), sum(seqs)
-        counts["dropped_by_trainer"] = 0
-    else:
-        first = tokens.first_loss if method == "sft" and d.assistant_only_loss else None
-        seqs = sft_kept_lengths(tokens.lengths, first, max_length=L)
-        counts["dropped_by_trainer"] = len(tokens.lengths) - len(seqs)
-        kept = [fl is not None and fl < min(n, L) for n, fl in zip(tokens.lengths, tokens.first_loss)]
-        rows, per_epoch = len(seqs), sum(seqs)
-        loss = sum(x for x, k in zip(tokens.loss_tokens, kept) if k)
+    seqs, loss, counts["dropped_by_trainer"] = _trainer_rows(method, d, tokens)
+    if d.packing and packing_strategy(method) == "wrapped":
+        counts.pop("truncated", None)  # wrapped packing cuts long texts into rows; nothing is lost
+    rows = len(seqs)
+    # DPO: chosen and rejected both go through the policy (and the reference).
+    per_epoch = sum(seqs) * (2 if method == "dpo" else 1)
     attention = (sum(s * s for s in seqs) / sum(seqs)) if seqs else None
     return PreparedData(method, train, validation, holdout, counts, tokens, rows, per_epoch, loss,
                         max(seqs) if seqs else None, attention)
