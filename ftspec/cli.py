@@ -356,7 +356,7 @@ def _print_report(run_dir: Path) -> None:
     if train_loss:
         click.echo(f"  train loss       {train_loss[0][1]:.4f} -> {train_loss[-1][1]:.4f}")
     if val_loss:
-        click.echo(f"  validation loss  " + ", ".join(f"{v:.4f}" for _, v in val_loss)
+        click.echo("  validation loss  " + ", ".join(f"{v:.4f}" for _, v in val_loss)
                    + ("  (overfitting)" if report.get("overfitting") else ""))
     ev = report["eval"]
     if ev.get("finetuned"):

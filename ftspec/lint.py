@@ -6,14 +6,14 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .data.formats import canonical_texts, detect_format, message_texts, to_canonical, validate_record
+from .data.formats import (canonical_texts, char_token_estimate, detect_format, message_texts, to_canonical,
+                           validate_record)
 from .data.reader import DataReadError, read_records
 from .findings import Finding
 from .load import LoadedSpec
 
 MAX_PROBLEMS_PER_FILE = 20
 CHUNK = 1024
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uff00-\uffef]")
 _DISABLE = re.compile(r"#\s*ftspec:\s*disable=([A-Za-z0-9_, ]+)")
 
 
@@ -104,10 +104,7 @@ class TokenCounter:
             return [len(e.ids) + self.overhead * len(t) for e, t in zip(encs, texts)]
         out = []
         for t in texts:
-            s = "".join(t)
-            n = len(s)
-            cjk = len(_CJK.findall(s)) if n else 0
-            out.append((n + 2) // 3 if cjk * 3 > n else (n + 3) // 4)
+            out.append(char_token_estimate("".join(t)))
             out[-1] += self.overhead * len(t) if len(t) > 1 else 0
         return out
 

@@ -1,7 +1,5 @@
 """Lint specs pointing at the real LLaMA-Factory demo datasets."""
 
-from pathlib import Path
-
 import pytest
 
 from ftspec.data.formats import detect_format, to_canonical, validate_record

@@ -11,16 +11,14 @@ counted by :mod:`ftspec.plan.packing`, which replicates it.
 from __future__ import annotations
 
 import random
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..plan.packing import pack_lengths, sft_kept_lengths
-from .formats import detect_format, message_texts, to_canonical, validate_record
+from .formats import char_token_estimate, detect_format, message_texts, to_canonical, validate_record
 from .reader import DataReadError, read_records
 
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uff00-\uffef]")
 
 
 def packing_strategy(method: str) -> str:
@@ -299,9 +297,8 @@ def _upper_bound_tokens(record: dict) -> int:
 
 
 def _estimated_tokens(record: dict) -> int:
-    text = "".join(message_texts(record))
-    cjk = len(_CJK.findall(text))
-    return (len(text) + 2) // 3 if cjk * 3 > len(text) else (len(text) + 3) // 4 + 4 * len(message_texts(record))
+    texts = message_texts(record)
+    return char_token_estimate("".join(texts)) + 4 * len(texts)  # ~4 template tokens per message
 
 
 def _without_tokenizer(spec, method, train, validation, holdout, counts) -> PreparedData:
