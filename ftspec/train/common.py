@@ -355,6 +355,16 @@ def _peak_memory_gib() -> dict:
     return out
 
 
+def build_and_train(config_cls, trainer_cls, run_dir: Path, job: dict, resume: bool) -> int:
+    """The whole entry point for a TRL trainer class: config, model, data, trainer, train, report."""
+    args = trainer_config(config_cls, job, run_dir)
+    model, tokenizer = load_model_and_tokenizer(job, args)
+    train, validation = load_data(run_dir, job)
+    trainer = trainer_cls(model=model, args=args, processing_class=tokenizer, train_dataset=train,
+                          eval_dataset=validation, peft_config=lora_config(job), callbacks=[RunGuard()])
+    return train_and_report(trainer, run_dir, job, resume)
+
+
 def train_and_report(trainer, run_dir: Path, job: dict, resume: bool) -> int:
     """Train (resuming if asked), write train_result.json and the final weights; return the exit code."""
     guard = next((cb for cb in trainer.callback_handler.callbacks if isinstance(cb, RunGuard)), None)

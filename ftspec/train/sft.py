@@ -14,16 +14,4 @@ from ftspec.train import common
 def main(run_dir: Path, job: dict, resume: bool) -> int:
     from trl import SFTConfig, SFTTrainer
 
-    args = common.trainer_config(SFTConfig, job, run_dir)
-    model, tokenizer = common.load_model_and_tokenizer(job, args)
-    train, validation = common.load_data(run_dir, job)
-    trainer = SFTTrainer(
-        model=model,
-        args=args,
-        processing_class=tokenizer,
-        train_dataset=train,
-        eval_dataset=validation,
-        peft_config=common.lora_config(job),
-        callbacks=[common.RunGuard()],
-    )
-    return common.train_and_report(trainer, run_dir, job, resume)
+    return common.build_and_train(SFTConfig, SFTTrainer, run_dir, job, resume)
