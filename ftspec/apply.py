@@ -114,21 +114,19 @@ def train(plan: Plan, run_dir: Path, *, resume: bool) -> dict:
     if proc.returncode != 0 or result is None:
         raise ApplyError(f"training failed (exit {proc.returncode}); rerun `ftspec apply` to resume from the last "
                          "checkpoint", proc.returncode or 1)
-    if result["global_step"] != plan.optimizer_steps:
-        raise ApplyError(f"the trainer ran {result['global_step']} optimizer steps but the plan says "
-                         f"{plan.optimizer_steps}", EXIT_STEPS)
     return result
 
 
-def _base_model_dir(plan: Plan) -> str:
-    from .models.resolve import resolve_model
-    from .models.tiny import TINY_ID, tiny_model_dir
+def base_model_source(plan: Plan) -> tuple[str, str | None]:
+    """(folder or hub id, revision) of the base model, exactly as the trainer loaded it."""
+    from .models.resolve import model_source
 
-    base = plan.job["model"]["base"]
-    if base == TINY_ID:
-        return str(tiny_model_dir(with_weights=True))
-    ref = resolve_model(base, plan.job["model"]["revision"], spec_dir=Path(plan.spec_file).parent)
-    return str(ref.local_dir) if ref.local_dir else base
+    return model_source(plan.job["model"]["base"], plan.job["model"]["revision"])
+
+
+def weights_dir(plan: Plan, run_dir: Path) -> Path:
+    """Where the final weights are: the PEFT adapter, or the whole model for full fine-tuning."""
+    return run_dir / ("model" if plan.job["peft"] is None else "adapter")
 
 
 def evaluate(plan: Plan, run_dir: Path) -> dict | None:
@@ -143,16 +141,18 @@ def evaluate(plan: Plan, run_dir: Path) -> dict | None:
     records = [json.loads(line) for line in holdout_file.read_text(encoding="utf-8").splitlines() if line.strip()]
     samples = holdout_samples(records)
     prompts = [s["prompt"] for s in samples]
-    base_dir = _base_model_dir(plan)
-    full = plan.job["peft"] is None
-    tuned = {"model_dir": str(run_dir / "model")} if full else {"model_dir": base_dir, "adapter_dir": str(run_dir / "adapter")}
+    base_dir, revision = base_model_source(plan)
+    base = {"model_dir": base_dir, "revision": revision}
+    final = weights_dir(plan, run_dir)
+    tuned = {"model_dir": str(final)} if plan.job["peft"] is None else {**base, "adapter_dir": str(final)}
     out: dict = {"holdout": plan.spec["eval"]["holdout"], "timing_s": {}}
-    runs_to_do = [("base", {"model_dir": base_dir})] if ev["baseline"] else []
+    runs_to_do = [("base", base)] if ev["baseline"] else []
     runs_to_do.append(("finetuned", tuned))
     for label, where in runs_to_do:
         started = time.perf_counter()
         outputs = generate_outputs(where["model_dir"], prompts, adapter_dir=where.get("adapter_dir"),
-                                   max_new_tokens=ev["max_new_tokens"], seed=plan.spec["training"]["seed"])
+                                   revision=where.get("revision"), max_new_tokens=ev["max_new_tokens"],
+                                   seed=plan.spec["training"]["seed"])
         generated = time.perf_counter()
         scored = evaluate_outputs([{**s, "output": o} for s, o in zip(samples, outputs)], ev["metrics"],
                                   ev["postprocess"])
@@ -192,7 +192,7 @@ def checkpoints(run_dir: Path) -> list[dict]:
 
 
 def build_report(plan: Plan, run_dir: Path, result: dict, evaluation: dict | None, lint: list | None = None) -> dict:
-    final = run_dir / ("adapter" if plan.job["peft"] is not None else "model")
+    final = weights_dir(plan, run_dir)
     return {
         "format": 1,
         "name": plan.name,
@@ -223,8 +223,8 @@ def build_report(plan: Plan, run_dir: Path, result: dict, evaluation: dict | Non
         "lint": [f.to_dict() for f in lint or []],
         "checkpoints": checkpoints(run_dir),
         "final_weights": {"path": final.name, "sha256": _weights_hashes(final)} if final.is_dir() else None,
-        "artifacts": {"adapter": "adapter" if plan.job["peft"] is not None else None,
-                      "model": "model" if plan.job["peft"] is None else None,
+        "artifacts": {"adapter": final.name if final.name == "adapter" else None,
+                      "model": final.name if final.name == "model" else None,
                       "tensorboard": "tensorboard", "checkpoints": "checkpoints",
                       "eval_outputs": "eval" if evaluation else None},
     }
@@ -257,7 +257,7 @@ def model_card(report: dict, plan: Plan) -> str:
 def write_report(plan: Plan, run_dir: Path, report: dict) -> None:
     from .report.html import render_report_html
 
-    artifact = run_dir / ("adapter" if plan.job["peft"] is not None else "model")
+    artifact = weights_dir(plan, run_dir)
     if artifact.is_dir():
         write_text_atomic(artifact / "README.md", model_card(report, plan))
     write_text_atomic(run_dir / "report.html", render_report_html(report))

@@ -42,18 +42,20 @@ def _merge(plan: dict, adapter: Path, dest: Path) -> None:
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from .apply import _base_model_dir
+    from .apply import base_model_source
     from .plan.compile import Plan
 
     if plan["job"].get("quantization"):
         raise ExportError("a QLoRA adapter is merged into the 16-bit base: load the base in bf16 on a GPU machine")
-    base_dir = _base_model_dir(Plan.model_validate(plan))
+    base_dir, revision = base_model_source(Plan.model_validate(plan))
     dtype = {"bfloat16": torch.bfloat16, "float16": torch.float16}.get(plan["job"]["model"]["dtype"], torch.float32)
-    model = AutoModelForCausalLM.from_pretrained(base_dir, dtype=dtype,
+    model = AutoModelForCausalLM.from_pretrained(base_dir, revision=revision, dtype=dtype,
                                                  trust_remote_code=plan["job"]["model"]["trust_remote_code"])
     merged = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
     merged.save_pretrained(dest)
-    AutoTokenizer.from_pretrained(adapter if (adapter / "tokenizer_config.json").is_file() else base_dir).save_pretrained(dest)
+    tokenizer_source = adapter if (adapter / "tokenizer_config.json").is_file() else base_dir
+    AutoTokenizer.from_pretrained(tokenizer_source, revision=None if tokenizer_source == adapter else revision
+                                  ).save_pretrained(dest)
     card = adapter / "README.md"
     if card.is_file():
         shutil.copy(card, dest / "README.md")

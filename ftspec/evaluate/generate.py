@@ -31,18 +31,18 @@ def holdout_samples(records: list[dict]) -> list[dict]:
     return samples
 
 
-def _load(model_dir: str, adapter_dir: str | None) -> tuple[Any, Any, Any]:
+def _load(model_dir: str, adapter_dir: str | None, revision: str | None = None) -> tuple[Any, Any, Any]:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    tokenizer = AutoTokenizer.from_pretrained(model_dir, revision=revision)
     # Left padding keeps every prompt's last token at the end, where generation continues.
     tokenizer.padding_side = "left"
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     # fp32 even on GPU: evaluation sizes are small and base-vs-finetuned must not differ by dtype.
-    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
+    model = AutoModelForCausalLM.from_pretrained(model_dir, revision=revision, dtype=torch.float32)
     if adapter_dir:
         from peft import PeftModel
 
@@ -59,6 +59,7 @@ def generate_outputs(
     max_new_tokens: int = 64,
     batch_size: int = 16,
     seed: int = 0,
+    revision: str | None = None,
 ) -> list[str]:
     """Greedy completions for chat prompts (lists of messages), one stripped string per prompt."""
     import torch
@@ -70,7 +71,7 @@ def generate_outputs(
 
         hf_logging.disable_progress_bar()
     torch.manual_seed(seed)
-    tokenizer, model, device = _load(str(model_dir), str(adapter_dir) if adapter_dir else None)
+    tokenizer, model, device = _load(str(model_dir), str(adapter_dir) if adapter_dir else None, revision)
     texts = [tokenizer.apply_chat_template(m, add_generation_prompt=True, tokenize=False) for m in prompts]
 
     outputs: list[str] = []

@@ -101,3 +101,18 @@ def resolve_model(base: str, revision: str | None = None, *, spec_dir: Path | No
     if snapshot is not None:
         return _from_folder(base, "hub-cache", snapshot, revision)
     return ModelRef(base=base, kind="hub", revision=revision)
+
+
+def model_source(base: str, revision: str | None = None, *, spec_dir: Path | None = None) -> tuple[str, str | None]:
+    """(folder or hub id, revision) to hand to ``from_pretrained``; the builtin's weights are written on first
+    use. Raises ValueError for an unknown builtin or a local folder that does not exist."""
+    ref = resolve_model(base, revision, spec_dir=spec_dir)
+    if ref.kind == "builtin":
+        return str(tiny_model_dir(with_weights=True)), None
+    if ref.kind == "local":
+        if not (ref.local_dir and ref.local_dir.is_dir()):
+            raise ValueError(f"model folder {ref.local_dir} does not exist")
+        return str(ref.local_dir), None
+    if ref.kind == "hub-cache":
+        return str(ref.local_dir), None  # the pinned snapshot folder
+    return base, revision

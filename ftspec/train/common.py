@@ -108,23 +108,12 @@ def load_data(run_dir: Path, job: dict):
 
 def model_source(job: dict) -> tuple[str, str | None]:
     """(path or hub id, revision) to hand to from_pretrained."""
-    from ftspec.models.resolve import resolve_model
-    from ftspec.models.tiny import tiny_model_dir
+    from ftspec.models.resolve import model_source as resolve_source
 
-    base, revision = job["model"]["base"], job["model"].get("revision")
     try:
-        ref = resolve_model(base, revision)
+        return resolve_source(job["model"]["base"], job["model"].get("revision"))
     except ValueError as exc:
         raise JobError(str(exc)) from None
-    if ref.kind == "builtin":
-        return str(tiny_model_dir(with_weights=True)), None
-    if ref.kind == "local":
-        if not (ref.local_dir and ref.local_dir.is_dir()):
-            raise JobError(f"model folder {ref.local_dir} does not exist")
-        return str(ref.local_dir), None
-    if ref.kind == "hub-cache":
-        return str(ref.local_dir), None  # the pinned snapshot folder
-    return base, revision
 
 
 def load_model_and_tokenizer(job: dict, args):
