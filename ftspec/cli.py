@@ -291,7 +291,6 @@ def plan(spec: str, out: str | None, fmt: str, emit: str | None) -> None:
 
 def _load_saved_plan(path: str):
     """A plan saved with `plan -o`, checked against its inputs as they are now."""
-    from .load import load_spec
     from .models.resolve import resolve_model
     from .plan import fingerprint
     from .plan.compile import Plan
@@ -303,10 +302,15 @@ def _load_saved_plan(path: str):
     if not Path(plan_obj.spec_file).is_file():
         click.echo(f"{path}: the plan's spec {plan_obj.spec_file} is gone; run `ftspec plan` again", err=True)
         sys.exit(EXIT_FINDINGS)
-    loaded = load_spec(plan_obj.spec_file)
+    loaded_specs, findings = _load_specs((plan_obj.spec_file,))
+    if not loaded_specs:
+        _emit(findings, "text")
+        click.echo(f"{path}: the saved plan is stale: its spec no longer loads; fix it and run `ftspec plan` again",
+                   err=True)
+        sys.exit(EXIT_FINDINGS)
+    loaded = loaded_specs[0]
     ref = resolve_model(loaded.spec.model.base, loaded.spec.model.revision, spec_dir=loaded.dir)
-    changed = fingerprint.differences(plan_obj.fingerprint,
-                                      fingerprint.compute(loaded, ref.local_dir if ref.kind != "hub" else None))
+    changed = fingerprint.differences(plan_obj.fingerprint, fingerprint.compute(loaded, ref))
     if changed:
         click.echo(f"{path}: the saved plan is stale; its inputs changed since it was made:", err=True)
         for line in changed:

@@ -140,3 +140,18 @@ def test_emit_writes_a_launchable_run_folder(quickstart, tmp_path):
     assert f"--config_file {dest.resolve()}/accelerate_config.yaml" in launch and "-m ftspec.train" in launch
     for script in ("launch.sh", "job.sbatch"):
         assert subprocess.run(["bash", "-n", str(dest / script)]).returncode == 0
+
+
+def test_saved_plan_whose_spec_broke_or_data_vanished_is_refused_without_a_traceback(quickstart):
+    plan_file = quickstart / "plan.json"
+    assert run_cli("plan", quickstart / "ftspec.yaml", "-o", plan_file).returncode == 0
+    spec = quickstart / "ftspec.yaml"
+    good = spec.read_text()
+    spec.write_text(good.replace("\ntraining:", "\ntrainig:"))
+    proc = run_cli("apply", plan_file)
+    assert proc.returncode == 1 and "did you mean 'training'" in proc.stdout and "stale" in proc.stderr
+    spec.write_text(good)
+    (quickstart / "general.jsonl").unlink()
+    proc = run_cli("apply", plan_file)
+    assert proc.returncode == 1 and "general.jsonl changed" in proc.stderr and "missing" in proc.stderr
+    assert "internal error" not in proc.stderr and "Traceback" not in proc.stderr

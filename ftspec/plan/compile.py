@@ -247,7 +247,7 @@ def build_plan(loaded, *, run_dir_placeholder: str = "RUN_DIR") -> Plan:
         cost = est.gpu_hours * price if price is not None else est.cost_usd
     return Plan(
         name=spec.name, method=spec.method, spec_file=str(loaded.path), spec=spec.model_dump(mode="json"),
-        fingerprint=fingerprint.compute(loaded, ref.local_dir if ref.kind != "hub" else None),
+        fingerprint=fingerprint.compute(loaded, ref),
         optimizer_steps=steps, optimizer_steps_exact=exact_steps,
         tokens_estimated=prepared.tokens_estimated,
         train_tokens=TrainTokens(per_epoch=per_epoch, loss_bearing_per_epoch=prepared.loss_tokens_per_epoch,

@@ -52,14 +52,16 @@ def model_files(model_dir: Path | None) -> dict[str, str]:
     return {name: sha256_file(model_dir / name) for name in MODEL_FILES if (model_dir / name).is_file()}
 
 
-def compute(loaded, model_dir: Path | None) -> dict:
+def compute(loaded, model_ref) -> dict:
+    """The fingerprint of ``loaded`` (a LoadedSpec) whose model resolved to ``model_ref`` (a ModelRef)."""
     spec = loaded.spec
+    model_dir = model_ref.local_dir if model_ref.kind != "hub" else None
     resolved = json.dumps(spec.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
     return {
         "spec_file": str(loaded.path),
         "spec_sha256": sha256_file(loaded.path),
         "resolved_spec_sha256": hashlib.sha256(resolved.encode()).hexdigest(),
-        "data": {name: sha256_file(path) for name, path in data_files(loaded).items()},
+        "data": {name: sha256_file(path) if path.is_file() else "missing" for name, path in data_files(loaded).items()},
         "model": {"base": spec.model.base, "revision": spec.model.revision, "files": model_files(model_dir)},
         "versions": library_versions(),
         "seed": spec.training.seed,
