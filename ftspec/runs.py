@@ -55,9 +55,18 @@ class RunState:
 
 
 def complete_checkpoints(run_dir: Path) -> list[Path]:
-    """Checkpoints a crash did not cut short (the Trainer writes trainer_state.json last), oldest first."""
-    ckpts = [p for p in (run_dir / "checkpoints").glob("checkpoint-*") if (p / "trainer_state.json").is_file()]
-    return sorted(ckpts, key=lambda p: int(p.name.rsplit("-", 1)[-1]) if p.name.rsplit("-", 1)[-1].isdigit() else -1)
+    """Checkpoints a crash did not cut short, oldest first: the Trainer writes trainer_state.json last, so a
+    checkpoint counts only when that file reads as JSON."""
+    found = []
+    folder = run_dir / "checkpoints"
+    for path in folder.glob("checkpoint-*") if folder.is_dir() else ():
+        try:
+            step = int(path.name.split("-", 1)[1])
+            json.loads((path / "trainer_state.json").read_text(encoding="utf-8"))
+        except (ValueError, OSError):
+            continue  # not a step number, or half-written by a killed run
+        found.append((step, path))
+    return [path for _, path in sorted(found)]
 
 
 def state(run_dir: Path) -> RunState:

@@ -251,17 +251,11 @@ class ProgressLine(TrainerCallback):
 
 
 def newest_complete_checkpoint(run_dir: Path) -> Path | None:
-    """The highest-step checkpoint whose trainer_state.json (the Trainer writes it last) reads as JSON."""
-    folder = run_dir / CHECKPOINTS
-    found = []
-    for path in folder.glob("checkpoint-*") if folder.is_dir() else ():
-        try:
-            step = int(path.name.split("-", 1)[1])
-            json.loads((path / "trainer_state.json").read_text(encoding="utf-8"))
-        except (ValueError, OSError):
-            continue  # not a step number, or half-written by a killed run
-        found.append((step, path))
-    return max(found)[1] if found else None
+    """The highest-step checkpoint a crash did not cut short (see ftspec.runs.complete_checkpoints)."""
+    from ftspec.runs import complete_checkpoints
+
+    found = complete_checkpoints(run_dir)
+    return found[-1] if found else None
 
 
 # --- results --------------------------------------------------------------------------------------------
