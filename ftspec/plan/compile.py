@@ -64,7 +64,7 @@ class Plan(BaseModel):
     notes: list[str]
 
 
-def _precision(spec, layout: Layout) -> tuple[str, str, str]:
+def _precision(layout: Layout) -> tuple[str, str, str]:
     """(load dtype, mixed-precision flag for the trainer, the estimator's precision)."""
     if layout.mixed_precision == "bf16":
         return "bfloat16", "bf16", "bf16"
@@ -199,7 +199,7 @@ def build_plan(loaded, *, run_dir_placeholder: str = "RUN_DIR") -> Plan:
     per_epoch = prepared.tokens_per_epoch
     total_tokens = math.ceil(per_epoch * t.epochs) if per_epoch is not None else None
 
-    dtype, mixed, est_precision = _precision(spec, layout)
+    dtype, mixed, est_precision = _precision(layout)
     checkpointing = _gradient_checkpointing(spec, layout)
     arch, arch_source = _arch(spec, ref)
     est = None
