@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from conftest import ROOT, SHARED_DATA, run_cli
 
 SPEC = """version: 1
@@ -74,14 +76,17 @@ def test_inline_disable_comment(tmp_path):
     assert "FT201" not in codes
 
 
-def test_quickstart_and_sample_specs_lint_without_errors():
-    # The sample specs train on ../shared/data (beside the checkout, as in CI); a bare clone has only the quickstart.
-    samples = sorted((ROOT / "specs").glob("*.yaml")) if SHARED_DATA.is_dir() else []
-    specs = [ROOT / "examples" / "quickstart" / "ftspec.yaml", *samples]
-    proc = run_cli("lint", "--format", "json", *specs)
+def test_quickstart_lints_without_findings():
+    proc = run_cli("lint", "--format", "json", ROOT / "examples" / "quickstart" / "ftspec.yaml")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert json.loads(proc.stdout) == []
+
+
+@pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="the sample specs train on ../shared/data, absent here")
+def test_sample_specs_lint_without_errors():
+    proc = run_cli("lint", "--format", "json", *sorted((ROOT / "specs").glob("*.yaml")))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     findings = json.loads(proc.stdout)
-    assert not [f for f in findings if f["path"].endswith("quickstart/ftspec.yaml")], findings
     # True findings on the real data: LLaMA-Factory's DPO demo has long pairs and repeated samples.
     dpo = {f["code"] for f in findings if "qwen05b-dpo" in f["path"]}
     assert {"FT302", "FT303"} <= dpo
