@@ -21,6 +21,7 @@ from pathlib import Path
 from . import runs
 from .atomic import write_text_atomic
 from .plan.compile import Plan
+from .report.contract import REPORT_FORMAT, eval_section
 
 EXIT_NAN, EXIT_STEPS, EXIT_OOM = 3, 4, 5
 
@@ -194,7 +195,7 @@ def checkpoints(run_dir: Path) -> list[dict]:
 def build_report(plan: Plan, run_dir: Path, result: dict, evaluation: dict | None, lint: list | None = None) -> dict:
     final = weights_dir(plan, run_dir)
     return {
-        "format": 1,
+        "format": REPORT_FORMAT,
         "name": plan.name,
         "run_id": run_dir.name,
         "spec_name": plan.name,
@@ -211,10 +212,7 @@ def build_report(plan: Plan, run_dir: Path, result: dict, evaluation: dict | Non
         "loss": {"train": result["loss"]["train"], "validation": result["loss"]["validation"]},
         "overfitting": result.get("overfitting"),
         "best_checkpoint": result.get("best_checkpoint"),
-        "eval": {"base": evaluation["base"] if evaluation else None,
-                 "finetuned": evaluation["finetuned"] if evaluation else None,
-                 "holdout": evaluation["holdout"] if evaluation else None,
-                 "timing_s": evaluation["timing_s"] if evaluation else None},
+        "eval": eval_section(evaluation),
         "data": plan.data,
         "fingerprint": plan.fingerprint,
         "versions": plan.fingerprint["versions"],
@@ -244,8 +242,8 @@ def model_card(report: dict, plan: Plan) -> str:
     if ev["finetuned"]:
         lines.append("| metric | base | fine-tuned |")
         lines.append("|---|---|---|")
-        for name, value in ev["finetuned"]["metrics"].items():
-            base = ev["base"]["metrics"].get(name) if ev["base"] else None
+        for name, value in ev["finetuned"].items():
+            base = ev["base"].get(name) if ev["base"] else None
             lines.append(f"| {name} | {'—' if base is None else f'{base:.3f}'} | {value:.3f} |")
     else:
         lines.append("No holdout was configured.")

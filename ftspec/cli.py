@@ -362,13 +362,15 @@ def _print_report(run_dir: Path) -> None:
     if val_loss:
         click.echo("  validation loss  " + ", ".join(f"{v:.4f}" for _, v in val_loss)
                    + ("  (overfitting)" if report.get("overfitting") else ""))
-    ev = report["eval"]
-    if ev.get("finetuned"):
+    from .report.contract import side_result
+
+    base_result, tuned_result = side_result(report["eval"], "base"), side_result(report["eval"], "finetuned")
+    if tuned_result:
         for key, label in (("metrics", "raw"), ("metrics_postprocessed", "post-processed")):
-            tuned = ev["finetuned"].get(key)
+            tuned = tuned_result.get(key)
             if not tuned:
                 continue
-            base = (ev.get("base") or {}).get(key) or {}
+            base = (base_result or {}).get(key) or {}
             for name, value in tuned.items():
                 before = f"{base[name]:.3f} -> " if name in base else ""
                 click.echo(f"  {name:<16} {before}{value:.3f} ({label})")
