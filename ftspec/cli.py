@@ -63,8 +63,12 @@ def _emit(findings: list, fmt: str) -> None:
             click.echo(text)
 
 
-def _exit_code(findings: list) -> int:
-    return EXIT_FINDINGS if any(f.severity == "error" for f in findings) else EXIT_OK
+def _exit_code(findings: list, fail_on: str = "error") -> int:
+    """1 when any finding is at least as severe as ``fail_on`` (error < warning < info), else 0."""
+    from .findings import SEVERITY_ORDER
+
+    limit = SEVERITY_ORDER[fail_on]
+    return EXIT_FINDINGS if any(SEVERITY_ORDER[f.severity] <= limit for f in findings) else EXIT_OK
 
 
 def _split_codes(values: tuple[str, ...]) -> list[str]:
@@ -94,7 +98,9 @@ def validate(specs: tuple[str, ...], fmt: str) -> None:
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
 @click.option("--select", multiple=True, help="Only these rule codes (comma-separated, prefixes allowed).")
 @click.option("--disable", multiple=True, help="Switch these rule codes off for this run.")
-def lint(specs: tuple[str, ...], fmt: str, select: tuple[str, ...], disable: tuple[str, ...]) -> None:
+@click.option("--fail-on", "fail_on", type=click.Choice(["error", "warning", "info"]), default="error",
+              show_default=True, help="Exit 1 when a finding of this severity or a worse one is found.")
+def lint(specs: tuple[str, ...], fmt: str, select: tuple[str, ...], disable: tuple[str, ...], fail_on: str) -> None:
     """Validate SPECS, then check them and their datasets against the guides' rules."""
     from .lint import run_lint
 
@@ -104,7 +110,10 @@ def lint(specs: tuple[str, ...], fmt: str, select: tuple[str, ...], disable: tup
     _emit(findings, fmt)
     if fmt == "text" and not findings:
         click.echo(f"{len(specs)} spec(s): no findings")
-    sys.exit(_exit_code(findings))
+    code = _exit_code(findings, fail_on)
+    if code and fmt == "text" and fail_on != "error" and not any(f.severity == "error" for f in findings):
+        click.echo(f"failing on --fail-on {fail_on}: relax with --fail-on error", err=True)
+    sys.exit(code)
 
 
 @cli.command()

@@ -90,3 +90,15 @@ def test_sample_specs_lint_without_errors():
     # True findings on the real data: LLaMA-Factory's DPO demo has long pairs and repeated samples.
     dpo = {f["code"] for f in findings if "qwen05b-dpo" in f["path"]}
     assert {"FT302", "FT303"} <= dpo
+
+
+def test_fail_on_sets_the_severity_that_fails(tmp_path):
+    spec = make(tmp_path)  # warnings (FT201 among them), no errors
+    assert run_cli("lint", spec).returncode == 0  # the command line's default: --fail-on error
+    proc = run_cli("lint", "--fail-on", "warning", spec)
+    assert proc.returncode == 1 and "FT201" in proc.stdout and "--fail-on error" in proc.stderr
+    assert run_cli("lint", "--fail-on", "warning", "--select", "FT2", "--disable", "FT201", spec).returncode == 0
+    (tmp_path / "b").mkdir()
+    broken = make(tmp_path / "b", broken_line=3)
+    assert run_cli("lint", "--fail-on", "error", broken).returncode == 1
+    assert run_cli("lint", "--fail-on", "bogus", spec).returncode == 2
