@@ -120,7 +120,9 @@ def lint(specs: tuple[str, ...], fmt: str, select: tuple[str, ...], disable: tup
 @click.argument("code", required=False)
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown", "docs"]), default="text",
               show_default=True)
-def rules(code: str | None, fmt: str) -> None:
+@click.option("--profile", type=click.Choice(["ark", "bailian", "openai", "peft"]),
+              help="List only what this lint.profile changes: its own rules and the thresholds it sets.")
+def rules(code: str | None, fmt: str, profile: str | None) -> None:
     """List the lint rules, or explain one (ftspec rules FT201)."""
     from .rules import all_rules, get_rule
 
@@ -132,6 +134,18 @@ def rules(code: str | None, fmt: str) -> None:
         click.echo(rule_doc(rule))
         return
     listed = all_rules()
+    if profile:
+        changed = [r for r in listed if profile in r.profiles or profile in r.only]
+        if fmt == "json":
+            click.echo(json.dumps([{"code": r.code, "name": r.name, "severity": r.severity,
+                                    "only_under_profiles": list(r.only), "change": r.profiles.get(profile)}
+                                   for r in changed], indent=2))
+            return
+        click.echo(f"lint.profile {profile} changes {len(changed)} rule(s):")
+        for r in changed:
+            scope = "only under " + ", ".join(r.only) if r.only else "all profiles"
+            click.echo(f"{r.code}  {r.severity:<7}  {r.name:<28} {r.profiles.get(profile, r.summary)} ({scope})")
+        return
     if fmt == "json":
         click.echo(json.dumps([{"code": r.code, "name": r.name, "severity": r.severity, "summary": r.summary}
                                for r in listed], indent=2))
@@ -144,8 +158,18 @@ def rules(code: str | None, fmt: str) -> None:
             click.echo(f"{r.code}  {r.severity:<7}  {r.name:<28} {r.summary}")
 
 
+def _profile_lines(rule) -> list[str]:
+    lines = []
+    if rule.only:
+        lines.append(f"Applies only under lint.profile {', '.join(rule.only)}.")
+    lines += [f"- profile {p}: {what}" for p, what in rule.profiles.items()]
+    return lines
+
+
 def rule_doc(rule) -> str:
-    return f"{rule.code} {rule.name} ({rule.severity})\n{rule.summary}\n\n{rule.docs.strip()}"
+    profiles = _profile_lines(rule)
+    tail = ("\n\nProfiles\n  " + "\n  ".join(profiles)) if profiles else ""
+    return f"{rule.code} {rule.name} ({rule.severity})\n{rule.summary}\n\n{rule.docs.strip()}{tail}"
 
 
 def rules_markdown(listed) -> str:
@@ -161,6 +185,9 @@ def rules_docs_page(listed) -> str:
     for r in listed:
         parts += [f"## {r.code} {r.name}", "", f"Default severity: **{r.severity}**. {r.summary}", "",
                   r.docs.strip(), ""]
+        profiles = _profile_lines(r)
+        if profiles:
+            parts += ["Profiles", "", *profiles, ""]
     return "\n".join(parts)
 
 

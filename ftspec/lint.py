@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from .data.formats import (canonical_texts, char_token_estimate, detect_format, 
 from .data.reader import DataReadError, read_records
 from .findings import Finding
 from .load import LoadedSpec
+from .record_checks import RecordChecks, Tally
 
 MAX_PROBLEMS_PER_FILE = 20
 CHUNK = 1024
@@ -42,10 +44,29 @@ class DataStats:
     hashes: set = field(default_factory=set)
     leaks: int = 0
     leak_lines: list = field(default_factory=list)
+    file_bytes: int | None = None
+    over_platform: int = 0  # samples over the profile's per-example token limit
+    # Filled by record_checks.RecordChecks, read by the rules:
+    tallies: dict = field(default_factory=dict)  # name -> Tally (count, first lines)
+    scenario_key: str | None = None
+    scenarios: Counter = field(default_factory=Counter)
+    scenario_missing: int = 0
+    system_prompts: Counter = field(default_factory=Counter)
+    answers_checked: int = 0
+    images: int = 0
 
     @property
     def display(self) -> str:
         return str(self.path)
+
+    def tally(self, name: str, line: int) -> None:
+        t = self.tallies.get(name)
+        if t is None:
+            t = self.tallies[name] = Tally()
+        t.add(line)
+
+    def tallied(self, name: str) -> "Tally":
+        return self.tallies.get(name) or Tally()
 
 
 class TokenCounter:
@@ -143,12 +164,22 @@ class LintContext:
         return max(n, 0)
 
 
-def scan(stats: DataStats, spec, counter: TokenCounter, forced_fmt: str, train_hashes: set | None) -> DataStats:
+# Per-example token limits of the platforms (GUIDE-RULES: OpenAI 16,385 tokens; Bailian max_length up to 8,192).
+PLATFORM_TOKEN_LIMIT = {"openai": 16_385, "bailian": 8_192}
+
+
+def scan(stats: DataStats, spec, counter: TokenCounter, forced_fmt: str, train_hashes: set | None,
+         checks: RecordChecks | None = None) -> DataStats:
     method = spec.method if stats.role != "holdout" else ("dpo" if spec.method == "dpo" else "sft")
     if stats.role == "holdout" and spec.method == "cpt":
         method = "cpt"
     max_len = spec.data.max_length
+    platform_limit = PLATFORM_TOKEN_LIMIT.get(spec.lint.profile, 0) or None
     keep_hashes = stats.role == "train"
+    try:
+        stats.file_bytes = stats.path.stat().st_size
+    except OSError:
+        pass
     try:
         items = read_records(stats.path)
     except DataReadError as exc:
@@ -170,6 +201,8 @@ def scan(stats: DataStats, spec, counter: TokenCounter, forced_fmt: str, train_h
                 stats.over_length += 1
                 if len(stats.over_lines) < 5:
                     stats.over_lines.append(line)
+            if platform_limit and n > platform_limit:
+                stats.over_platform += 1
         pending_texts.clear()
         pending_lines.clear()
 
@@ -201,6 +234,8 @@ def scan(stats: DataStats, spec, counter: TokenCounter, forced_fmt: str, train_h
                 continue
             stats.records += 1
             canon = to_canonical(record, rfmt, method)
+            if checks is not None:
+                checks.observe(stats, line, record, canon, rfmt)
             h = hash(canonical_texts(canon))
             if train_hashes is not None and h in train_hashes:
                 stats.leaks += 1
@@ -250,14 +285,17 @@ def collect(loaded: LoadedSpec, *, count_tokens: bool = True) -> LintContext:
     def mk(role, value, at):
         return DataStats(role, value, loaded.resolve(value), at)
 
-    ctx.train = scan(mk("train", d.train, ("data", "train")), spec, ctx.counter, d.format, None)
+    checks = RecordChecks(spec, lambda stats: stats.path.parent)
+    ctx.train = scan(mk("train", d.train, ("data", "train")), spec, ctx.counter, d.format, None, checks)
     th = ctx.train.hashes
     if isinstance(d.validation, str):
-        ctx.validation = scan(mk("validation", d.validation, ("data", "validation")), spec, ctx.counter, d.format, th)
+        ctx.validation = scan(mk("validation", d.validation, ("data", "validation")), spec, ctx.counter, d.format, th,
+                              checks)
     if spec.eval.holdout:
-        ctx.holdout = scan(mk("holdout", spec.eval.holdout, ("eval", "holdout")), spec, ctx.counter, "auto", th)
+        ctx.holdout = scan(mk("holdout", spec.eval.holdout, ("eval", "holdout")), spec, ctx.counter, "auto", th,
+                           checks)
     for i, m in enumerate(d.mix):
-        ctx.mix.append(scan(mk("mix", m.path, ("data", "mix", i, "path")), spec, ctx.counter, m.format, None))
+        ctx.mix.append(scan(mk("mix", m.path, ("data", "mix", i, "path")), spec, ctx.counter, m.format, None, checks))
     return ctx
 
 
@@ -285,8 +323,9 @@ def run_lint(loaded: LoadedSpec, *, select: list[str] | None = None, disable=(),
     if not count_tokens:
         off |= set(TOKEN_RULES)
     sel = {c.upper() for c in select} if select else None
-    rules = [r for r in all_rules() if r.code not in off and (sel is None or r.code in sel or
-             any(r.code.startswith(s) for s in sel))]
+    profile = loaded.spec.lint.profile
+    rules = [r for r in all_rules() if r.code not in off and (not r.only or profile in r.only)
+             and (sel is None or r.code in sel or any(r.code.startswith(s) for s in sel))]
     ctx = collect(loaded, count_tokens=count_tokens)
     spec_files = {str(loaded.path)} | {loc.file for loc in loaded.source.values.values()}
     cache: dict = {}

@@ -68,6 +68,9 @@ class DataSection(Section):
     packing: bool = Field(False, description="Pack samples to fill max_length (Ark's dyn_bsz).")
     assistant_only_loss: bool = Field(True, description="For chat data, train on assistant turns only.")
     system_prompt: str | None = Field(None, description="System message added to chat samples that have none.")
+    stratify_by: str | None = Field(
+        None, description="A record key (e.g. scenario): the validation split keeps each value's share of train."
+    )
 
 
 class TrainingSection(Section):
@@ -129,7 +132,15 @@ class ComputeSection(Section):
 class LintSection(Section):
     disable: list[str] = Field(default_factory=list, description="Rule codes switched off for this spec.")
     profile: Literal["ark", "bailian", "openai", "peft"] = Field(
-        "ark", description="Which platform's thresholds apply where guides disagree (ark is the strictest)."
+        "ark", description="Which platform's rules apply: ark (default), bailian or openai apply that platform's "
+        "own data and hyperparameter rules; peft relaxes the Ark-only ones (`ftspec rules --profile P`)."
+    )
+    scenario_key: str | None = Field(
+        None, description="Record key holding the scenario for the balance rules; default data.stratify_by, "
+        "else the first of scenario, category, label a record has."
+    )
+    max_scenario_share: Annotated[float, Field(gt=0, le=1)] = Field(
+        0.5, description="One scenario above this share of train is reported (guide: no one class dominating)."
     )
 
 
@@ -143,6 +154,10 @@ class Spec(Section):
     description: str | None = None
     extends: str | None = Field(None, description="A base spec whose values this one overrides (deep merge).")
     method: Method = "sft"
+    task: Literal["generation", "qa", "classification", "roleplay", "format", "other"] | None = Field(
+        None, description="What the model learns; selects the guide's recommended data volume and epochs "
+        "(generation 2k-3k samples and 5-10 epochs, qa 2k-10k, classification 1k-3k)."
+    )
     model: ModelSection = Field(default_factory=ModelSection)
     adapter: AdapterSection = Field(default_factory=AdapterSection)
     data: DataSection

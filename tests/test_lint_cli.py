@@ -76,10 +76,11 @@ def test_inline_disable_comment(tmp_path):
     assert "FT201" not in codes
 
 
-def test_quickstart_lints_without_findings():
-    proc = run_cli("lint", "--format", "json", ROOT / "examples" / "quickstart" / "ftspec.yaml")
+def test_quickstart_passes_the_pre_commit_threshold():
+    # The hook's threshold: no errors and no warnings (info notes, such as FT205, may remain).
+    proc = run_cli("lint", "--format", "json", "--fail-on", "warning", ROOT / "examples" / "quickstart" / "ftspec.yaml")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert json.loads(proc.stdout) == []
+    assert all(f["severity"] == "info" for f in json.loads(proc.stdout))
 
 
 @pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="the sample specs train on ../shared/data, absent here")

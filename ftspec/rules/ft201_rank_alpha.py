@@ -20,4 +20,6 @@ def check(ctx, rule):
 RULE = Rule("FT201", "lora-rank-alpha", "warning", "LoRA alpha larger than sqrt(rank).",
             doc("Checks sqrt(rank) >= alpha for LoRA adapters (skipped for full); shows the effective scale.",
                 "Ark's best practice; too large a scale destabilises training. Bailian/PEFT defaults differ (info there).",
-                "adapter: {rank: 32, alpha: 8}", "003 Ark best practices"), "003", check)
+                "adapter: {rank: 32, alpha: 8}", "003 Ark best practices"), "003", check,
+            profiles={"bailian": "info, not a warning (Bailian's defaults are rank 8 / alpha 32)",
+                      "peft": "info, not a warning (PEFT's defaults are r 8 / alpha 8)"})
