@@ -100,13 +100,32 @@ def validate(specs: tuple[str, ...], fmt: str) -> None:
 @click.option("--disable", multiple=True, help="Switch these rule codes off for this run.")
 @click.option("--fail-on", "fail_on", type=click.Choice(["error", "warning", "info"]), default="error",
               show_default=True, help="Exit 1 when a finding of this severity or a worse one is found.")
-def lint(specs: tuple[str, ...], fmt: str, select: tuple[str, ...], disable: tuple[str, ...], fail_on: str) -> None:
+@click.option("--fix", is_flag=True, help="Apply the findings' unambiguous fixes to the spec (comments and layout "
+              "kept), then lint again.")
+def lint(specs: tuple[str, ...], fmt: str, select: tuple[str, ...], disable: tuple[str, ...], fail_on: str,
+         fix: bool) -> None:
     """Validate SPECS, then check them and their datasets against the guides' rules."""
     from .lint import run_lint
 
-    loaded_specs, findings = _load_specs(specs)
-    for loaded in loaded_specs:
-        findings.extend(run_lint(loaded, select=_split_codes(select) or None, disable=_split_codes(disable)))
+    def lint_all():
+        loaded_specs, found = _load_specs(specs)
+        for loaded in loaded_specs:
+            found.extend(run_lint(loaded, select=_split_codes(select) or None, disable=_split_codes(disable)))
+        return loaded_specs, found
+
+    loaded_specs, findings = lint_all()
+    if fix:
+        from .fix import apply_fixes
+
+        changed = []
+        for loaded in loaded_specs:
+            mine = [f for f in findings if f.code != "FT000" and f.extra.get("fix")
+                    and f.path in {str(loaded.path)} | {loc.file for loc in loaded.source.values.values()}]
+            changed += apply_fixes(loaded, mine)
+        for c in changed:
+            click.echo(f"fixed {c.code}: {c.file}: {c.key} {c.old!r} -> {c.new!r}", err=True)
+        if changed:
+            loaded_specs, findings = lint_all()  # what is left after the fixes
     _emit(findings, fmt)
     if fmt == "text" and not findings:
         click.echo(f"{len(specs)} spec(s): no findings")

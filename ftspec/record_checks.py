@@ -172,6 +172,8 @@ class RecordChecks:
             if any(n not in defined for n in called):
                 stats.tally("tool_call_undefined", line)
         images = [p for m in msgs if isinstance(m, dict) for p in m.get("images") or ()]
+        if isinstance(canon.get("images"), list):  # LLaMA-Factory multimodal: "images" beside the messages
+            images += canon["images"]
         if images:
             self._images(stats, line, images)
 

@@ -163,6 +163,8 @@ def to_canonical(record: Any, fmt: str, method: str = "sft") -> dict:
     tools = _tools(record)
     if tools is not None:
         out["tools"] = tools
+    if isinstance(record.get("images"), list) and record["images"]:
+        out["images"] = record["images"]
     if "label" in record:
         out["label"] = record["label"]
     if method == "cpt" and "messages" in out and isinstance(out["messages"], list):

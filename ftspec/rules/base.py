@@ -33,6 +33,7 @@ class Rule:
             path, line, column = loc[0], loc[1], loc[2]
         else:
             column = None
+        extra = {k: v for k, v in extra.items() if v is not None}
         return Finding(self.code, severity or self.severity, message, path, line, column,
                        self.source, hint, extra)
 

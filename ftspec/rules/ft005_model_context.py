@@ -25,7 +25,8 @@ def check(ctx, rule):
     if limit is not None and L > limit:
         yield rule.finding(ctx, f"max_length {L} is over the model's context of {limit} tokens "
                            f"(max_position_embeddings in {where}): positions past it were never trained",
-                           at=("data", "max_length"), hint=f"max_length: {limit}")
+                           at=("data", "max_length"), hint=f"max_length: {limit}",
+                           fix={"set": ["data", "max_length"], "value": limit})
 
 
 RULE = Rule("FT005", "over-model-context", "error", "max_length longer than the model's context.",

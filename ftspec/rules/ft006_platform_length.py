@@ -8,7 +8,8 @@ def check(ctx, rule):
     s, profile = ctx.spec, ctx.spec.lint.profile
     if profile == "bailian" and s.data.max_length > BAILIAN_MAX_LENGTH:
         yield rule.finding(ctx, f"max_length {s.data.max_length} is over Bailian's limit of {BAILIAN_MAX_LENGTH}",
-                           at=("data", "max_length"), hint=f"max_length: {BAILIAN_MAX_LENGTH}")
+                           at=("data", "max_length"), hint=f"max_length: {BAILIAN_MAX_LENGTH}",
+                           fix={"set": ["data", "max_length"], "value": BAILIAN_MAX_LENGTH})
     if profile == "openai":
         if s.data.max_length > OPENAI_EXAMPLE_TOKENS:
             yield rule.finding(ctx, f"max_length {s.data.max_length} is over OpenAI's {OPENAI_EXAMPLE_TOKENS:,} "

@@ -6,7 +6,8 @@ def check(ctx, rule):
     if not t.save_per_epoch and t.epochs > 1:
         yield rule.finding(ctx, f"save_per_epoch is false with {t.epochs:g} epochs: only the final weights are kept, "
                            f"so there is no earlier checkpoint to pick if the last epoch overfits",
-                           at=("training", "save_per_epoch"), hint="save_per_epoch: true")
+                           at=("training", "save_per_epoch"), hint="save_per_epoch: true",
+                           fix={"set": ["training", "save_per_epoch"], "value": True})
 
 
 RULE = Rule("FT205", "no-per-epoch-checkpoints", "info", "Several epochs without per-epoch checkpoints.",

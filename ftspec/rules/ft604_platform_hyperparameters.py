@@ -8,7 +8,7 @@ def check(ctx, rule):
     e = s.training.epochs
     if not (1 <= e <= 50 and float(e).is_integer()):
         yield rule.finding(ctx, f"epochs {e:g}: OpenAI's n_epochs is a whole number from 1 to 50",
-                           at=("training", "epochs"))
+                           at=("training", "epochs"), fix={"set": ["training", "epochs"], "value": min(50, max(1, round(e)))})
     batch = s.training.batch_size * s.training.gradient_accumulation
     if batch > 256:
         yield rule.finding(ctx, f"batch_size x gradient_accumulation = {batch}: OpenAI's batch_size is 1-256",
