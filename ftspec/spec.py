@@ -68,6 +68,9 @@ class DataSection(Section):
     packing: bool = Field(False, description="Pack samples to fill max_length (Ark's dyn_bsz).")
     assistant_only_loss: bool = Field(True, description="For chat data, train on assistant turns only.")
     system_prompt: str | None = Field(None, description="System message added to chat samples that have none.")
+    chat_template: str | None = Field(
+        None, description="A .jinja chat template file (relative to the spec) to train and evaluate with instead of the "
+        "model's own; for assistant-only loss it needs {% generation %} markers unless TRL knows it.", min_length=1)
 
 
 class TrainingSection(Section):

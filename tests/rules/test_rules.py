@@ -39,6 +39,16 @@ def ok(extra: str = "", **files):
     return (BASE + extra + GOOD_EVAL, {**OK_FILES, **files})
 
 
+def tiny_model_files(template: str) -> dict[str, str]:
+    """builtin:tiny's files in m/, with ``template`` as its chat template."""
+    from ftspec.models.tiny import text_files
+
+    files = {f"m/{name}": data.decode("utf-8") for name, data in text_files().items()}
+    return {**files, "m/chat_template.jinja": template}
+
+
+NO_MARKERS = "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"
+
 CASES = {
     "FT001": (ok("model:\n  base: some-org/some-model\n"), ok("model:\n  base: some-org/some-model\n  revision: " + "a" * 40 + "\n")),
     "FT002": (ok("model:\n  trust_remote_code: true\n"), ok()),
@@ -48,6 +58,7 @@ CASES = {
     "FT103": (ok("method: dpo\n", **{"train.jsonl": pairs(40)}), ok("method: dpo\n", **{"train.jsonl": pairs(150)})),
     "FT104": (("name: t\nmethod: cpt\ndata:\n  train: w.txt\n", {"w.txt": "hello world\n" * 50}), ok()),
     "FT105": (ok(**{"train.jsonl": lines(100)}), ok()),
+    "FT110": ((BASE + "  max_length: 8\n" + GOOD_EVAL, OK_FILES), ok()),
     "FT201": (ok("adapter:\n  rank: 32\n  alpha: 8\n"), ok("adapter:\n  rank: 64\n  alpha: 6\n")),
     "FT202": (ok("training:\n  learning_rate: 0.001\n"), ok("training:\n  learning_rate: 0.0001\n")),
     "FT203": (ok("training:\n  epochs: 20\n"), ok("training:\n  epochs: 3\n")),
@@ -66,6 +77,9 @@ CASES = {
     "FT306": (ok(**{"train.jsonl": lines(2000) + json.dumps({"conversations": [{"from": "human", "value": "a"},
                  {"from": "function_call", "value": "{}"}, {"from": "observation", "value": "{}"},
                  {"from": "gpt", "value": "done"}]}) + "\n"}), ok()),
+    "FT310": (ok("model:\n  base: ./m\n", **tiny_model_files(NO_MARKERS)),
+              (BASE + "  assistant_only_loss: false\nmodel:\n  base: ./m\n" + GOOD_EVAL,
+               {**OK_FILES, **tiny_model_files(NO_MARKERS)})),
     "FT401": (("name: t\ndata:\n  train: train.jsonl\n" + GOOD_EVAL, OK_FILES), ok()),
     "FT402": (ok(**{"hold.jsonl": lines(3, start=10)}), ok()),
     "FT403": ((BASE + "eval:\n  baseline: false\n", OK_FILES), ok()),
@@ -75,6 +89,7 @@ CASES = {
 def _lint(tmp_path, case, code):
     body, files = case
     for name, content in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(content, encoding="utf-8")
     (tmp_path / "spec.yaml").write_text(body, encoding="utf-8")
     return [f for f in run_lint(load_spec(tmp_path / "spec.yaml")) if f.code == code]
