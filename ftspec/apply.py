@@ -48,7 +48,7 @@ def _launch_for(plan: Plan, run_dir: Path):
 
 def write_inputs(loaded, plan: Plan, run_dir: Path) -> None:
     """Everything the trainer reads, recomputed from the same inputs the plan fingerprinted."""
-    from .data.pipeline import prepare
+    from .data.pipeline import prepare, read_chat_template
 
     prepared = prepare(loaded)
     if prepared.rows != plan.data["rows"]:
@@ -63,6 +63,8 @@ def write_inputs(loaded, plan: Plan, run_dir: Path) -> None:
         _write_jsonl(run_dir / "data" / "validation.jsonl", prepared.validation)
     if prepared.holdout:
         _write_jsonl(run_dir / "data" / "holdout.jsonl", prepared.holdout)
+    if plan.job.get("chat_template"):  # data.chat_template, for the trainer, evaluation and export
+        write_text_atomic(run_dir / plan.job["chat_template"], read_chat_template(loaded))
 
 
 def emit_run_folder(loaded, plan: Plan, folder: Path) -> Path:

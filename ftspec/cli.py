@@ -261,11 +261,13 @@ def init(path: str, method: str, adapter: str, base: str, name: str | None, forc
 def _plan_error_finding(loaded, exc):
     from .findings import Finding
 
+    code = getattr(exc, "code", None) or "FT000"
+    hint = getattr(exc, "hint", None)
     if exc.file:
-        return Finding("FT000", "error", exc.message, exc.file, exc.line, None)
+        return Finding(code, "error", exc.message, exc.file, exc.line, None, hint=hint)
     loc = loaded.locate(*exc.spec_path) if exc.spec_path else None
-    return Finding("FT000", "error", exc.message, loc.file if loc else str(loaded.path),
-                   loc.line if loc else None, loc.column if loc else None)
+    return Finding(code, "error", exc.message, loc.file if loc else str(loaded.path),
+                   loc.line if loc else None, loc.column if loc else None, hint=hint)
 
 
 def _does_not_fit(loaded, plan):

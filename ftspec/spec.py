@@ -71,6 +71,9 @@ class DataSection(Section):
     stratify_by: str | None = Field(
         None, description="A record key (e.g. scenario): the validation split keeps each value's share of train."
     )
+    chat_template: str | None = Field(
+        None, description="A .jinja chat template file (relative to the spec) to train and evaluate with instead of the "
+        "model's own; for assistant-only loss it needs {% generation %} markers unless TRL knows it.", min_length=1)
 
 
 class TrainingSection(Section):

@@ -197,6 +197,11 @@ class ChatTokenizer:
         return cls(Tokenizer.from_file(str(tokenizer_file)), _load_chat_template(folder, config),
                    {k: v for k, v in special.items() if v is not None})
 
+    def with_template(self, chat_template: str | dict[str, str] | None) -> ChatTokenizer:
+        """The same tokenizer rendering with another chat template (what ``apply_chat_template(chat_template=...)``
+        or setting ``tokenizer.chat_template`` does in transformers)."""
+        return ChatTokenizer(self.tokenizer, chat_template, self.special_tokens)
+
     # --- tokens -------------------------------------------------------------------------------
 
     def token_id(self, token: str | None) -> int | None:
