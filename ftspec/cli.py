@@ -225,6 +225,18 @@ def _does_not_fit(loaded, plan):
                    f"{limit} GiB usable on {plan.layout['accelerator']}", loc.file, loc.line, loc.column, hint=hint)
 
 
+def _no_plan(findings: list, fmt: str, message: str) -> None:
+    """Stop without a plan: the findings in the asked-for view (JSON stays JSON on every exit code), exit 1."""
+    if fmt == "json":
+        click.echo(json.dumps({"plan": None, "error": message,
+                               "findings": [f.to_dict() for f in sorted(findings, key=lambda f: f.sort_key())]},
+                              indent=2, ensure_ascii=False))
+    else:
+        _emit(findings, "text")
+    click.echo(message, err=True)
+    sys.exit(EXIT_FINDINGS)
+
+
 def compile_plan(spec_path: str, fmt: str = "text"):
     """Load, lint and plan one spec; on any error print the located findings and exit 1."""
     from .lint import run_lint
@@ -232,22 +244,17 @@ def compile_plan(spec_path: str, fmt: str = "text"):
 
     loaded_specs, findings = _load_specs((spec_path,))
     if not loaded_specs:
-        _emit(findings, fmt)
-        sys.exit(EXIT_FINDINGS)
+        _no_plan(findings, fmt, f"no plan: {spec_path} does not load")
     loaded = loaded_specs[0]
     # The plan tokenizes every sample exactly; lint's own token pass would only repeat that work.
     findings = run_lint(loaded, count_tokens=False)
     errors = [f for f in findings if f.severity == "error"]
     if errors:
-        _emit(findings, fmt if fmt != "json" else "text")
-        click.echo(f"no plan: {len(errors)} lint error(s) in {spec_path}", err=True)
-        sys.exit(EXIT_FINDINGS)
+        _no_plan(findings, fmt, f"no plan: {len(errors)} lint error(s) in {spec_path}")
     try:
         plan = build_plan(loaded)
     except PlanError as exc:
-        _emit([_plan_error_finding(loaded, exc)], "text")
-        click.echo(f"no plan for {spec_path}", err=True)
-        sys.exit(EXIT_FINDINGS)
+        _no_plan([_plan_error_finding(loaded, exc)], fmt, f"no plan for {spec_path}")
     return loaded, plan, findings
 
 

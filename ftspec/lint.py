@@ -59,6 +59,7 @@ class TokenCounter:
         self._exact = False
         self._tok = None
         self.overhead = 4
+        self.model_error: str | None = None  # why the model's files are unusable (rule FT004)
 
     def _load(self) -> None:
         if self._loaded:
@@ -66,10 +67,23 @@ class TokenCounter:
         self._loaded = True
         spec = self._spec
         try:
+            from .models.check import load_problem, model_problem
             from .models.resolve import resolve_model
             from .tokenize import ChatTokenizer
 
-            tok = ChatTokenizer.from_model(resolve_model(spec.model.base, spec.model.revision, spec_dir=self._spec_dir))
+            try:
+                ref = resolve_model(spec.model.base, spec.model.revision, spec_dir=self._spec_dir)
+            except ValueError as exc:
+                self.model_error = str(exc)
+                return
+            try:
+                tok = ChatTokenizer.from_model(ref)
+            except Exception as exc:  # a corrupt tokenizer.json or template file: reported, not raised
+                self.model_error = load_problem(exc)
+                return
+            self.model_error = model_problem(ref, tok)
+            if self.model_error:
+                return
             if tok is not None:
                 self._tok = tok
                 self._exact = True
@@ -88,6 +102,14 @@ class TokenCounter:
         self._load()
         return self._tok
 
+    def check_model(self) -> str | None:
+        """Why the spec's model folder cannot be used, or None. The builtin is known good and skipped, so a
+        lint of the quickstart does not pay for loading its tokenizer when it counts no data."""
+        if self._spec.model.base.startswith("builtin:") and not self._loaded:
+            return None
+        self._load()
+        return self.model_error
+
     @property
     def exact(self) -> bool:
         self._load()
@@ -97,9 +119,13 @@ class TokenCounter:
     def mode(self) -> str:
         return "exact (model tokenizer)" if self.exact else "estimated (~4 chars/token, ~3 for CJK)"
 
-    def count(self, texts: list[list[str]]) -> list[int]:
+    def count(self, texts: list[list[str]], max_length: int | None = None) -> list[int]:
+        """Tokens per sample; with ``max_length``, a sample far over it is counted from a bounded prefix (a
+        lower bound, still over max_length), so one 50 MB record costs no more than a long one."""
         if self.tok is not None:
             flat = ["\n".join(t) for t in texts]
+            if max_length is not None:
+                flat = [self.tok.bounded(text, max_length) for text in flat]
             encs = self.tok.tokenizer.encode_batch(flat, add_special_tokens=False)
             return [len(e.ids) + self.overhead * len(t) for e, t in zip(encs, texts)]
         out = []
@@ -152,7 +178,10 @@ def scan(stats: DataStats, spec, counter: TokenCounter, forced_fmt: str, train_h
     try:
         items = read_records(stats.path)
     except DataReadError as exc:
-        stats.exists = stats.path.is_file()
+        try:
+            stats.exists = stats.path.exists()
+        except (OSError, ValueError):
+            stats.exists = False
         stats.read_error = str(exc)
         return stats
     fmt = None if forced_fmt == "auto" else forced_fmt
@@ -162,7 +191,7 @@ def scan(stats: DataStats, spec, counter: TokenCounter, forced_fmt: str, train_h
     def flush():
         if not pending_texts:
             return
-        for line, n in zip(pending_lines, counter.count(pending_texts)):
+        for line, n in zip(pending_lines, counter.count(pending_texts, max_len)):
             stats.tokens += n
             if n > stats.max_tokens:
                 stats.max_tokens = n
@@ -234,7 +263,7 @@ def _problem(stats: DataStats, line: int, message: str, fld: str) -> None:
 class NoTokenCounter(TokenCounter):
     """For `plan`, which tokenizes every sample exactly itself: lint skips its own count."""
 
-    def count(self, texts: list[list[str]]) -> list[int]:
+    def count(self, texts: list[list[str]], max_length: int | None = None) -> list[int]:
         return [0] * len(texts)
 
 

@@ -39,10 +39,21 @@ def ok(extra: str = "", **files):
     return (BASE + extra + GOOD_EVAL, {**OK_FILES, **files})
 
 
+def _model_files(template: str) -> dict:
+    from ftspec.models.tiny import tiny_model_dir
+
+    tiny = tiny_model_dir(with_weights=False)
+    files = {f"m/{name}": (tiny / name).read_text(encoding="utf-8")
+             for name in ("config.json", "tokenizer.json", "tokenizer_config.json")}
+    return {**files, "m/chat_template.jinja": template}
+
+
 CASES = {
     "FT001": (ok("model:\n  base: some-org/some-model\n"), ok("model:\n  base: some-org/some-model\n  revision: " + "a" * 40 + "\n")),
     "FT002": (ok("model:\n  trust_remote_code: true\n"), ok()),
     "FT003": (("name: t\ndata:\n  train: nope.jsonl\n", {}), ok()),
+    "FT004": (ok("model:\n  base: ./m\n", **_model_files("{% for m in messages %}{{ m.content }}")),
+              ok("model:\n  base: ./m\n", **_model_files("{% for m in messages %}{{ m.content }}{% endfor %}"))),
     "FT101": (ok(**{"train.jsonl": lines(5)}), ok()),
     "FT102": (ok(**{"train.jsonl": lines(60)}), ok()),
     "FT103": (ok("method: dpo\n", **{"train.jsonl": pairs(40)}), ok("method: dpo\n", **{"train.jsonl": pairs(150)})),
@@ -75,6 +86,7 @@ CASES = {
 def _lint(tmp_path, case, code):
     body, files = case
     for name, content in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(content, encoding="utf-8")
     (tmp_path / "spec.yaml").write_text(body, encoding="utf-8")
     return [f for f in run_lint(load_spec(tmp_path / "spec.yaml")) if f.code == code]
