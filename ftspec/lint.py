@@ -82,6 +82,7 @@ class TokenCounter:
         self._train_tok = None  # what the trainer renders with (template swap), or None when that fails
         self.template_error = None  # the pipeline's TemplateError, reported by FT313
         self.overhead = 4
+        self.model_error: str | None = None  # why the model's files are unusable (rule FT004)
 
     def _load(self) -> None:
         if self._loaded:
@@ -89,11 +90,24 @@ class TokenCounter:
         self._loaded = True
         spec = self._spec
         try:
+            from .models.check import load_problem, model_problem
             from .models.resolve import resolve_model
             from .tokenize import ChatTokenizer
 
-            self._tok = ChatTokenizer.from_model(resolve_model(spec.model.base, spec.model.revision,
-                                                               spec_dir=self._spec_dir))
+            try:
+                ref = resolve_model(spec.model.base, spec.model.revision, spec_dir=self._spec_dir)
+            except ValueError as exc:
+                self.model_error = str(exc)
+                return
+            try:
+                tok = ChatTokenizer.from_model(ref)
+            except Exception as exc:  # a corrupt tokenizer.json or template file: reported, not raised
+                self.model_error = load_problem(exc)
+                return
+            self.model_error = model_problem(ref, tok)
+            if self.model_error:
+                return
+            self._tok = tok
         except Exception:
             self._tok = None
         if self._tok is None:
@@ -111,6 +125,14 @@ class TokenCounter:
         self._load()
         return self._tok
 
+    def check_model(self) -> str | None:
+        """Why the spec's model folder cannot be used, or None. The builtin is known good and skipped, so a
+        lint of the quickstart does not pay for loading its tokenizer when it counts no data."""
+        if self._spec.model.base.startswith("builtin:") and not self._loaded:
+            return None
+        self._load()
+        return self.model_error
+
     @property
     def exact(self) -> bool:
         self._load()
@@ -124,13 +146,15 @@ class TokenCounter:
         return f"estimated (~4 chars/token, ~3 for CJK; {why})"
 
     def count(self, records: list[dict], method: str) -> list[int]:
-        """Tokens of each canonical record as the trainer tokenizes it (DPO: prompt + the longer answer)."""
+        """Tokens of each canonical record as the trainer tokenizes it (DPO: prompt + the longer answer). A
+        sample far over max_length is counted from a bounded prefix (a lower bound, still over max_length), so
+        one 50 MB record costs no more than a long one."""
         if self.exact:
             from .data.pipeline import PipelineError, tokenize
 
             try:
                 return tokenize(records, method, self._train_tok, assistant_only_loss=False,
-                                max_length=self._spec.data.max_length).lengths
+                                max_length=self._spec.data.max_length, bounded=True).lengths
             except (PipelineError, ValueError, TypeError, LookupError) as exc:  # a template that cannot render them
                 self.template_error = self.template_error or exc
                 self._train_tok = None
@@ -210,7 +234,10 @@ def scan(stats: DataStats, spec, counter: TokenCounter, forced_fmt: str, train_h
     try:
         items = read_records(stats.path)
     except DataReadError as exc:
-        stats.exists = stats.path.is_file()
+        try:
+            stats.exists = stats.path.exists()
+        except (OSError, ValueError):
+            stats.exists = False
         stats.read_error = str(exc)
         return stats
     fmt = None if forced_fmt == "auto" else forced_fmt

@@ -233,12 +233,18 @@ def _common_prefix(a: list[int], b: list[int]) -> int:
     return i
 
 
-def tokenize(records: list[dict], method: str, tok, *, assistant_only_loss: bool, max_length: int) -> Tokenized:
-    """Token lengths and label positions exactly as TRL 1.16 computes them (tokenizer via ftspec.tokenize)."""
+def tokenize(records: list[dict], method: str, tok, *, assistant_only_loss: bool, max_length: int,
+             bounded: bool = False) -> Tokenized:
+    """Token lengths and label positions exactly as TRL 1.16 computes them (tokenizer via ftspec.tokenize).
+    ``bounded``: the caller needs no more than "longer than max_length" of a longer example (it drops it, or
+    keeps only its first max_length tokens of plain text), so a huge one is encoded from a bounded prefix."""
     t = Tokenized()
+    at = max_length if bounded else None
     if method == "cpt":
         eos = tok.eos_token or ""
         texts = [r["text"] if r["text"].endswith(eos) else r["text"] + eos for r in records]
+        if bounded:
+            texts = [tok.bounded(text, max_length) for text in texts]
         for enc in tok.tokenizer.encode_batch(texts, add_special_tokens=True):
             n = len(enc.ids)
             t.lengths.append(n)
@@ -248,9 +254,9 @@ def tokenize(records: list[dict], method: str, tok, *, assistant_only_loss: bool
     if method == "dpo":
         for r in records:
             tools = r.get("tools")
-            prompt, _ = tok.encode_chat(r["prompt"], add_generation_prompt=True, tools=tools)
-            chosen, _ = tok.encode_chat(r["prompt"] + r["chosen"], tools=tools)
-            rejected, _ = tok.encode_chat(r["prompt"] + r["rejected"], tools=tools)
+            prompt, _ = tok.encode_chat(r["prompt"], add_generation_prompt=True, tools=tools, over_length_at=at)
+            chosen, _ = tok.encode_chat(r["prompt"] + r["chosen"], tools=tools, over_length_at=at)
+            rejected, _ = tok.encode_chat(r["prompt"] + r["rejected"], tools=tools, over_length_at=at)
             plen = min(_common_prefix(prompt, chosen), _common_prefix(prompt, rejected))
             longest = max(len(chosen), len(rejected))
             t.lengths.append(longest)
@@ -259,11 +265,16 @@ def tokenize(records: list[dict], method: str, tok, *, assistant_only_loss: bool
             t.first_loss.append(plen if plen < max_length else None)
             t.loss_tokens.append(max(0, min(len(chosen), max_length) - plen) + max(0, min(len(rejected), max_length) - plen))
         return t
-    encoded = tok.encode_chat_batch([r["messages"] for r in records], tools=[r.get("tools") for r in records])
+    encoded = tok.encode_chat_batch([r["messages"] for r in records], tools=[r.get("tools") for r in records],
+                                    over_length_at=at)
     for index, (ids, mask) in enumerate(encoded):
         n = len(ids)
         t.lengths.append(n)
         if assistant_only_loss:
+            if 1 not in mask and at is not None and n > at:  # a bounded prefix of a sample the caller drops
+                t.first_loss.append(None)
+                t.loss_tokens.append(0)
+                continue
             if 1 not in mask:  # SFTTrainer raises on such a sample ("at least one example has no assistant tokens")
                 raise TemplateError(f"the chat template marks no assistant token in training sample {index + 1}: "
                                     "SFTTrainer stops on it", ("data", "assistant_only_loss"), hint=WAYS_OUT)
@@ -378,7 +389,9 @@ def prepare(loaded, tok=None) -> PreparedData:
 
     tok = training_tokenizer(tok, method, d.assistant_only_loss, read_chat_template(loaded))
     L = d.max_length
-    tokens = tokenize(train, method, tok, assistant_only_loss=d.assistant_only_loss, max_length=L)
+    # Dropped examples, and plain text cut to max_length without packing, need no more than max_length + 1 tokens.
+    bounded = spec.over_length == "drop" or (method == "cpt" and not d.packing)
+    tokens = tokenize(train, method, tok, assistant_only_loss=d.assistant_only_loss, max_length=L, bounded=bounded)
     counts["over_max_length"] = sum(n > L for n in tokens.lengths)
     if spec.over_length == "drop" and counts["over_max_length"]:
         train, tokens, counts["dropped_over_length"] = _drop_over_length(train, tokens, L)
@@ -386,7 +399,8 @@ def prepare(loaded, tok=None) -> PreparedData:
         counts["truncated"] = counts["over_max_length"]
     counts["train"] = len(train)
     if validation:
-        vtokens = tokenize(validation, method, tok, assistant_only_loss=d.assistant_only_loss, max_length=L)
+        vtokens = tokenize(validation, method, tok, assistant_only_loss=d.assistant_only_loss, max_length=L,
+                           bounded=bounded)
         if spec.over_length == "drop":
             validation, vtokens, dropped = _drop_over_length(validation, vtokens, L)
             if dropped:

@@ -238,6 +238,19 @@ class RunGuard(TrainerCallback):
             self._stop(state, control, "train loss")
 
 
+class CheckpointManifest(TrainerCallback):
+    """Right after the Trainer writes checkpoint-N, record the sha256 of each of its files in the checkpoint's
+    ftspec-manifest.json; apply verifies them before resuming, so a damaged checkpoint is never trusted."""
+
+    def on_save(self, args, state, control, **kwargs):
+        if state.is_world_process_zero:
+            from ftspec.runs import write_manifest
+
+            folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+            if folder.is_dir():
+                write_manifest(folder)
+
+
 class ProgressLine(TrainerCallback):
     """One line per logging step on stderr, in place of the Trainer's dict printer when there is no tqdm bar."""
 
@@ -366,6 +379,8 @@ def train_and_report(trainer, run_dir: Path, job: dict, resume: bool) -> int:
         guard = RunGuard()
         trainer.add_callback(guard)
     guard.attach(trainer)
+    if not any(isinstance(cb, CheckpointManifest) for cb in trainer.callback_handler.callbacks):
+        trainer.add_callback(CheckpointManifest())
     if trainer.args.disable_tqdm:
         from transformers import PrinterCallback
 
@@ -405,6 +420,11 @@ def train_and_report(trainer, run_dir: Path, job: dict, resume: bool) -> int:
     }
     if stopped == "completed":
         result["weights"] = save_final_weights(trainer, run_dir)
+        if trainer.is_world_process_zero():
+            from ftspec.runs import file_hashes
+
+            # A later apply trusts the final weights only while they still match these.
+            result["weights_sha256"] = file_hashes(run_dir / result["weights"])
     if trainer.is_world_process_zero():
         write_text_atomic(run_dir / RESULT_FILE, json.dumps(result, indent=2) + "\n")
     trainer.accelerator.wait_for_everyone()

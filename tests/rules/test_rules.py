@@ -87,6 +87,8 @@ CASES = {
     "FT001": (ok("model:\n  base: some-org/some-model\n"), ok("model:\n  base: some-org/some-model\n  revision: " + "a" * 40 + "\n")),
     "FT002": (ok("model:\n  trust_remote_code: true\n"), ok()),
     "FT003": (("name: t\ndata:\n  train: nope.jsonl\n", {}), ok()),
+    "FT004": (ok("model:\n  base: ./m\n", **tiny_model_files("{% for m in messages %}{{ m.content }}")),
+              ok("model:\n  base: ./m\n", **tiny_model_files("{% for m in messages %}{{ m.content }}{% endfor %}"))),
     "FT101": (ok(**{"train.jsonl": lines(5)}), ok()),
     "FT102": (ok(**{"train.jsonl": lines(60)}), ok()),
     "FT103": (ok("method: dpo\n", **{"train.jsonl": pairs(40)}), ok("method: dpo\n", **{"train.jsonl": pairs(150)})),
