@@ -50,7 +50,7 @@ def test_glaive_tool_calls_parse():
     fmt = detect_format(rec)
     assert fmt == "sharegpt"
     canon = to_canonical(rec, fmt, "sft")
-    assert canon["tools"] and any(m.get("tool_call") for m in canon["messages"])
+    assert canon["tools"] and any(m.get("tool_calls") for m in canon["messages"])
     assert any(m["role"] == "tool" for m in canon["messages"])
     assert validate_record(rec, fmt, "sft") == []
 

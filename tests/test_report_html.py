@@ -7,6 +7,7 @@ import subprocess
 import pytest
 
 from ftspec.evaluate.metrics import evaluate_outputs
+from ftspec.report.contract import eval_section
 from ftspec.report.html import loss_svg, render_report_html
 
 GUARD = [{"regex": r"\s*([-/])\s*", "replace": r"\1"}]
@@ -43,7 +44,8 @@ def report():
         "loss": {"train": [[s, 5.6 / (1 + s / 12)] for s in range(1, 136, 3)],
                  "validation": [[s, 5.4 / (1 + s / 20) + 0.3] for s in (45, 90, 135)]},
         "overfitting": False, "best_checkpoint": "checkpoints/checkpoint-135",
-        "eval": {"base": evaluate_outputs(base, METRICS, GUARD), "finetuned": evaluate_outputs(tuned, METRICS, GUARD)},
+        "eval": eval_section({"base": evaluate_outputs(base, METRICS, GUARD),
+                              "finetuned": evaluate_outputs(tuned, METRICS, GUARD)}),
         "versions": {"ftspec": "0.1.0", "torch": "2.13.0", "transformers": "5.23.0"},
         "fingerprint": {"spec_sha256": "9f2c" * 16, "data": {"train.jsonl": "e3b0c442"}},
     }
@@ -69,8 +71,8 @@ def test_report_is_self_contained_and_escaped(report):
 def test_user_text_is_escaped_everywhere(report):
     evil = '<img src="https://evil.example/x.png" onerror="alert(1)">'
     report["run_id"] = report["versions"]["torch"] = evil
-    report["eval"]["finetuned"]["samples"][0]["prompt"][1]["content"] = evil
-    report["eval"]["finetuned"]["samples"][0]["reference"] = evil
+    report["eval"]["details"]["finetuned"]["samples"][0]["prompt"][1]["content"] = evil
+    report["eval"]["details"]["finetuned"]["samples"][0]["reference"] = evil
     html = render_report_html(report)
     assert "<img" not in html and "&lt;img src=" in html
     assert html.count("&lt;img src=") == 4
@@ -78,12 +80,24 @@ def test_user_text_is_escaped_everywhere(report):
 
 def test_missing_values_render_as_dashes():
     for report in ({}, {"plan": None, "actual": None, "loss": None, "eval": None, "overfitting": None},
-                   {"name": "x", "eval": {"base": None, "finetuned": evaluate_outputs([], ["exact_match"])},
+                   {"name": "x", "eval": eval_section({"base": None, "finetuned": evaluate_outputs([], ["exact_match"])}),
                     "loss": {"train": [[0, float("nan")], [1, 2.0]], "validation": []}}):
         html = render_report_html(report)
         assert "—" in html and "</html>" in html
     assert "No loss values were recorded" in render_report_html({})
     assert "No holdout evaluation was run" in render_report_html({})
+
+
+def test_eval_section_maps_metric_names_to_numbers(report):
+    ev = report["eval"]
+    for side in ("base", "finetuned"):
+        assert set(ev[side]) == {"exact_match", "format_alignment", "one_token"}
+        assert all(isinstance(v, float) for v in ev[side].values())
+        assert ev["details"][side]["n"] == 60 and len(ev["details"][side]["samples"]) == 60
+        assert "metrics" not in ev["details"][side]
+    assert ev["base"]["format_alignment"] == 0.5 and ev["finetuned"]["format_alignment"] == 0.8
+    assert ev["details"]["base"]["metrics_postprocessed"]["format_alignment"] == 1.0
+    assert eval_section(None) == {"base": None, "finetuned": None, "details": None, "holdout": None, "timing_s": None}
 
 
 def test_loss_svg_scales_into_the_viewbox():

@@ -15,6 +15,7 @@ from jinja2 import FileSystemLoader, StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
+from ftspec.report.contract import side_result
 from ftspec.templating import TEMPLATE_DIR
 
 DASH = "—"
@@ -211,7 +212,7 @@ def report_context(report: dict) -> dict:
     plan, actual = report.get("plan") or {}, report.get("actual") or {}
     loss = report.get("loss") or {}
     evals = report.get("eval") or {}
-    base, tuned = evals.get("base"), evals.get("finetuned")
+    base, tuned = side_result(evals, "base"), side_result(evals, "finetuned")
     names = _metric_names(base, tuned)
     scenarios = sorted({*((base or {}).get("by_scenario") or {}), *((tuned or {}).get("by_scenario") or {})}, key=str)
     n_by_scenario = (tuned or {}).get("by_scenario_n") or (base or {}).get("by_scenario_n") or {}

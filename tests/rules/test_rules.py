@@ -31,6 +31,40 @@ def pairs(n: int) -> str:
 
 
 GOOD_EVAL = "eval:\n  holdout: hold.jsonl\n"
+
+def rec(msgs, **extra) -> str:
+    return json.dumps({"messages": msgs, **extra})
+
+
+def turn(role, content, **extra) -> dict:
+    return {"role": role, "content": content, **extra}
+
+
+def with_scenarios(n: int, share_a: float, start: int = 0, names=("a", "b")) -> str:
+    cut = int(n * share_a)
+    return "\n".join(rec([turn("user", f"question {i}"), turn("assistant", f"answer {i}")],
+                         scenario=names[0] if i - start < cut else names[1]) for i in range(start, start + n)) + "\n"
+
+
+def json_answers(n: int) -> str:
+    return "\n".join(chat(i, json.dumps({"answer": i})) for i in range(n)) + "\n"
+
+
+def tool_record(called: str) -> str:
+    return json.dumps({"conversations": [{"from": "human", "value": "weather?"},
+                                         {"from": "function_call", "value": json.dumps({"name": called, "arguments": {}})},
+                                         {"from": "observation", "value": "{}"}, {"from": "gpt", "value": "sunny"}],
+                       "tools": json.dumps([{"name": "get_weather", "parameters": {}}])}) + "\n"
+
+
+def image_record(path: str) -> str:
+    return rec([turn("user", [{"image": path}, {"text": "what is this?"}]), turn("assistant", "a cat")]) + "\n"
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+VLM = {"vlm/config.json": json.dumps({"model_type": "qwen2_vl", "vision_config": {"depth": 2},
+                                      "max_position_embeddings": 32768})}
+
 BASE = "name: t\ndata:\n  train: train.jsonl\n  validation: 0.2\n"
 OK_FILES = {"train.jsonl": lines(2000), "hold.jsonl": lines(20, start=100000)}
 
@@ -39,15 +73,28 @@ def ok(extra: str = "", **files):
     return (BASE + extra + GOOD_EVAL, {**OK_FILES, **files})
 
 
+def tiny_model_files(template: str) -> dict[str, str]:
+    """builtin:tiny's files in m/, with ``template`` as its chat template."""
+    from ftspec.models.tiny import text_files
+
+    files = {f"m/{name}": data.decode("utf-8") for name, data in text_files().items()}
+    return {**files, "m/chat_template.jinja": template}
+
+
+NO_MARKERS = "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"
+
 CASES = {
     "FT001": (ok("model:\n  base: some-org/some-model\n"), ok("model:\n  base: some-org/some-model\n  revision: " + "a" * 40 + "\n")),
     "FT002": (ok("model:\n  trust_remote_code: true\n"), ok()),
     "FT003": (("name: t\ndata:\n  train: nope.jsonl\n", {}), ok()),
+    "FT004": (ok("model:\n  base: ./m\n", **tiny_model_files("{% for m in messages %}{{ m.content }}")),
+              ok("model:\n  base: ./m\n", **tiny_model_files("{% for m in messages %}{{ m.content }}{% endfor %}"))),
     "FT101": (ok(**{"train.jsonl": lines(5)}), ok()),
     "FT102": (ok(**{"train.jsonl": lines(60)}), ok()),
     "FT103": (ok("method: dpo\n", **{"train.jsonl": pairs(40)}), ok("method: dpo\n", **{"train.jsonl": pairs(150)})),
     "FT104": (("name: t\nmethod: cpt\ndata:\n  train: w.txt\n", {"w.txt": "hello world\n" * 50}), ok()),
     "FT105": (ok(**{"train.jsonl": lines(100)}), ok()),
+    "FT110": ((BASE + "  max_length: 8\n" + GOOD_EVAL, OK_FILES), ok()),
     "FT201": (ok("adapter:\n  rank: 32\n  alpha: 8\n"), ok("adapter:\n  rank: 64\n  alpha: 6\n")),
     "FT202": (ok("training:\n  learning_rate: 0.001\n"), ok("training:\n  learning_rate: 0.0001\n")),
     "FT203": (ok("training:\n  epochs: 20\n"), ok("training:\n  epochs: 3\n")),
@@ -66,16 +113,63 @@ CASES = {
     "FT306": (ok(**{"train.jsonl": lines(2000) + json.dumps({"conversations": [{"from": "human", "value": "a"},
                  {"from": "function_call", "value": "{}"}, {"from": "observation", "value": "{}"},
                  {"from": "gpt", "value": "done"}]}) + "\n"}), ok()),
+    "FT313": (ok("model:\n  base: ./m\n", **tiny_model_files(NO_MARKERS)),
+              (BASE + "  assistant_only_loss: false\nmodel:\n  base: ./m\n" + GOOD_EVAL,
+               {**OK_FILES, **tiny_model_files(NO_MARKERS)})),
     "FT401": (("name: t\ndata:\n  train: train.jsonl\n" + GOOD_EVAL, OK_FILES), ok()),
     "FT402": (ok(**{"hold.jsonl": lines(3, start=10)}), ok()),
     "FT403": ((BASE + "eval:\n  baseline: false\n", OK_FILES), ok()),
+    "FT005": ((BASE + "  max_length: 4096\n" + GOOD_EVAL, OK_FILES), ok()),
+    "FT006": ((BASE + "  max_length: 16384\nlint:\n  profile: bailian\n" + GOOD_EVAL, OK_FILES),
+              ok("lint:\n  profile: bailian\n")),
+    "FT106": (ok("task: generation\n", **{"train.jsonl": lines(400)}), ok("task: qa\n")),
+    "FT205": (ok("training:\n  save_per_epoch: false\n"), ok("training:\n  save_per_epoch: true\n")),
+    "FT307": ((BASE + GOOD_EVAL + "  metrics: [json_valid]\n", OK_FILES),
+              (BASE + GOOD_EVAL + "  metrics: [json_valid]\n", {**OK_FILES, "train.jsonl": json_answers(2000)})),
+    "FT308": (ok(**{"train.jsonl": lines(2000) + tool_record("search")}),
+              ok(**{"train.jsonl": lines(2000) + tool_record("get_weather")})),
+    "FT309": (ok(**{"train.jsonl": lines(2000) + rec([turn("user", "a"), turn("assistant", "b",
+                                                                              reasoning_content="think")]) + "\n"}),
+              ok()),
+    "FT310": (ok(**{"train.jsonl": with_scenarios(2000, 0.9)}), ok(**{"train.jsonl": with_scenarios(2000, 0.5)})),
+    "FT311": (ok(**{"train.jsonl": lines(2000) + image_record("img/missing.png")}),
+              ok(**{"train.jsonl": lines(2000) + image_record("img/cat.png"), "img/cat.png": PNG})),
+    "FT312": (ok(**{"train.jsonl": lines(2000) + image_record("img/cat.png"), "img/cat.png": PNG}),
+              ok("model:\n  base: ./vlm\n", **{"train.jsonl": lines(2000) + image_record("img/cat.png"),
+                                                "img/cat.png": PNG, **VLM})),
+    "FT404": (ok(), ok(**{"hold.jsonl": lines(120, start=100000)})),
+    "FT405": (ok(**{"hold.jsonl": "\n".join(rec([turn("system", "You are terse."), turn("user", f"q{i}"),
+                                                  turn("assistant", "a")]) for i in range(20)) + "\n"}), ok()),
+    "FT406": (ok(**{"train.jsonl": with_scenarios(2000, 0.5), "hold.jsonl": with_scenarios(20, 1.0, 100000, ("c", "c"))}),
+              ok(**{"train.jsonl": with_scenarios(2000, 0.5), "hold.jsonl": with_scenarios(20, 0.5, 100000)})),
+    "FT601": (ok("lint:\n  profile: openai\n", **{"train.jsonl": lines(2000) + rec([turn("user", "a"),
+                                                                                     turn("assistant", "b", foo=1)]) + "\n"}),
+              ok("lint:\n  profile: openai\n")),
+    "FT602": (ok("lint:\n  profile: openai\n", **{"train.jsonl": "\n".join(json.dumps({"instruction": f"q{i}", "output": f"a{i}"})
+                                                                              for i in range(2000)) + "\n"}),
+              ok("  system_prompt: Be brief.\nlint:\n  profile: openai\n")),
+    "FT603": (ok(**{"train.jsonl": lines(2000) + rec([turn("user", "a"), turn("assistant", "b", weight=0)]) + "\n"}),
+              ok(**{"train.jsonl": lines(2000) + rec([turn("user", "a"), turn("assistant", "b", loss_weight=0)]) + "\n"})),
+    "FT604": (ok("lint:\n  profile: openai\ntraining:\n  epochs: 60\n"), ok("lint:\n  profile: openai\n")),
+    "FT605": (ok("lint:\n  profile: bailian\n"), ok("lint:\n  profile: bailian\n", **{"train.jsonl": lines(100)})),
 }
 
 
-def _lint(tmp_path, case, code):
+# Thresholds too large for a fixture file are lowered for their rule's fixtures.
+PATCHES = {"FT605": ("ftspec.rules.ft605_platform_file_size", "BAILIAN_FILE_BYTES", 50_000)}
+
+
+def _lint(tmp_path, case, code, monkeypatch=None):
     body, files = case
+    if code in PATCHES and monkeypatch is not None:
+        module, name, value = PATCHES[code]
+        monkeypatch.setattr(module + "." + name, value)
     for name, content in files.items():
-        (tmp_path / name).write_text(content, encoding="utf-8")
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            (tmp_path / name).write_bytes(content)
+        else:
+            (tmp_path / name).write_text(content, encoding="utf-8")
     (tmp_path / "spec.yaml").write_text(body, encoding="utf-8")
     return [f for f in run_lint(load_spec(tmp_path / "spec.yaml")) if f.code == code]
 
@@ -88,16 +182,16 @@ def test_every_rule_has_fixtures():
 
 
 @pytest.mark.parametrize("code", RULE_CODES)
-def test_rule_fires_on_bad_fixture(tmp_path, code):
+def test_rule_fires_on_bad_fixture(tmp_path, code, monkeypatch):
     assert code in CASES, f"{code} has no fixtures"
-    found = _lint(tmp_path, CASES[code][0], code)
+    found = _lint(tmp_path, CASES[code][0], code, monkeypatch)
     assert found, f"{code} did not fire"
 
 
 @pytest.mark.parametrize("code", RULE_CODES)
-def test_rule_silent_on_good_fixture(tmp_path, code):
+def test_rule_silent_on_good_fixture(tmp_path, code, monkeypatch):
     assert code in CASES, f"{code} has no fixtures"
-    assert _lint(tmp_path, CASES[code][1], code) == []
+    assert _lint(tmp_path, CASES[code][1], code, monkeypatch) == []
 
 
 @pytest.mark.parametrize("code", RULE_CODES)
