@@ -222,7 +222,7 @@ def schema() -> None:
 @click.argument("path", type=click.Path(dir_okay=False), default="ftspec.yaml")
 @click.option("--method", type=click.Choice(["sft", "dpo", "cpt"]), default="sft", show_default=True)
 @click.option("--adapter", type=click.Choice(["lora", "rslora", "qlora", "full"]), default="lora", show_default=True)
-@click.option("--base", default="builtin:tiny", show_default=True, help="Base model: hub id, folder, builtin:tiny.")
+@click.option("--base", default="builtin:tiny", show_default=True, help="Base model: hub id, folder, builtin:tiny-chat, builtin:tiny.")
 @click.option("--name", default=None, help="Job name (default: the file's stem).")
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 def init(path: str, method: str, adapter: str, base: str, name: str | None, force: bool) -> None:
