@@ -327,8 +327,8 @@ class NoTokenCounter(TokenCounter):
         return [0] * len(records)
 
 
-# Rules that need token counts; `plan` replaces them with its exact counts.
-TOKEN_RULES = ("FT104", "FT302")
+# Rules that need token counts or the pipeline's rows; `plan` replaces them with its exact counts.
+TOKEN_RULES = ("FT104", "FT105", "FT110", "FT302")
 
 
 def collect(loaded: LoadedSpec, *, count_tokens: bool = True) -> LintContext:
