@@ -279,8 +279,7 @@ def build_report(plan: Plan, run_dir: Path, result: dict, evaluation: dict | Non
         "eval_settings_sha256": runs.eval_digest(plan),
         # Every file of the weights folder but the model card (rewritten with each report): what a later apply
         # checks before it trusts the run as finished.
-        "final_weights": {"path": final.name, "sha256": {k: v for k, v in runs.file_hashes(final).items()
-                                                         if k != "README.md"}} if final.is_dir() else None,
+        "final_weights": {"path": final.name, "sha256": runs.weights_hashes(final)} if final.is_dir() else None,
         "artifacts": {"adapter": final.name if final.name == "adapter" else None,
                       "model": final.name if final.name == "model" else None,
                       "tensorboard": "tensorboard", "checkpoints": "checkpoints",
