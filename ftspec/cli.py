@@ -261,10 +261,11 @@ def init(path: str, method: str, adapter: str, base: str, name: str | None, forc
 def _plan_error_finding(loaded, exc):
     from .findings import Finding
 
+    code = getattr(exc, "code", "FT000")
     if exc.file:
-        return Finding("FT000", "error", exc.message, exc.file, exc.line, None)
+        return Finding(code, "error", exc.message, exc.file, exc.line, None)
     loc = loaded.locate(*exc.spec_path) if exc.spec_path else None
-    return Finding("FT000", "error", exc.message, loc.file if loc else str(loaded.path),
+    return Finding(code, "error", exc.message, loc.file if loc else str(loaded.path),
                    loc.line if loc else None, loc.column if loc else None)
 
 

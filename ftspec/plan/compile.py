@@ -23,11 +23,13 @@ PLAN_FORMAT = 1
 
 
 class PlanError(Exception):
-    """A spec that cannot be planned; ``spec_path`` says where (for a located message)."""
+    """A spec that cannot be planned; ``spec_path`` says where (for a located message), ``code`` which lint rule
+    it is when one names it (FT000: the spec cannot be compiled as written)."""
 
-    def __init__(self, message: str, spec_path: tuple = (), file: str | None = None, line: int | None = None):
+    def __init__(self, message: str, spec_path: tuple = (), file: str | None = None, line: int | None = None,
+                 code: str = "FT000"):
         super().__init__(message)
-        self.message, self.spec_path, self.file, self.line = message, spec_path, file, line
+        self.message, self.spec_path, self.file, self.line, self.code = message, spec_path, file, line, code
 
 
 class TrainTokens(BaseModel):
@@ -193,7 +195,7 @@ def build_plan(loaded, *, run_dir_placeholder: str = "RUN_DIR") -> Plan:
         rows = math.ceil(per / spec.data.max_length) if spec.data.packing else prepared.counts["train"]
     if rows == 0:
         raise PlanError("no training rows are left after dropping over-length and fully masked samples",
-                        ("data", "max_length"))
+                        ("data", "max_length"), code="FT107")
     steps = optimizer_steps(rows, epochs=t.epochs, per_device_batch=t.batch_size,
                             grad_accum=t.gradient_accumulation, world_size=layout.num_processes)
     per_epoch = prepared.tokens_per_epoch
