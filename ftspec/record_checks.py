@@ -144,9 +144,12 @@ class RecordChecks:
             extra = True
             prompt = canon.get("prompt") if isinstance(canon.get("prompt"), list) else []
             self._system(stats, prompt)
+            chosen = canon.get("chosen") if isinstance(canon.get("chosen"), list) else []
             if self.answers and stats.role == "train":
-                chosen = canon.get("chosen") if isinstance(canon.get("chosen"), list) else []
                 self._check_answers(stats, line, [m.get("content") for m in chosen if isinstance(m, dict)])
+            images = [p for m in prompt + chosen if isinstance(m, dict) for p in m.get("images") or ()]
+            if images:
+                self._images(stats, line, images)
         # Messages of only role and content have nothing for the key checks, except under openai (roles).
         if (extra or self.profile == "openai") and (fmt == "messages" or fmt == "preference"):
             self._raw_keys(stats, line, record, fmt)
