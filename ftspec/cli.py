@@ -261,12 +261,13 @@ def init(path: str, method: str, adapter: str, base: str, name: str | None, forc
 def _plan_error_finding(loaded, exc):
     from .findings import Finding
 
-    code = getattr(exc, "code", "FT000")
+    code = getattr(exc, "code", None) or "FT000"
+    hint = getattr(exc, "hint", None)
     if exc.file:
-        return Finding(code, "error", exc.message, exc.file, exc.line, None)
+        return Finding(code, "error", exc.message, exc.file, exc.line, None, hint=hint)
     loc = loaded.locate(*exc.spec_path) if exc.spec_path else None
     return Finding(code, "error", exc.message, loc.file if loc else str(loaded.path),
-                   loc.line if loc else None, loc.column if loc else None)
+                   loc.line if loc else None, loc.column if loc else None, hint=hint)
 
 
 def _does_not_fit(loaded, plan):
@@ -281,6 +282,18 @@ def _does_not_fit(loaded, plan):
                    f"{limit} GiB usable on {plan.layout['accelerator']}", loc.file, loc.line, loc.column, hint=hint)
 
 
+def _no_plan(findings: list, fmt: str, message: str) -> None:
+    """Stop without a plan: the findings in the asked-for view (JSON stays JSON on every exit code), exit 1."""
+    if fmt == "json":
+        click.echo(json.dumps({"plan": None, "error": message,
+                               "findings": [f.to_dict() for f in sorted(findings, key=lambda f: f.sort_key())]},
+                              indent=2, ensure_ascii=False))
+    else:
+        _emit(findings, "text")
+    click.echo(message, err=True)
+    sys.exit(EXIT_FINDINGS)
+
+
 def compile_plan(spec_path: str, fmt: str = "text"):
     """Load, lint and plan one spec; on any error print the located findings and exit 1."""
     from .lint import run_lint
@@ -288,22 +301,17 @@ def compile_plan(spec_path: str, fmt: str = "text"):
 
     loaded_specs, findings = _load_specs((spec_path,))
     if not loaded_specs:
-        _emit(findings, fmt)
-        sys.exit(EXIT_FINDINGS)
+        _no_plan(findings, fmt, f"no plan: {spec_path} does not load")
     loaded = loaded_specs[0]
     # The plan tokenizes every sample exactly; lint's own token pass would only repeat that work.
     findings = run_lint(loaded, count_tokens=False)
     errors = [f for f in findings if f.severity == "error"]
     if errors:
-        _emit(findings, fmt if fmt != "json" else "text")
-        click.echo(f"no plan: {len(errors)} lint error(s) in {spec_path}", err=True)
-        sys.exit(EXIT_FINDINGS)
+        _no_plan(findings, fmt, f"no plan: {len(errors)} lint error(s) in {spec_path}")
     try:
         plan = build_plan(loaded)
     except PlanError as exc:
-        _emit([_plan_error_finding(loaded, exc)], "text")
-        click.echo(f"no plan for {spec_path}", err=True)
-        sys.exit(EXIT_FINDINGS)
+        _no_plan([_plan_error_finding(loaded, exc)], fmt, f"no plan for {spec_path}")
     return loaded, plan, findings
 
 
@@ -334,8 +342,13 @@ def plan(spec: str, out: str | None, fmt: str, emit: str | None) -> None:
         sys.exit(EXIT_FINDINGS)
     if out:
         from .atomic import write_text_atomic
+        from .plan.views import to_saved_json
 
-        write_text_atomic(Path(out), to_json(compiled))
+        # Resolved: the saved plan applies from any folder.
+        spec_file = str(Path(compiled.spec_file).resolve())
+        saved = compiled.model_copy(update={"spec_file": spec_file,
+                                            "fingerprint": {**compiled.fingerprint, "spec_file": spec_file}})
+        write_text_atomic(Path(out), to_saved_json(saved))
         click.echo(f"saved plan to {out}; run `ftspec apply {out}`", err=True)
     if emit:
         from .apply import emit_run_folder
@@ -351,10 +364,14 @@ def _load_saved_plan(path: str):
     from .plan import fingerprint
     from .plan.compile import Plan
 
+    from .plan.views import from_saved_json
+
     try:
-        plan_obj = Plan.model_validate_json(Path(path).read_text(encoding="utf-8"))
+        plan_obj = from_saved_json(json.loads(Path(path).read_text(encoding="utf-8")))
     except (OSError, ValueError) as exc:
-        raise click.ClickException(f"{path}: not a readable ftspec plan ({str(exc).splitlines()[0]})") from None
+        click.echo(f"ftspec: {path}: not a usable saved plan: {str(exc).splitlines()[0]}; run `ftspec plan SPEC -o "
+                   f"{path}` again", err=True)
+        sys.exit(EXIT_FINDINGS)
     if not Path(plan_obj.spec_file).is_file():
         click.echo(f"{path}: the plan's spec {plan_obj.spec_file} is gone; run `ftspec plan` again", err=True)
         sys.exit(EXIT_FINDINGS)
@@ -376,6 +393,20 @@ def _load_saved_plan(path: str):
     return loaded, plan_obj
 
 
+def _is_saved_plan(target: str) -> bool:
+    """A saved plan is told from a spec by its content (a JSON spec is a spec), not by its name."""
+    if not target.endswith(".json"):
+        return False
+    from .plan.views import looks_like_saved_plan
+    from .source import MAX_BYTES
+
+    try:
+        head = Path(target).open("rb").read(MAX_BYTES * 50)
+        return looks_like_saved_plan(json.loads(head))
+    except (OSError, ValueError):
+        return True  # not a spec either: the saved-plan reader says what is wrong with it
+
+
 @cli.command()
 @click.argument("target", type=click.Path(dir_okay=False))
 @click.option("--force", is_flag=True, help="Train again even if a finished run exists for these inputs.")
@@ -385,7 +416,7 @@ def apply(target: str, force: bool) -> None:
     from .runs import RunLocked
     from .plan.views import to_text
 
-    if target.endswith(".json"):
+    if _is_saved_plan(target):
         from .lint import run_lint
 
         loaded, plan_obj = _load_saved_plan(target)
@@ -440,10 +471,15 @@ def report(run: str) -> None:
     from .atomic import write_text_atomic
     from .report.html import render_report_html
 
+    from .runs import read_json
+
     run_dir = Path(run)
     if not (run_dir / "report.json").is_file():
         raise click.ClickException(f"{run}: no report.json (the run has not finished; `ftspec apply` resumes it)")
-    data = json.loads((run_dir / "report.json").read_text(encoding="utf-8"))
+    data = read_json(run_dir / "report.json")
+    if not isinstance(data, dict):
+        raise click.ClickException(f"{run}: report.json is unreadable; `ftspec apply` on its spec re-evaluates "
+                                   "the run and writes it again")
     write_text_atomic(run_dir / "report.html", render_report_html(data))
     _print_report(run_dir)
 
@@ -463,8 +499,21 @@ def export(run: str, merge: bool, out: str | None) -> None:
     click.echo(f"exported to {dest}")
 
 
+def _sigterm_as_interrupt() -> None:
+    import signal
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread
+        pass
+
+
 def main() -> None:
     """Entry point: usage errors and internal failures exit 2 with one line, never a traceback."""
+    _sigterm_as_interrupt()  # SIGTERM stops like Ctrl-C: one line, and apply resumes on the next run
     try:
         cli(standalone_mode=False)
     except click.exceptions.Abort:
@@ -476,8 +525,14 @@ def main() -> None:
     except SystemExit:
         raise
     except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
+        click.echo("interrupted; nothing half-written is kept, and `ftspec apply` resumes where it stopped", err=True)
         sys.exit(130)
+    except OSError as exc:  # a full disk, a read-only folder, a vanished file: one line, not a traceback
+        import errno
+
+        what = "the disk is full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
+        click.echo(f"ftspec: {exc.filename + ': ' if exc.filename else ''}{what}", err=True)
+        sys.exit(EXIT_FINDINGS)
     except Exception as exc:  # an internal error: say what, and where to report it
         click.echo(f"ftspec: internal error: {type(exc).__name__}: {exc}", err=True)
         click.echo("set FTSPEC_DEBUG=1 for the traceback", err=True)

@@ -71,16 +71,19 @@ class DataStats:
 
 
 class TokenCounter:
-    """Token counts per sample: exact with the model's tokenizer, else a character estimate."""
+    """Token counts per sample: exact with the model's tokenizer (the pipeline's own count, through the chat template
+    the trainer renders with, tools and DPO's rejected side included), else a character estimate, labelled so."""
 
-    def __init__(self, spec, spec_dir: Path):
-        # Loading the tokenizer costs ~70 ms: do it only when some data is actually counted,
-        # so a spec-only lint (pre-commit on a spec edit) stays instant.
-        self._spec, self._spec_dir = spec, spec_dir
+    def __init__(self, spec, spec_dir: Path, loaded: LoadedSpec | None = None):
+        # Loading the tokenizer costs ~70 ms (a real 151k vocabulary, ~1 s): do it only when some data is actually
+        # counted, so a spec-only lint (pre-commit on a spec edit) stays instant.
+        self._spec, self._spec_dir, self._loaded_spec = spec, spec_dir, loaded
         self._loaded = False
-        self._exact = False
-        self._tok = None
+        self._tok = None  # the model's own tokenizer
+        self._train_tok = None  # what the trainer renders with (template swap), or None when that fails
+        self.template_error = None  # the pipeline's TemplateError, reported by FT313
         self.overhead = 4
+        self.model_error: str | None = None  # why the model's files are unusable (rule FT004)
 
     def _load(self) -> None:
         if self._loaded:
@@ -88,46 +91,80 @@ class TokenCounter:
         self._loaded = True
         spec = self._spec
         try:
+            from .models.check import load_problem, model_problem
             from .models.resolve import resolve_model
             from .tokenize import ChatTokenizer
 
-            tok = ChatTokenizer.from_model(resolve_model(spec.model.base, spec.model.revision, spec_dir=self._spec_dir))
-            if tok is not None:
-                self._tok = tok
-                self._exact = True
-                try:
-                    probe = [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]
-                    ids, _ = tok.encode_chat(probe)
-                    base = len(tok.encode("a")) + len(tok.encode("b"))
-                    self.overhead = max(0, (len(ids) - base) // 2)
-                except Exception:
-                    self.overhead = 4
+            try:
+                ref = resolve_model(spec.model.base, spec.model.revision, spec_dir=self._spec_dir)
+            except ValueError as exc:
+                self.model_error = str(exc)
+                return
+            try:
+                tok = ChatTokenizer.from_model(ref)
+            except Exception as exc:  # a corrupt tokenizer.json or template file: reported, not raised
+                self.model_error = load_problem(exc)
+                return
+            self.model_error = model_problem(ref, tok)
+            if self.model_error:
+                return
+            self._tok = tok
         except Exception:
             self._tok = None
+        if self._tok is None:
+            return
+        from .data.pipeline import PipelineError, read_chat_template, training_tokenizer
+
+        try:
+            user = read_chat_template(self._loaded_spec) if self._loaded_spec is not None else None
+            self._train_tok = training_tokenizer(self._tok, spec.method, spec.data.assistant_only_loss, user)
+        except PipelineError as exc:
+            self.template_error = exc
 
     @property
     def tok(self):
         self._load()
         return self._tok
 
+    def check_model(self) -> str | None:
+        """Why the spec's model folder cannot be used, or None. The builtin is known good and skipped, so a
+        lint of the quickstart does not pay for loading its tokenizer when it counts no data."""
+        if self._spec.model.base.startswith("builtin:") and not self._loaded:
+            return None
+        self._load()
+        return self.model_error
+
     @property
     def exact(self) -> bool:
         self._load()
-        return self._exact
+        return self._train_tok is not None
 
     @property
     def mode(self) -> str:
-        return "exact (model tokenizer)" if self.exact else "estimated (~4 chars/token, ~3 for CJK)"
+        if self.exact:
+            return "exact (model tokenizer and the chat template the trainer uses)"
+        why = "no tokenizer on this machine" if self.tok is None else "the chat template cannot render them"
+        return f"estimated (~4 chars/token, ~3 for CJK; {why})"
 
-    def count(self, texts: list[list[str]]) -> list[int]:
-        if self.tok is not None:
-            flat = ["\n".join(t) for t in texts]
-            encs = self.tok.tokenizer.encode_batch(flat, add_special_tokens=False)
-            return [len(e.ids) + self.overhead * len(t) for e, t in zip(encs, texts)]
+    def count(self, records: list[dict], method: str) -> list[int]:
+        """Tokens of each canonical record as the trainer tokenizes it (DPO: prompt + the longer answer). A
+        sample far over max_length is counted from a bounded prefix (a lower bound, still over max_length), so
+        one 50 MB record costs no more than a long one."""
+        if self.exact:
+            from .data.pipeline import PipelineError, tokenize
+
+            try:
+                return tokenize(records, method, self._train_tok, assistant_only_loss=False,
+                                max_length=self._spec.data.max_length, bounded=True).lengths
+            except (PipelineError, ValueError, TypeError, LookupError) as exc:  # a template that cannot render them
+                self.template_error = self.template_error or exc
+                self._train_tok = None
         out = []
-        for t in texts:
-            out.append(char_token_estimate("".join(t)))
-            out[-1] += self.overhead * len(t) if len(t) > 1 else 0
+        for record in records:
+            texts = message_texts(record)
+            if method == "dpo" and isinstance(record.get("rejected"), list):
+                texts = texts + [str(m.get("content") or "") for m in record["rejected"] if isinstance(m, dict)]
+            out.append(char_token_estimate("".join(texts)) + (self.overhead * len(texts) if len(texts) > 1 else 0))
         return out
 
 
@@ -150,6 +187,20 @@ class LintContext:
 
     def datasets(self) -> list[DataStats]:
         return [d for d in (self.train, self.validation, self.holdout, *self.mix) if d is not None]
+
+    def prepared(self):
+        """The data pipeline's result (what the plan counts), when the model's tokenizer renders the data; else None.
+        Computed once, on first use."""
+        if not hasattr(self, "_prepared"):
+            self._prepared = None
+            if self.counter.exact and self.train is not None and not self.train.read_error and not self.train.problems:
+                from .data.pipeline import PipelineError, prepare
+
+                try:
+                    self._prepared = prepare(self.loaded, self.counter.tok)
+                except (PipelineError, ValueError, OSError):
+                    self._prepared = None
+        return self._prepared
 
     def effective_train_count(self) -> int:
         """Training samples after the validation split and over-length drops."""
@@ -184,17 +235,20 @@ def scan(stats: DataStats, spec, counter: TokenCounter, forced_fmt: str, train_h
     try:
         items = read_records(stats.path)
     except DataReadError as exc:
-        stats.exists = stats.path.is_file()
+        try:
+            stats.exists = stats.path.exists()
+        except (OSError, ValueError):
+            stats.exists = False
         stats.read_error = str(exc)
         return stats
     fmt = None if forced_fmt == "auto" else forced_fmt
-    pending_texts: list[list[str]] = []
+    pending_records: list[dict] = []
     pending_lines: list[int] = []
 
     def flush():
-        if not pending_texts:
+        if not pending_records:
             return
-        for line, n in zip(pending_lines, counter.count(pending_texts)):
+        for line, n in zip(pending_lines, counter.count(pending_records, method)):
             stats.tokens += n
             if n > stats.max_tokens:
                 stats.max_tokens = n
@@ -204,7 +258,7 @@ def scan(stats: DataStats, spec, counter: TokenCounter, forced_fmt: str, train_h
                     stats.over_lines.append(line)
             if platform_limit and n > platform_limit:
                 stats.over_platform += 1
-        pending_texts.clear()
+        pending_records.clear()
         pending_lines.clear()
 
     try:
@@ -248,9 +302,9 @@ def scan(stats: DataStats, spec, counter: TokenCounter, forced_fmt: str, train_h
                         stats.dup_lines.append(line)
                 else:
                     stats.hashes.add(h)
-            pending_texts.append(message_texts(canon))
+            pending_records.append(canon)
             pending_lines.append(line)
-            if len(pending_texts) >= CHUNK:
+            if len(pending_records) >= CHUNK:
                 flush()
         flush()
     except DataReadError as exc:
@@ -269,8 +323,8 @@ def _problem(stats: DataStats, line: int, message: str, fld: str) -> None:
 class NoTokenCounter(TokenCounter):
     """For `plan`, which tokenizes every sample exactly itself: lint skips its own count."""
 
-    def count(self, texts: list[list[str]]) -> list[int]:
-        return [0] * len(texts)
+    def count(self, records: list[dict], method: str) -> list[int]:
+        return [0] * len(records)
 
 
 # Rules that need token counts; `plan` replaces them with its exact counts.
@@ -279,7 +333,7 @@ TOKEN_RULES = ("FT104", "FT302")
 
 def collect(loaded: LoadedSpec, *, count_tokens: bool = True) -> LintContext:
     spec = loaded.spec
-    ctx = LintContext(loaded, (TokenCounter if count_tokens else NoTokenCounter)(spec, loaded.dir))
+    ctx = LintContext(loaded, (TokenCounter if count_tokens else NoTokenCounter)(spec, loaded.dir, loaded))
     d = spec.data
 
     def mk(role, value, at):

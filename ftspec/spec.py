@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+import re
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 SCHEMA_URL = "https://ftspec.dev/schemas/ftspec-v1.schema.json"
 SCHEMA_FILE = "schemas/ftspec-v1.schema.json"
@@ -25,7 +27,29 @@ Fraction = Annotated[float, Field(gt=0, lt=1)]
 
 
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    # allow_inf_nan: .inf or .nan in a setting is a typo, and the trainer would only fail after launch.
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
+
+
+def _compiled(pattern: str) -> re.Pattern:
+    try:
+        return re.compile(pattern)
+    except (re.error, RecursionError, OverflowError, ValueError) as exc:
+        raise ValueError(f"not a valid regular expression: {exc}") from None
+
+
+def _check_replacement(pattern: re.Pattern, replace: str) -> None:
+    """Compile ``replace`` as re.sub would on the first match, so a bad group reference fails here, not at eval."""
+    try:
+        from re import _parser  # noqa: PLC0415 - the template parser re.sub itself uses (Python >= 3.11)
+
+        _parser.parse_template(replace, pattern)
+    except ImportError:  # pragma: no cover - older interpreters
+        import sre_parse
+
+        sre_parse.parse_template(replace, pattern)
+    except (re.error, IndexError, ValueError) as exc:
+        raise ValueError(f"not a valid replacement for this regex: {exc}") from None
 
 
 class ModelSection(Section):
@@ -71,6 +95,9 @@ class DataSection(Section):
     stratify_by: str | None = Field(
         None, description="A record key (e.g. scenario): the validation split keeps each value's share of train."
     )
+    chat_template: str | None = Field(
+        None, description="A .jinja chat template file (relative to the spec) to train and evaluate with instead of the "
+        "model's own; for assistant-only loss it needs {% generation %} markers unless TRL knows it.", min_length=1)
 
 
 class TrainingSection(Section):
@@ -97,6 +124,12 @@ class RegexMetric(Section):
     regex: str = Field(..., description="The output passes when it matches this regular expression.")
     name: str | None = None
 
+    @field_validator("regex")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        _compiled(value)
+        return value
+
 
 MetricName = Literal["exact_match", "contains", "json_valid", "accuracy", "format_alignment"]
 
@@ -104,6 +137,19 @@ MetricName = Literal["exact_match", "contains", "json_valid", "accuracy", "forma
 class PostProcess(Section):
     regex: str
     replace: str = ""
+
+    @field_validator("regex")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        _compiled(value)
+        return value
+
+    @field_validator("replace")
+    @classmethod
+    def _replacement_compiles(cls, value: str, info) -> str:
+        if "regex" in info.data:  # else the regex error is the one to fix first
+            _check_replacement(_compiled(info.data["regex"]), value)
+        return value
 
 
 class EvalSection(Section):

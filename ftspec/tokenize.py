@@ -35,8 +35,29 @@ def _token_str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _read_text(path: Path) -> str:
+    """A model file's text; only regular files are opened (a FIFO would block forever)."""
+    import os
+    import stat
+
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        raise ValueError(f"{path} is not a regular file")
+    with os.fdopen(os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb") as fh:
+        return fh.read().decode("utf-8")
+
+
+def _exists(path: Path) -> bool:
+    """Present at all (a FIFO too: _read_text then refuses it rather than skipping it silently)."""
+    return path.exists() and not path.is_dir()
+
+
 def _read_json(path: Path) -> dict:
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    if not _exists(path):
+        return {}
+    value = json.loads(_read_text(path))
+    if not isinstance(value, dict):
+        raise ValueError(f"{path.name} is not a JSON object")
+    return value
 
 
 def _plain(value: Any) -> Any:
@@ -162,6 +183,63 @@ def _compile(template: str) -> jinja2.Template:
     return env.from_string(template)
 
 
+# How far each normalizer can shrink text (NFC/NFKC compose at most three code points into one); a
+# normalizer not listed (Strip, Precompiled, BertNormalizer, a Replace with an empty or shorter content)
+# can drop any amount of text, and then no bound holds.
+_NORMALIZER_SHRINK = {"NFC": 3, "NFKC": 3, "NFD": 1, "NFKD": 1, "Lowercase": 1, "Prepend": 1, "NFKCasefold": 3}
+# Pre-tokenizers that keep every character (Whitespace and friends drop the spaces they split on).
+_KEEPING_PRE_TOKENIZERS = {"ByteLevel", "Metaspace", "Digits", "UnicodeScripts"}
+
+
+def _shrink(normalizer: dict | None) -> int | None:
+    if normalizer is None:
+        return 1
+    kind = normalizer.get("type")
+    if kind == "Sequence":
+        factor = 1
+        for part in normalizer.get("normalizers", []):
+            f = _shrink(part)
+            if f is None:
+                return None
+            factor *= f
+        return factor
+    if kind == "Replace":
+        pattern, content = normalizer.get("pattern", {}), normalizer.get("content", "")
+        return 1 if "String" in pattern and len(pattern["String"]) <= len(content) else None
+    return _NORMALIZER_SHRINK.get(kind)
+
+
+def _keeps_text(pre: dict | None) -> bool:
+    if pre is None:
+        return True
+    kind = pre.get("type")
+    if kind == "Sequence":
+        return all(_keeps_text(p) for p in pre.get("pretokenizers", []))
+    if kind in ("Split", "Punctuation"):
+        return pre.get("behavior") != "Removed"
+    return kind in _KEEPING_PRE_TOKENIZERS
+
+
+def chars_per_token_bound(config: dict) -> int | None:
+    """An upper bound on how many characters of input text one token can stand for, from tokenizer.json;
+    None when the tokenizer can turn unboundedly long text into one token (or drop it)."""
+    shrink = _shrink(config.get("normalizer"))
+    model = config.get("model") or {}
+    if shrink is None or not _keeps_text(config.get("pre_tokenizer")):
+        return None
+    kind, vocab = model.get("type"), model.get("vocab")
+    if kind == "BPE":
+        if model.get("unk_token") is not None and model.get("fuse_unk") and not model.get("byte_fallback"):
+            return None  # a run of unknown characters fuses into one token
+        longest = max((len(k) for k in (vocab or {})), default=1)
+    elif kind == "WordPiece":
+        longest = max(max((len(k) for k in (vocab or {})), default=1), int(model.get("max_input_chars_per_word", 100)))
+    else:  # Unigram fuses unknown runs; WordLevel maps a whole unknown word to one token
+        return None
+    added = max((len(t.get("content", "")) for t in config.get("added_tokens") or []), default=1)
+    return max(longest, added, 1) * shrink
+
+
 class ChatTokenizer:
     """A model's tokenizer and chat template, usable without transformers."""
 
@@ -171,6 +249,24 @@ class ChatTokenizer:
         self.chat_template = chat_template
         self.special_tokens = special_tokens  # name -> token text, what templates see as variables
         self._compiled: dict[str, jinja2.Template] = {}
+        self._chars_per_token: int | None | bool = False  # False: not computed yet
+
+    def bounded(self, text: str, max_length: int) -> str:
+        """``text``, or a prefix of it that provably encodes to more than ``max_length`` tokens: for callers
+        that only need to know a text is over the limit, so a 50 MB record costs a bounded prefix of work.
+        The prefix holds (max_length + 1) x the most characters one token can cover, so even if every token
+        covered that many, it still has more than max_length tokens (and so has the whole text)."""
+        if len(text) <= 4 * (max_length + 1):  # too short to ever be cut: skip computing the bound
+            return text
+        if self._chars_per_token is False:
+            try:
+                self._chars_per_token = chars_per_token_bound(json.loads(self.tokenizer.to_str()))
+            except (ValueError, TypeError, AttributeError):
+                self._chars_per_token = None
+        if self._chars_per_token is None:
+            return text
+        limit = (max_length + 1) * self._chars_per_token
+        return text if len(text) <= limit else text[:limit]
 
     @classmethod
     def from_model(cls, ref: ModelRef) -> ChatTokenizer | None:
@@ -194,8 +290,13 @@ class ChatTokenizer:
         extra = config.get("extra_special_tokens")
         if isinstance(extra, dict):  # model-specific named tokens (image_token, ...) reach templates too
             special.update({k: _token_str(v) for k, v in extra.items()})
-        return cls(Tokenizer.from_file(str(tokenizer_file)), _load_chat_template(folder, config),
+        return cls(Tokenizer.from_str(_read_text(Path(tokenizer_file))), _load_chat_template(folder, config),
                    {k: v for k, v in special.items() if v is not None})
+
+    def with_template(self, chat_template: str | dict[str, str] | None) -> ChatTokenizer:
+        """The same tokenizer rendering with another chat template (what ``apply_chat_template(chat_template=...)``
+        or setting ``tokenizer.chat_template`` does in transformers)."""
+        return ChatTokenizer(self.tokenizer, chat_template, self.special_tokens)
 
     # --- tokens -------------------------------------------------------------------------------
 
@@ -260,17 +361,26 @@ class ChatTokenizer:
         return self._render(messages, add_generation_prompt, tools, template_kwargs)[0]
 
     def encode_chat(self, messages: list[Message], add_generation_prompt: bool = False,
-                    tools: list[dict] | None = None, **template_kwargs: Any) -> tuple[list[int], list[int]]:
-        """Token ids of the rendered chat and its assistant mask (1 inside {% generation %} blocks)."""
+                    tools: list[dict] | None = None, *, over_length_at: int | None = None,
+                    **template_kwargs: Any) -> tuple[list[int], list[int]]:
+        """Token ids of the rendered chat and its assistant mask (1 inside {% generation %} blocks);
+        ``over_length_at`` as in encode_chat_batch."""
         text, spans = self._render(messages, add_generation_prompt, tools, template_kwargs)
+        if over_length_at is not None:
+            text = self.bounded(text, over_length_at)
         return self._ids_and_mask(self.tokenizer.encode(text, add_special_tokens=False), spans)
 
     def encode_chat_batch(self, conversations: list[list[Message]], tools: list[list[dict] | None] | None = None,
-                          ) -> list[tuple[list[int], list[int]]]:
-        """encode_chat over many conversations; the Rust tokenizer encodes them in one parallel batch."""
+                          *, over_length_at: int | None = None) -> list[tuple[list[int], list[int]]]:
+        """encode_chat over many conversations; the Rust tokenizer encodes them in one parallel batch.
+        ``over_length_at``: a caller that drops every conversation longer than this many tokens gets, for such
+        a one, the encoding of a bounded prefix (still longer than the limit) instead of the whole text."""
         tools = tools or [None] * len(conversations)
         rendered = [self._render(m, False, t, {}) for m, t in zip(conversations, tools)]
-        encodings = self.tokenizer.encode_batch([text for text, _ in rendered], add_special_tokens=False)
+        texts = [text for text, _ in rendered]
+        if over_length_at is not None:
+            texts = [self.bounded(text, over_length_at) for text in texts]
+        encodings = self.tokenizer.encode_batch(texts, add_special_tokens=False)
         return [self._ids_and_mask(enc, spans) for enc, (_, spans) in zip(encodings, rendered)]
 
     @staticmethod
@@ -293,15 +403,17 @@ class ChatTokenizer:
 def _load_chat_template(folder: Path, config: dict) -> str | dict[str, str] | None:
     """Template files win over tokenizer_config.json, and several templates make a dict, as in transformers."""
     templates: dict[str, str] = {}
-    if (folder / "chat_template.jinja").is_file():
-        templates["default"] = (folder / "chat_template.jinja").read_text(encoding="utf-8")
+    if _exists(folder / "chat_template.jinja"):
+        templates["default"] = _read_text(folder / "chat_template.jinja")
     extra_dir = folder / "additional_chat_templates"
     if extra_dir.is_dir():
         for path in sorted(extra_dir.glob("*.jinja")):
-            templates[path.name.removesuffix(".jinja")] = path.read_text(encoding="utf-8")
+            templates[path.name.removesuffix(".jinja")] = _read_text(path)
     if templates:
         return templates["default"] if list(templates) == ["default"] else templates
     template = config.get("chat_template")
     if isinstance(template, list):  # legacy list of {"name", "template"}
+        if not all(isinstance(e, dict) and "name" in e and "template" in e for e in template):
+            raise ValueError("tokenizer_config.json: chat_template list entries need a name and a template")
         return {entry["name"]: entry["template"] for entry in template}
     return template

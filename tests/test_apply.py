@@ -201,7 +201,7 @@ def test_resume_after_sigkill_gives_the_same_result(finished, tmp_path):
     deadline = time.time() + 300
     while time.time() < deadline:
         dirs = run_dirs(spec)
-        if dirs and any((p / "trainer_state.json").is_file() for p in (dirs[0] / "checkpoints").glob("checkpoint-*")):
+        if dirs and any((p / "ftspec-manifest.json").is_file() for p in (dirs[0] / "checkpoints").glob("checkpoint-*")):
             break
         if child.poll() is not None:
             pytest.fail("apply finished before it could be killed")

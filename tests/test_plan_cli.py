@@ -157,7 +157,7 @@ def test_saved_plan_whose_spec_broke_or_data_vanished_is_refused_without_a_trace
     assert "internal error" not in proc.stderr and "Traceback" not in proc.stderr
 
 
-def test_no_training_rows_is_a_located_ft107(tmp_path):
+def test_no_training_rows_is_a_located_ft110(tmp_path):
     rows = [json.dumps({"messages": [{"role": "user", "content": f"question {i} " * 20},
                                      {"role": "assistant", "content": f"answer {i} " * 20}]}) for i in range(40)]
     (tmp_path / "train.jsonl").write_text("\n".join(rows) + "\n")
@@ -167,4 +167,4 @@ def test_no_training_rows_is_a_located_ft107(tmp_path):
     proc = run_cli("plan", spec)
     assert proc.returncode == 1
     out = proc.stdout + proc.stderr
-    assert "FT107" in out and "FT000" not in out and f"{spec}:3:" in out, out
+    assert "FT110" in out and "FT000" not in out and f"{spec}:3:" in out, out

@@ -81,9 +81,33 @@ def _norm_msg(m: Any) -> Any:
         role = SHAREGPT_ROLES.get(speaker, speaker) if isinstance(speaker, str) else speaker
         out = {"role": role, "content": m.get("value")}
         if m.get("from") == "function_call":
-            out["tool_call"] = True
+            calls = _tool_calls(m.get("value"))
+            # Chat templates read a call from tool_calls (Qwen writes it as <tool_call>{...}</tool_call>); a value that
+            # is not a call in JSON stays as text, flagged so lint still sees a tool-call turn.
+            out = {"role": role, "content": "", "tool_calls": calls} if calls else {**out, "tool_call": True}
         return out
     return m
+
+
+def _tool_calls(value: Any) -> list | None:
+    """A sharegpt function_call value ('{"name": ..., "arguments": {...}}', or a list of them) as OpenAI tool_calls."""
+    try:
+        parsed = json.loads(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+    calls = parsed if isinstance(parsed, list) else [parsed]
+    out = []
+    for call in calls:
+        if not (isinstance(call, dict) and isinstance(call.get("name"), str)):
+            return None
+        arguments = call.get("arguments", {})
+        if isinstance(arguments, str):  # some exports nest the arguments as a JSON string
+            try:
+                arguments = json.loads(arguments)
+            except ValueError:
+                pass
+        out.append({"type": "function", "function": {"name": call["name"], "arguments": arguments}})
+    return out or None
 
 
 def _msgs(value: Any) -> Any:

@@ -49,18 +49,24 @@ def _looks_like_path(base: str) -> bool:
 
 def _read_config(folder: Path) -> dict | None:
     path = folder / "config.json"
-    if not path.is_file():
+    if not path.exists() or path.is_dir():
         return None
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"{path}: unreadable config.json ({exc})") from exc
+        import stat
+
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise ValueError("not a regular file")
+        with os.fdopen(os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb") as fh:
+            return json.loads(fh.read().decode("utf-8"))
+    except (OSError, ValueError, RecursionError) as exc:
+        raise ValueError(f"{path}: unreadable config.json ({exc})") from None
 
 
 def _from_folder(base: str, kind: ModelKind, folder: Path, revision: str | None) -> ModelRef:
     tokenizer = folder / "tokenizer.json"
+    present = tokenizer.exists() and not tokenizer.is_dir()  # a FIFO too: loading it then says what is wrong
     return ModelRef(base=base, kind=kind, local_dir=folder, config=_read_config(folder),
-                    tokenizer_file=tokenizer if tokenizer.is_file() else None, revision=revision)
+                    tokenizer_file=tokenizer if present else None, revision=revision)
 
 
 def _cached_snapshot(repo_id: str, revision: str | None) -> Path | None:

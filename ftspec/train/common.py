@@ -77,9 +77,17 @@ def trainer_config(config_cls, job: dict, run_dir: Path):
         raise JobError(f"plan.json job.trainer_args: {exc}") from None
 
 
+# Columns whose values are nested JSON (messages, tool schemas): stored as JSON per value, not as Arrow structs.
+# Arrow would unify the structs across rows, giving every row's tool schema and tool-call arguments every other
+# row's keys as nulls, which the chat template then renders (a 571-token row became 773).
+# Every other column but CPT's text is stored the same way (tools, label, ...).
+MESSAGE_COLUMNS = ("messages", "prompt", "chosen", "rejected")
+
+
 def read_rows(path: Path):
-    """A JSONL file as a datasets.Dataset, in file order, every row with the union of all keys."""
-    from datasets import Dataset
+    """A JSONL file as a datasets.Dataset, in file order, every row with the union of all keys; each row's
+    messages and tools exactly as written."""
+    from datasets import Dataset, Features, Json, List, Value
 
     rows = []
     with path.open(encoding="utf-8") as fh:
@@ -89,7 +97,8 @@ def read_rows(path: Path):
     keys: dict[str, None] = {}
     for row in rows:
         keys.update(dict.fromkeys(row))
-    return Dataset.from_list([{k: row.get(k) for k in keys} for row in rows])
+    features = {k: Value("string") if k == "text" else List(Json()) if k in MESSAGE_COLUMNS else Json() for k in keys}
+    return Dataset.from_dict({k: [row.get(k) for row in rows] for k in keys}, features=Features(features))
 
 
 def load_data(run_dir: Path, job: dict):
@@ -138,6 +147,8 @@ def load_model_and_tokenizer(job: dict, args):
         kwargs["device_map"] = {"": PartialState().local_process_index}  # one whole model per GPU
     set_seed(args.seed)
     tokenizer = AutoTokenizer.from_pretrained(source, revision=revision, trust_remote_code=trust)
+    if job.get("chat_template"):  # data.chat_template, as SFTConfig(chat_template_path=...) would set it
+        tokenizer.chat_template = (Path(args.output_dir).parent / job["chat_template"]).read_text(encoding="utf-8")
     model = AutoModelForCausalLM.from_pretrained(source, **kwargs)
     if quant:
         from peft import prepare_model_for_kbit_training
@@ -225,6 +236,19 @@ class RunGuard(TrainerCallback):
     def on_epoch_end(self, args, state, control, **kwargs):
         if self.nan_step is not None:
             self._stop(state, control, "train loss")
+
+
+class CheckpointManifest(TrainerCallback):
+    """Right after the Trainer writes checkpoint-N, record the sha256 of each of its files in the checkpoint's
+    ftspec-manifest.json; apply verifies them before resuming, so a damaged checkpoint is never trusted."""
+
+    def on_save(self, args, state, control, **kwargs):
+        if state.is_world_process_zero:
+            from ftspec.runs import write_manifest
+
+            folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+            if folder.is_dir():
+                write_manifest(folder)
 
 
 class ProgressLine(TrainerCallback):
@@ -355,6 +379,8 @@ def train_and_report(trainer, run_dir: Path, job: dict, resume: bool) -> int:
         guard = RunGuard()
         trainer.add_callback(guard)
     guard.attach(trainer)
+    if not any(isinstance(cb, CheckpointManifest) for cb in trainer.callback_handler.callbacks):
+        trainer.add_callback(CheckpointManifest())
     if trainer.args.disable_tqdm:
         from transformers import PrinterCallback
 
@@ -394,6 +420,11 @@ def train_and_report(trainer, run_dir: Path, job: dict, resume: bool) -> int:
     }
     if stopped == "completed":
         result["weights"] = save_final_weights(trainer, run_dir)
+        if trainer.is_world_process_zero():
+            from ftspec.runs import file_hashes
+
+            # A later apply trusts the final weights only while they still match these.
+            result["weights_sha256"] = file_hashes(run_dir / result["weights"])
     if trainer.is_world_process_zero():
         write_text_atomic(run_dir / RESULT_FILE, json.dumps(result, indent=2) + "\n")
     trainer.accelerator.wait_for_everyone()

@@ -73,15 +73,28 @@ def ok(extra: str = "", **files):
     return (BASE + extra + GOOD_EVAL, {**OK_FILES, **files})
 
 
+def tiny_model_files(template: str) -> dict[str, str]:
+    """builtin:tiny's files in m/, with ``template`` as its chat template."""
+    from ftspec.models.tiny import text_files
+
+    files = {f"m/{name}": data.decode("utf-8") for name, data in text_files().items()}
+    return {**files, "m/chat_template.jinja": template}
+
+
+NO_MARKERS = "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"
+
 CASES = {
     "FT001": (ok("model:\n  base: some-org/some-model\n"), ok("model:\n  base: some-org/some-model\n  revision: " + "a" * 40 + "\n")),
     "FT002": (ok("model:\n  trust_remote_code: true\n"), ok()),
     "FT003": (("name: t\ndata:\n  train: nope.jsonl\n", {}), ok()),
+    "FT004": (ok("model:\n  base: ./m\n", **tiny_model_files("{% for m in messages %}{{ m.content }}")),
+              ok("model:\n  base: ./m\n", **tiny_model_files("{% for m in messages %}{{ m.content }}{% endfor %}"))),
     "FT101": (ok(**{"train.jsonl": lines(5)}), ok()),
     "FT102": (ok(**{"train.jsonl": lines(60)}), ok()),
     "FT103": (ok("method: dpo\n", **{"train.jsonl": pairs(40)}), ok("method: dpo\n", **{"train.jsonl": pairs(150)})),
     "FT104": (("name: t\nmethod: cpt\ndata:\n  train: w.txt\n", {"w.txt": "hello world\n" * 50}), ok()),
     "FT105": (ok(**{"train.jsonl": lines(100)}), ok()),
+    "FT110": ((BASE + "  max_length: 8\n" + GOOD_EVAL, OK_FILES), ok()),
     "FT201": (ok("adapter:\n  rank: 32\n  alpha: 8\n"), ok("adapter:\n  rank: 64\n  alpha: 6\n")),
     "FT202": (ok("training:\n  learning_rate: 0.001\n"), ok("training:\n  learning_rate: 0.0001\n")),
     "FT203": (ok("training:\n  epochs: 20\n"), ok("training:\n  epochs: 3\n")),
@@ -100,6 +113,9 @@ CASES = {
     "FT306": (ok(**{"train.jsonl": lines(2000) + json.dumps({"conversations": [{"from": "human", "value": "a"},
                  {"from": "function_call", "value": "{}"}, {"from": "observation", "value": "{}"},
                  {"from": "gpt", "value": "done"}]}) + "\n"}), ok()),
+    "FT313": (ok("model:\n  base: ./m\n", **tiny_model_files(NO_MARKERS)),
+              (BASE + "  assistant_only_loss: false\nmodel:\n  base: ./m\n" + GOOD_EVAL,
+               {**OK_FILES, **tiny_model_files(NO_MARKERS)})),
     "FT401": (("name: t\ndata:\n  train: train.jsonl\n" + GOOD_EVAL, OK_FILES), ok()),
     "FT402": (ok(**{"hold.jsonl": lines(3, start=10)}), ok()),
     "FT403": ((BASE + "eval:\n  baseline: false\n", OK_FILES), ok()),
@@ -107,7 +123,6 @@ CASES = {
     "FT006": ((BASE + "  max_length: 16384\nlint:\n  profile: bailian\n" + GOOD_EVAL, OK_FILES),
               ok("lint:\n  profile: bailian\n")),
     "FT106": (ok("task: generation\n", **{"train.jsonl": lines(400)}), ok("task: qa\n")),
-    "FT107": ((BASE + "  max_length: 1\n" + GOOD_EVAL, OK_FILES), ok()),
     "FT205": (ok("training:\n  save_per_epoch: false\n"), ok("training:\n  save_per_epoch: true\n")),
     "FT307": ((BASE + GOOD_EVAL + "  metrics: [json_valid]\n", OK_FILES),
               (BASE + GOOD_EVAL + "  metrics: [json_valid]\n", {**OK_FILES, "train.jsonl": json_answers(2000)})),
