@@ -268,6 +268,8 @@ class RecordChecks:
                         stats.tally(f"{wkey}:out_of_range", line)
                     elif w not in (0, 1):
                         stats.tally(f"{wkey}:fractional", line)
+                    if w != 1 and role == "assistant":
+                        stats.tally(f"{wkey}:below_one", line)
             if "name" in m:
                 stats.tally("name", line)
         if openai:

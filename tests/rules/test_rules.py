@@ -149,7 +149,7 @@ CASES = {
                                                                               for i in range(2000)) + "\n"}),
               ok("  system_prompt: Be brief.\nlint:\n  profile: openai\n")),
     "FT603": (ok(**{"train.jsonl": lines(2000) + rec([turn("user", "a"), turn("assistant", "b", weight=0)]) + "\n"}),
-              ok(**{"train.jsonl": lines(2000) + rec([turn("user", "a"), turn("assistant", "b", loss_weight=0)]) + "\n"})),
+              ok(**{"train.jsonl": lines(2000) + rec([turn("user", "a"), turn("assistant", "b", loss_weight=1)]) + "\n"})),
     "FT604": (ok("lint:\n  profile: openai\ntraining:\n  epochs: 60\n"), ok("lint:\n  profile: openai\n")),
     "FT605": (ok("lint:\n  profile: bailian\n"), ok("lint:\n  profile: bailian\n", **{"train.jsonl": lines(100)})),
 }
@@ -309,3 +309,11 @@ def test_model_context_from_a_local_config(tmp_path):
 def test_profile_only_rules_are_silent_under_other_profiles(tmp_path):
     body = BASE + "  max_length: 16384\nlint:\n  profile: ark\n" + GOOD_EVAL
     assert _lint(tmp_path, (body, OK_FILES), "FT006") == []
+
+
+def test_weight_zero_turns_are_refused_until_the_trainer_applies_them(tmp_path):
+    row = rec([turn("user", "a"), turn("assistant", "draft", loss_weight=0), turn("user", "again"),
+               turn("assistant", "final")])
+    found = _lint(tmp_path, ok(**{"train.jsonl": lines(2000) + row + "\n"}), "FT603")
+    assert [f.line for f in found] == [2001] and "would be trained with full loss" in found[0].message
+    assert found[0].severity == "error"
