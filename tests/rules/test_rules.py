@@ -317,3 +317,11 @@ def test_weight_zero_turns_are_refused_until_the_trainer_applies_them(tmp_path):
     found = _lint(tmp_path, ok(**{"train.jsonl": lines(2000) + row + "\n"}), "FT603")
     assert [f.line for f in found] == [2001] and "would be trained with full loss" in found[0].message
     assert found[0].severity == "error"
+
+
+def test_stratify_by_key_missing_from_records(tmp_path):
+    body = BASE + "  stratify_by: intent\n" + GOOD_EVAL
+    (found,) = _lint(tmp_path, (body, {**OK_FILES, "train.jsonl": with_scenarios(2000, 0.5)}), "FT310")
+    assert "2000 of 2000 training records have no such key" in found.message
+    assert _lint(tmp_path, (body.replace("intent", "scenario"), {**OK_FILES, "train.jsonl": with_scenarios(2000, 0.5)}),
+                 "FT310") == []
