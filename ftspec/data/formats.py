@@ -235,14 +235,23 @@ def validate_record(record: Any, fmt: str | None, method: str = "sft") -> list[t
     Fields ending in ``.reasoning`` (reasoning content), ``tools`` (tool calls without tools) and
     ``label`` (KTO-style labels, an unsupported method) are flagged so callers can tell them apart.
     """
+    return validate_and_convert(record, fmt, method)[0]
+
+
+def validate_and_convert(record: Any, fmt: str | None, method: str = "sft") -> tuple[list[tuple[str, str]], dict]:
+    """``validate_record``'s problems and the record's canonical form, converted once (lint's hot loop)."""
     if not isinstance(record, dict):
-        return [(f"record is a {type(record).__name__}, not an object", "")]
+        return [(f"record is a {type(record).__name__}, not an object", "")], {}
     if fmt is None:
-        return [("record matches no known format (messages, alpaca, sharegpt, preference, prompt_completion, text)", "")]
+        return [("record matches no known format (messages, alpaca, sharegpt, preference, prompt_completion, text)", "")], {}
     problems: list[tuple[str, str]] = []
     if "label" in record and isinstance(record.get("label"), bool):
         problems.append(("record has a KTO-style boolean 'label': KTO is not a supported method (use sft, dpo or cpt)", "label"))
     canon = to_canonical(record, fmt, method)
+    return _problems(canon, fmt, method, problems), canon
+
+
+def _problems(canon: dict, fmt: str, method: str, problems: list) -> list[tuple[str, str]]:
     if method == "cpt":
         text = canon.get("text")
         if not isinstance(text, str) or not text.strip():
