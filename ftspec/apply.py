@@ -96,6 +96,17 @@ def _accelerate_argv(argv: list[str]) -> list[str]:
     return argv
 
 
+def _cpu_threads(processes_per_node: int) -> int:
+    """The thread count accelerate picks for a CPU worker (OMP_NUM_THREADS, else physical cores per
+    process); passed explicitly so that accelerate does not print its "values were not passed" warning."""
+    omp = os.environ.get("OMP_NUM_THREADS", "")
+    if omp.isdigit() and int(omp) > 0:
+        return int(omp)
+    import psutil
+
+    return max(1, int((psutil.cpu_count(logical=False) or 1) / max(1, processes_per_node)))
+
+
 def _die_with_parent() -> None:  # runs in the forked child, before exec
     if sys.platform.startswith("linux"):
         import ctypes
@@ -144,6 +155,8 @@ def _run_trainer(argv: list[str], env: dict) -> int:
 def train(plan: Plan, run_dir: Path, *, resume: bool) -> dict:
     launch = _launch_for(plan, run_dir)
     argv = _accelerate_argv(launch.launch_argv) + (["--resume"] if resume else [])
+    if plan.layout["accelerator"] == "cpu" and argv[1:2] == ["launch"]:
+        argv[2:2] = ["--num_cpu_threads_per_process", str(_cpu_threads(plan.layout["processes_per_node"]))]
     env = {**os.environ, **launch.env, "PYTHONUNBUFFERED": "1", "FTSPEC_HANDLED_EXIT_ZERO": "1"}
     env.setdefault("TOKENIZERS_PARALLELISM", "false")
     error_path, result_path = run_dir / "train_error.json", run_dir / runs.TRAIN_RESULT

@@ -222,7 +222,7 @@ def schema() -> None:
 @click.argument("path", type=click.Path(dir_okay=False), default="ftspec.yaml")
 @click.option("--method", type=click.Choice(["sft", "dpo", "cpt"]), default="sft", show_default=True)
 @click.option("--adapter", type=click.Choice(["lora", "rslora", "qlora", "full"]), default="lora", show_default=True)
-@click.option("--base", default="builtin:tiny", show_default=True, help="Base model: hub id, folder, builtin:tiny.")
+@click.option("--base", default="builtin:tiny", show_default=True, help="Base model: hub id, folder, builtin:tiny-chat, builtin:tiny.")
 @click.option("--name", default=None, help="Job name (default: the file's stem).")
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 def init(path: str, method: str, adapter: str, base: str, name: str | None, force: bool) -> None:
@@ -439,29 +439,11 @@ def apply(target: str, force: bool) -> None:
 
 
 def _print_report(run_dir: Path) -> None:
-    report_file = run_dir / "report.json"
-    report = json.loads(report_file.read_text(encoding="utf-8"))
-    click.echo(f"run {run_dir}")
-    click.echo(f"  optimizer steps  planned {report['plan']['optimizer_steps']}, ran {report['actual']['optimizer_steps']}")
-    train_loss, val_loss = report["loss"]["train"], report["loss"]["validation"]
-    if train_loss:
-        click.echo(f"  train loss       {train_loss[0][1]:.4f} -> {train_loss[-1][1]:.4f}")
-    if val_loss:
-        click.echo("  validation loss  " + ", ".join(f"{v:.4f}" for _, v in val_loss)
-                   + ("  (overfitting)" if report.get("overfitting") else ""))
-    from .report.contract import side_result
+    from .report.story import console_lines
 
-    base_result, tuned_result = side_result(report["eval"], "base"), side_result(report["eval"], "finetuned")
-    if tuned_result:
-        for key, label in (("metrics", "raw"), ("metrics_postprocessed", "post-processed")):
-            tuned = tuned_result.get(key)
-            if not tuned:
-                continue
-            base = (base_result or {}).get(key) or {}
-            for name, value in tuned.items():
-                before = f"{base[name]:.3f} -> " if name in base else ""
-                click.echo(f"  {name:<16} {before}{value:.3f} ({label})")
-    click.echo(f"  report           {run_dir / 'report.html'}")
+    report = json.loads((run_dir / "report.json").read_text(encoding="utf-8"))
+    for line in console_lines(report, run_dir):
+        click.echo(line)
 
 
 @cli.command()

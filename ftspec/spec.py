@@ -55,7 +55,8 @@ def _check_replacement(pattern: re.Pattern, replace: str) -> None:
 class ModelSection(Section):
     base: str = Field(
         "builtin:tiny",
-        description="Hugging Face hub id, local folder (relative to the spec), or 'builtin:tiny' for the offline tiny model.",
+        description="Hugging Face hub id, local folder (relative to the spec), 'builtin:tiny-chat' (a pretrained "
+        "demo chat model that ships with ftspec) or 'builtin:tiny' (random-init, for mechanics tests).",
         min_length=1,
     )
     revision: str | None = Field(None, description="Commit hash or tag to pin the hub model to.")

@@ -252,12 +252,19 @@ class CheckpointManifest(TrainerCallback):
 
 
 class ProgressLine(TrainerCallback):
-    """One line per logging step on stderr, in place of the Trainer's dict printer when there is no tqdm bar."""
+    """Progress on stderr in place of the Trainer's dict printer when there is no tqdm bar: a line every
+    ``max_steps / LINES`` steps (and the first and last), so a log file gets a few dozen lines, not one per
+    step. Validation losses are always printed; every logged loss still reaches TensorBoard and the report."""
+
+    LINES = 25
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if not state.is_world_process_zero or not logs:
             return
+        every = max(1, -(-state.max_steps // self.LINES))
         if "loss" in logs:
+            if state.global_step % every and state.global_step not in (1, state.max_steps):
+                return
             parts = [f"step {state.global_step}/{state.max_steps}", f"epoch {state.epoch or 0:.2f}",
                      f"loss {logs['loss']:.4f}"]
             if "learning_rate" in logs:
