@@ -215,6 +215,9 @@ def evaluate(plan: Plan, run_dir: Path) -> dict | None:
     records = [json.loads(line) for line in holdout_file.read_text(encoding="utf-8").splitlines() if line.strip()]
     samples = holdout_samples(records)
     prompts = [s["prompt"] for s in samples]
+    tools = [s["tools"] for s in samples]
+    template_file = run_dir / plan.job["chat_template"] if plan.job.get("chat_template") else None
+    template = template_file.read_text(encoding="utf-8") if template_file else None
     base_dir, revision = base_model_source(plan)
     base = {"model_dir": base_dir, "revision": revision}
     final = weights_dir(plan, run_dir)
@@ -224,7 +227,8 @@ def evaluate(plan: Plan, run_dir: Path) -> dict | None:
     runs_to_do.append(("finetuned", tuned))
     for label, where in runs_to_do:
         started = time.perf_counter()
-        outputs = generate_outputs(where["model_dir"], prompts, adapter_dir=where.get("adapter_dir"),
+        outputs = generate_outputs(where["model_dir"], prompts, tools=tools, chat_template=template,
+                                   adapter_dir=where.get("adapter_dir"),
                                    revision=where.get("revision"), max_new_tokens=ev["max_new_tokens"],
                                    seed=plan.spec["training"]["seed"])
         generated = time.perf_counter()
@@ -296,8 +300,7 @@ def build_report(plan: Plan, run_dir: Path, result: dict, evaluation: dict | Non
         "eval_settings_sha256": runs.eval_digest(plan),
         # Every file of the weights folder but the model card (rewritten with each report): what a later apply
         # checks before it trusts the run as finished.
-        "final_weights": {"path": final.name, "sha256": {k: v for k, v in runs.file_hashes(final).items()
-                                                         if k != "README.md"}} if final.is_dir() else None,
+        "final_weights": {"path": final.name, "sha256": runs.weights_hashes(final)} if final.is_dir() else None,
         "artifacts": {"adapter": final.name if final.name == "adapter" else None,
                       "model": final.name if final.name == "model" else None,
                       "tensorboard": "tensorboard", "checkpoints": "checkpoints",
@@ -305,7 +308,7 @@ def build_report(plan: Plan, run_dir: Path, result: dict, evaluation: dict | Non
     }
 
 
-def model_card(report: dict, plan: Plan) -> str:
+def model_card(report: dict, plan: Plan, chat_template: str | None = None) -> str:
     spec = plan.spec
     lines = [f"# {plan.name}", "", spec.get("description") or "", "",
              f"Fine-tuned from `{spec['model']['base']}` by ftspec ({plan.method.upper()}, "
@@ -324,9 +327,22 @@ def model_card(report: dict, plan: Plan) -> str:
             lines.append(f"| {name} | {'—' if base is None else f'{base:.3f}'} | {value:.3f} |")
     else:
         lines.append("No holdout was configured.")
+    if chat_template:
+        source = "data.chat_template of the spec" if plan.spec["data"].get("chat_template") else "the base model's own"
+        lines += ["", "## Prompt format", "",
+                  f"Prompt it with this chat template ({source}; it is also in this folder's tokenizer files):", "",
+                  "```jinja", chat_template.rstrip("\n"), "```"]
     lines += ["", f"Reproduce: `ftspec apply {Path(plan.spec_file).name}` with the same data and library versions "
               "(see report.json).", ""]
     return "\n".join(lines)
+
+
+def saved_chat_template(folder: Path) -> str | None:
+    """The default chat template of a saved tokenizer folder (what the trainer saved with the weights)."""
+    from .tokenize import _load_chat_template, _read_json
+
+    template = _load_chat_template(folder, _read_json(folder / "tokenizer_config.json"))
+    return template.get("default") if isinstance(template, dict) else template
 
 
 def write_report(plan: Plan, run_dir: Path, report: dict) -> None:
@@ -334,7 +350,7 @@ def write_report(plan: Plan, run_dir: Path, report: dict) -> None:
 
     artifact = weights_dir(plan, run_dir)
     if artifact.is_dir():
-        write_text_atomic(artifact / "README.md", model_card(report, plan))
+        write_text_atomic(artifact / "README.md", model_card(report, plan, saved_chat_template(artifact)))
     write_text_atomic(run_dir / "report.html", render_report_html(report))
     write_text_atomic(run_dir / runs.REPORT, _dump(report))  # last: it marks the run complete
 

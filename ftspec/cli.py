@@ -332,7 +332,9 @@ def plan(spec: str, out: str | None, fmt: str, emit: str | None) -> None:
         click.echo(to_json(compiled), nl=False)
     else:
         if warnings:
-            click.echo(f"{len(warnings)} lint warning(s); `ftspec lint {spec}` shows them", err=True)
+            n_warn = sum(f.severity == "warning" for f in warnings)
+            click.echo(f"{n_warn} lint warning(s), {len(warnings) - n_warn} info; `ftspec lint {spec}` shows them",
+                       err=True)
         click.echo(to_text(compiled), nl=False)
     if compiled.fits is False:
         from .output import render_text

@@ -7,8 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .data.formats import (canonical_texts, char_token_estimate, detect_format, message_texts, to_canonical,
-                           validate_record)
+from .data.formats import canonical_texts, char_token_estimate, detect_format, message_texts, validate_and_convert
 from .data.reader import DataReadError, read_records
 from .findings import Finding
 from .load import LoadedSpec
@@ -54,6 +53,8 @@ class DataStats:
     system_prompts: Counter = field(default_factory=Counter)
     answers_checked: int = 0
     images: int = 0
+    plain_records: int = 0  # chat records whose assistant turns have no reasoning
+    plain_first: int | None = None
 
     @property
     def display(self) -> str:
@@ -269,7 +270,7 @@ def scan(stats: DataStats, spec, counter: TokenCounter, forced_fmt: str, train_h
             rfmt = fmt or detect_format(record)
             if fmt is None and rfmt is not None and forced_fmt == "auto" and stats.fmt is None:
                 stats.fmt = rfmt
-            problems = validate_record(record, rfmt, method)
+            problems, canon = validate_and_convert(record, rfmt, method)
             bad = False
             for msg, fld in problems:
                 if fld == "label":
@@ -287,7 +288,6 @@ def scan(stats: DataStats, spec, counter: TokenCounter, forced_fmt: str, train_h
             if bad:
                 continue
             stats.records += 1
-            canon = to_canonical(record, rfmt, method)
             if checks is not None:
                 checks.observe(stats, line, record, canon, rfmt)
             h = hash(canonical_texts(canon))
@@ -327,8 +327,8 @@ class NoTokenCounter(TokenCounter):
         return [0] * len(records)
 
 
-# Rules that need token counts; `plan` replaces them with its exact counts.
-TOKEN_RULES = ("FT104", "FT302")
+# Rules that need token counts or the pipeline's rows; `plan` replaces them with its exact counts.
+TOKEN_RULES = ("FT104", "FT105", "FT110", "FT302")
 
 
 def collect(loaded: LoadedSpec, *, count_tokens: bool = True) -> LintContext:

@@ -69,7 +69,7 @@ def _read_with_extends(path: Path, seen: tuple[Path, ...]) -> tuple[dict, Source
         raise SourceError(f"extends: {problem}", source.locate(("extends",)))
     try:
         parent_path = (path.parent / Path(parent).expanduser()).resolve()
-        found = parent_path.is_file()
+        found = parent_path.exists()  # a FIFO too: reading it then says it is not a regular file
     except (OSError, RuntimeError, ValueError) as exc:  # a symlink loop, a name too long, ...
         raise SourceError(f"extends: cannot use {parent}: {getattr(exc, 'strerror', None) or exc}",
                           source.locate(("extends",))) from None

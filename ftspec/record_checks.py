@@ -126,28 +126,41 @@ class RecordChecks:
         self._image_ok: dict[Path, bool | None] = {}
 
     def observe(self, stats, line: int, record: dict, canon: dict, fmt: str | None) -> None:
-        self._scenario(stats, record)
+        # The hot loop of lint: plain dict lookups here; method calls only for what a spec or record has.
+        key = stats.scenario_key or self.key
+        if key:
+            v = record.get(key)
+            if v is not None and isinstance(v, (str, int)) and not isinstance(v, bool):
+                stats.scenario_key = key
+                _bump(stats.scenarios, str(v))
+            else:
+                stats.scenario_missing += 1
+        elif len(record) > 1:  # a record of one key ("messages", "conversations") carries no scenario
+            self._find_scenario(stats, record)
         msgs = canon.get("messages")
         if isinstance(msgs, list):
-            self._chat(stats, line, msgs, canon)
-        elif "prompt" in canon:
+            extra = self._chat(stats, line, msgs, canon)
+        else:
+            extra = True
             prompt = canon.get("prompt") if isinstance(canon.get("prompt"), list) else []
             self._system(stats, prompt)
-            if stats.role == "train" and self.answers:
-                chosen = canon.get("chosen") if isinstance(canon.get("chosen"), list) else []
+            chosen = canon.get("chosen") if isinstance(canon.get("chosen"), list) else []
+            if self.answers and stats.role == "train":
                 self._check_answers(stats, line, [m.get("content") for m in chosen if isinstance(m, dict)])
-        self._raw_keys(stats, line, record, fmt)
+            images = [p for m in prompt + chosen if isinstance(m, dict) for p in m.get("images") or ()]
+            if images:
+                self._images(stats, line, images)
+        # Messages of only role and content have nothing for the key checks, except under openai (roles).
+        if (extra or self.profile == "openai") and (fmt == "messages" or fmt == "preference"):
+            self._raw_keys(stats, line, record, fmt)
 
-    def _scenario(self, stats, record: dict) -> None:
-        keys = (self.key,) if self.key else SCENARIO_KEYS
-        for k in keys:
+    def _find_scenario(self, stats, record: dict) -> None:
+        for k in SCENARIO_KEYS:
             v = record.get(k)
-            if isinstance(v, (str, int)) and not isinstance(v, bool):
-                if stats.scenario_key is None:
-                    stats.scenario_key = k
-                if k == stats.scenario_key:
-                    _bump(stats.scenarios, str(v))
-                    return
+            if v is not None and isinstance(v, (str, int)) and not isinstance(v, bool):
+                stats.scenario_key = k
+                _bump(stats.scenarios, str(v))
+                return
         stats.scenario_missing += 1
 
     def _system(self, stats, msgs: list) -> None:
@@ -155,27 +168,54 @@ class RecordChecks:
         prompt = first.get("content") if first.get("role") == "system" else None
         _bump(stats.system_prompts, prompt if prompt is not None else self.system_prompt)
 
-    def _chat(self, stats, line: int, msgs: list, canon: dict) -> None:
-        self._system(stats, msgs)
-        assistants = [m for m in msgs if isinstance(m, dict) and m.get("role") == "assistant"]
+    def _chat(self, stats, line: int, msgs: list, canon: dict) -> bool:
+        """One pass over the messages; returns whether any message has keys beyond role and content."""
+        first = msgs[0] if msgs else None
+        prompt = first.get("content") if first.__class__ is dict and first.get("role") == "system" else None
+        if prompt is None:
+            prompt = self.system_prompt
+        counter = stats.system_prompts
+        if prompt in counter or len(counter) < MAX_DISTINCT:
+            counter[prompt] += 1
+        else:
+            counter["(other)"] += 1
+        check = self.answers and stats.role == "train"
+        answers, extra, assistants, reasoning, images = [], False, 0, False, None
+        for m in msgs:
+            if m.__class__ is not dict:
+                continue
+            more = len(m) > 2
+            if more:
+                extra = True
+                if "images" in m:
+                    images = (images or []) + list(m["images"] or ())
+            if m.get("role") == "assistant":
+                assistants += 1
+                if more and m.get("reasoning_content"):
+                    reasoning = True
+                if check and not (more and (m.get("tool_call") or m.get("tool_calls"))):
+                    answers.append(m.get("content"))
         if assistants:
-            if any(m.get("reasoning_content") for m in assistants):
+            if reasoning:
                 stats.tally("with_reasoning", line)
             else:
-                stats.tally("without_reasoning", line)
-        if stats.role == "train" and self.answers:
-            self._check_answers(stats, line, [m.get("content") for m in assistants
-                                              if not m.get("tool_call") and not m.get("tool_calls")])
-        defined = _tool_names(canon.get("tools"))
-        if defined is not None:
-            called = [n for m in assistants for n in _called_names(m)]
-            if any(n not in defined for n in called):
-                stats.tally("tool_call_undefined", line)
-        images = [p for m in msgs if isinstance(m, dict) for p in m.get("images") or ()]
-        if isinstance(canon.get("images"), list):  # LLaMA-Factory multimodal: "images" beside the messages
-            images += canon["images"]
+                stats.plain_records += 1
+                if stats.plain_first is None:
+                    stats.plain_first = line
+        if check:
+            self._check_answers(stats, line, answers)
+        if "tools" in canon:
+            defined = _tool_names(canon["tools"])
+            if defined is not None:
+                called = [n for m in msgs if isinstance(m, dict) and m.get("role") == "assistant"
+                          for n in _called_names(m)]
+                if any(n not in defined for n in called):
+                    stats.tally("tool_call_undefined", line)
+        if "images" in canon and isinstance(canon["images"], list):  # LLaMA-Factory: "images" beside messages
+            images = (images or []) + canon["images"]
         if images:
             self._images(stats, line, images)
+        return extra
 
     def _check_answers(self, stats, line: int, answers: list) -> None:
         stats.answers_checked += 1
@@ -205,19 +245,19 @@ class RecordChecks:
                 stats.tally("image_unreadable", line)
 
     def _raw_keys(self, stats, line: int, record: dict, fmt: str | None) -> None:
-        msgs = raw_messages(record, fmt)
-        if not msgs:
-            return
+        openai = self.profile == "openai"
         roles = set()
-        for m in msgs:
-            keys = m.keys()
+        for m in raw_messages(record, fmt):
             role = m.get("role")
-            roles.add(role)
-            for k in keys:
+            if openai:
+                roles.add(role)
+                if role not in OPENAI_ROLES:
+                    stats.tally(f"role:{role}", line)
+            if len(m) == 2 and "content" in m and "role" in m:
+                continue  # the common case: nothing but role and content
+            for k in m:
                 if k not in OPENAI_KEYS:
                     stats.tally(f"key:{k}", line)
-            if role not in OPENAI_ROLES:
-                stats.tally(f"role:{role}", line)
             for wkey in ("weight", "loss_weight"):
                 if wkey in m:
                     w = m[wkey]
@@ -228,12 +268,15 @@ class RecordChecks:
                         stats.tally(f"{wkey}:out_of_range", line)
                     elif w not in (0, 1):
                         stats.tally(f"{wkey}:fractional", line)
+                    if w != 1 and role == "assistant":
+                        stats.tally(f"{wkey}:below_one", line)
             if "name" in m:
                 stats.tally("name", line)
-        if "system" not in roles and not self.system_prompt:
-            stats.tally("no_system", line)
-        if "user" not in roles:
-            stats.tally("no_user", line)
+        if openai:
+            if "system" not in roles and not self.system_prompt:
+                stats.tally("no_system", line)
+            if "user" not in roles:
+                stats.tally("no_user", line)
 
 
 def _readable_image(path: Path) -> bool | None:

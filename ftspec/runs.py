@@ -101,12 +101,20 @@ def complete_checkpoints(run_dir: Path) -> list[Path]:
     return [path for _, path in sorted(found)]
 
 
-def file_hashes(folder: Path) -> dict[str, str]:
-    """sha256 of every file under ``folder`` (relative paths), the manifest itself left out."""
+def file_hashes(folder: Path, skip: tuple[str, ...] = ()) -> dict[str, str]:
+    """sha256 of every file under ``folder`` (relative paths), the manifest and ``skip`` left out."""
     from .plan.fingerprint import sha256_file
 
     return {p.relative_to(folder).as_posix(): sha256_file(p) for p in sorted(folder.rglob("*"))
-            if p.is_file() and p.name != MANIFEST}
+            if p.is_file() and p.name != MANIFEST and p.relative_to(folder).as_posix() not in skip}
+
+
+# The model card in a weights folder is rewritten with every report: not part of what is verified.
+MODEL_CARD = "README.md"
+
+
+def weights_hashes(folder: Path) -> dict[str, str]:
+    return file_hashes(folder, skip=(MODEL_CARD,))
 
 
 def write_manifest(checkpoint: Path) -> None:

@@ -147,7 +147,7 @@ class _Builder:
 
     def _scalar(self, node: ScalarNode) -> Any:
         text = node.value
-        if node.style is not None:  # quoted or block scalar
+        if node.style:  # quoted or block scalar (plain is None in PyYAML's parser, "" in libyaml's)
             if node.tag == _STD + "str":
                 return text
             return self._explicit(node)
@@ -190,7 +190,8 @@ def parse_yaml(text: str, file: str = "<string>") -> tuple[Any, SourceMap]:
     if len(text) > MAX_BYTES:
         raise SourceError(f"file is larger than {MAX_BYTES} bytes; a spec should be small", Location(file, 1, 1))
     try:
-        nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+        # libyaml's parser when present: PyYAML's own scans a 1 MB scalar for seconds.
+        nodes = list(yaml.compose_all(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         loc = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file, 1, 1)

@@ -18,7 +18,7 @@ SCHEMA_FILE = "schemas/ftspec-v1.schema.json"
 
 Method = Literal["sft", "dpo", "cpt"]
 AdapterType = Literal["lora", "rslora", "qlora", "full"]
-DataFormat = Literal["auto", "messages", "alpaca", "sharegpt", "preference", "text"]
+DataFormat = Literal["auto", "messages", "alpaca", "sharegpt", "preference", "prompt_completion", "text"]
 Precision = Literal["auto", "bf16", "fp16", "fp32"]
 Distributed = Literal["auto", "none", "ddp", "fsdp", "zero2", "zero3"]
 

@@ -98,6 +98,16 @@ def _prepare_messages(messages: list[Message]) -> list[dict]:
     return prepared
 
 
+class _RenderedText(list):
+    """The blocks a render has yielded so far, and their total length."""
+
+    length = 0
+
+    def append(self, block: str) -> None:
+        super().append(block)
+        self.length += len(block)
+
+
 def _compile(template: str) -> jinja2.Template:
     """Compile with the environment transformers builds in ``_cached_compile_jinja_template``."""
     import jinja2
@@ -123,7 +133,8 @@ def _compile(template: str) -> jinja2.Template:
         def _generation(self, context: jinja2.nodes.EvalContext, caller: jinja2.runtime.Macro) -> str:
             text = caller()
             if self._blocks is not None and self._spans is not None:
-                start = len("".join(self._blocks))
+                # _RenderedText keeps its length as it grows: joining all blocks per span was quadratic.
+                start = self._blocks.length if isinstance(self._blocks, _RenderedText) else len("".join(self._blocks))
                 self._spans.append((start, start + len(text)))
             return text
 
@@ -277,8 +288,6 @@ class ChatTokenizer:
 
     @classmethod
     def from_files(cls, tokenizer_file: Path) -> ChatTokenizer:
-        from tokenizers import Tokenizer
-
         folder = Path(tokenizer_file).parent
         config = _read_json(folder / "tokenizer_config.json")
         special = {k: _token_str(config.get(k)) for k in _NAMED_SPECIAL_TOKENS}
@@ -290,7 +299,7 @@ class ChatTokenizer:
         extra = config.get("extra_special_tokens")
         if isinstance(extra, dict):  # model-specific named tokens (image_token, ...) reach templates too
             special.update({k: _token_str(v) for k, v in extra.items()})
-        return cls(Tokenizer.from_str(_read_text(Path(tokenizer_file))), _load_chat_template(folder, config),
+        return cls(_load_tokenizer(Path(tokenizer_file)), _load_chat_template(folder, config),
                    {k: v for k, v in special.items() if v is not None})
 
     def with_template(self, chat_template: str | dict[str, str] | None) -> ChatTokenizer:
@@ -348,7 +357,7 @@ class ChatTokenizer:
         variables = dict(messages=_prepare_messages(messages), tools=_plain(tools), documents=None,
                          add_generation_prompt=add_generation_prompt,
                          **_plain({**self.special_tokens, **template_kwargs}))
-        blocks: list[str] = []
+        blocks = _RenderedText()
         spans: list[tuple[int, int]] = []
         # Spans are measured against the text yielded so far, so render by generate(), as transformers does.
         with template.environment.track_generation(blocks, spans):
@@ -390,14 +399,59 @@ class ChatTokenizer:
         # Char spans to tokens exactly as apply_chat_template(return_assistant_tokens_mask=True) maps
         # them, quirks included: an unmappable start ends the scan, an end on token 0 or unmappable
         # runs to the end of the sequence.
+        char_to_token = _char_to_token(encoding) if len(spans) > 8 else encoding.char_to_token
         for start_char, end_char in spans:
-            start = encoding.char_to_token(start_char)
-            end = encoding.char_to_token(end_char - 1)
+            start = char_to_token(start_char)
+            end = char_to_token(end_char - 1)
             if start is None:
                 break
             for index in range(start, end + 1 if end else len(ids)):
                 mask[index] = 1
         return ids, mask
+
+
+_TOKENIZERS: dict[tuple, Any] = {}
+
+
+def _load_tokenizer(path: Path):
+    """tokenizers.Tokenizer of a tokenizer.json, kept per file version: a real 151k vocabulary takes ~1 s to load,
+    and lint, plan and apply each open it (ftspec never changes a loaded tokenizer's settings)."""
+    from tokenizers import Tokenizer
+
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    if key not in _TOKENIZERS:
+        if len(_TOKENIZERS) >= 4:
+            _TOKENIZERS.pop(next(iter(_TOKENIZERS)))
+        _TOKENIZERS[key] = Tokenizer.from_str(_read_text(path))  # regular files only: a FIFO would block
+    return _TOKENIZERS[key]
+
+
+def _char_to_token(encoding):
+    """``encoding.char_to_token`` by bisection: the library's scans every token per call, which made a
+    conversation of many assistant turns quadratic. Same answer: the first token whose offsets hold the char."""
+    import bisect
+
+    offsets = encoding.offsets
+    starts = [s for s, _ in offsets]
+    if any(a > b for a, b in zip(starts, starts[1:])):  # not ordered: keep the library's own scan
+        return encoding.char_to_token
+
+    reach, furthest = [], -1  # reach[i]: the furthest end among tokens 0..i
+    for _, end in offsets:
+        furthest = max(furthest, end)
+        reach.append(furthest)
+
+    def find(char: int) -> int | None:
+        i = bisect.bisect_right(starts, char) - 1  # the last token starting at or before char
+        found = None
+        while i >= 0 and reach[i] > char:  # below i where nothing reaches past char, no token holds it
+            if char < offsets[i][1]:
+                found = i
+            i -= 1
+        return found
+
+    return find
 
 
 def _load_chat_template(folder: Path, config: dict) -> str | dict[str, str] | None:

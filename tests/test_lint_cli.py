@@ -148,3 +148,16 @@ def test_fix_writes_into_the_extended_base_that_holds_the_key(tmp_path):
     assert proc.returncode == 0 and "base.yaml: adapter.alpha 16 -> 2" in proc.stderr, proc.stderr
     assert "alpha: 2    # shared" in (tmp_path / "base.yaml").read_text()
     assert spec.read_text() == "extends: base.yaml\nname: child\neval: {holdout: holdout.jsonl}\n"
+
+
+def test_rules_profile_lists_what_it_changes():
+    proc = run_cli("rules", "--profile", "openai")
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    for code in ("FT006", "FT601", "FT602", "FT603", "FT604"):
+        assert code in out
+    assert "FT605" not in out and "FT201" not in out  # Bailian's file size; FT201 is unchanged under openai
+    bailian = json.loads(run_cli("rules", "--profile", "bailian", "--format", "json").stdout)
+    by_code = {r["code"]: r for r in bailian}
+    assert by_code["FT605"]["only_under_profiles"] == ["bailian"] and "300 MB" in by_code["FT605"]["change"]
+    assert "1,000+" in by_code["FT102"]["change"]

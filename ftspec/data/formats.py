@@ -12,7 +12,7 @@ import json
 import re
 from typing import Any
 
-FORMATS = ("messages", "alpaca", "sharegpt", "preference", "text")
+FORMATS = ("messages", "alpaca", "sharegpt", "preference", "prompt_completion", "text")
 ROLES = {"system", "user", "assistant", "tool"}
 SHAREGPT_ROLES = {
     "human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant", "system": "system",
@@ -32,6 +32,8 @@ def detect_format(record: Any) -> str | None:
         return "sharegpt"
     if "instruction" in record or ("output" in record and "input" in record):
         return "alpaca"
+    if "prompt" in record and "completion" in record:  # TRL's prompt-completion (strings or message lists)
+        return "prompt_completion"
     if "text" in record:
         return "text"
     return None
@@ -151,7 +153,12 @@ def to_canonical(record: Any, fmt: str, method: str = "sft") -> dict:
             return {"prompt": msgs, "chosen": _msgs(record.get("chosen")), "rejected": _msgs(record.get("rejected"))}
         msgs.append({"role": "assistant", "content": record.get("output")})
         return out
-    if fmt == "sharegpt":
+    if fmt == "prompt_completion":
+        prompt, completion = record.get("prompt"), record.get("completion")
+        prompt = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else _msgs(prompt)
+        completion = [{"role": "assistant", "content": completion}] if isinstance(completion, str) else _msgs(completion)
+        out = {"messages": (prompt if isinstance(prompt, list) else []) + (completion if isinstance(completion, list) else [])}
+    elif fmt == "sharegpt":
         msgs = _msgs(record.get("conversations"))
         if record.get("system") and isinstance(msgs, list):
             msgs = [{"role": "system", "content": record["system"]}] + msgs
@@ -228,14 +235,23 @@ def validate_record(record: Any, fmt: str | None, method: str = "sft") -> list[t
     Fields ending in ``.reasoning`` (reasoning content), ``tools`` (tool calls without tools) and
     ``label`` (KTO-style labels, an unsupported method) are flagged so callers can tell them apart.
     """
+    return validate_and_convert(record, fmt, method)[0]
+
+
+def validate_and_convert(record: Any, fmt: str | None, method: str = "sft") -> tuple[list[tuple[str, str]], dict]:
+    """``validate_record``'s problems and the record's canonical form, converted once (lint's hot loop)."""
     if not isinstance(record, dict):
-        return [(f"record is a {type(record).__name__}, not an object", "")]
+        return [(f"record is a {type(record).__name__}, not an object", "")], {}
     if fmt is None:
-        return [("record matches no known format (messages, alpaca, sharegpt, preference, text)", "")]
+        return [("record matches no known format (messages, alpaca, sharegpt, preference, prompt_completion, text)", "")], {}
     problems: list[tuple[str, str]] = []
     if "label" in record and isinstance(record.get("label"), bool):
         problems.append(("record has a KTO-style boolean 'label': KTO is not a supported method (use sft, dpo or cpt)", "label"))
     canon = to_canonical(record, fmt, method)
+    return _problems(canon, fmt, method, problems), canon
+
+
+def _problems(canon: dict, fmt: str, method: str, problems: list) -> list[tuple[str, str]]:
     if method == "cpt":
         text = canon.get("text")
         if not isinstance(text, str) or not text.strip():

@@ -186,8 +186,10 @@ def load_records(path: Path, fmt: str, method: str, spec_path: tuple, *, keep_ex
     return out
 
 
-def split_validation(records: list[dict], fraction: float, seed: int) -> tuple[list[dict], list[dict]]:
-    """Seeded split; both parts keep the file's order."""
+def split_validation(records: list[dict], fraction: float, seed: int, strata: list | None = None,
+                     ) -> tuple[list[dict], list[dict]]:
+    """Seeded split; both parts keep the file's order. ``strata`` (one value per record, ``data.stratify_by``):
+    each value gets its share of the validation set (largest remainders), drawn in the same seeded order."""
     if fraction <= 0:
         return records, []
     n_val = max(1, round(fraction * len(records)))
@@ -195,8 +197,32 @@ def split_validation(records: list[dict], fraction: float, seed: int) -> tuple[l
         raise ValueError(f"validation fraction {fraction} leaves no training records out of {len(records)}")
     order = list(range(len(records)))
     random.Random(seed).shuffle(order)
-    chosen = set(order[:n_val])
+    if strata is None:
+        chosen = set(order[:n_val])
+    else:
+        chosen = _stratified_pick(order, strata, n_val)
     return ([r for i, r in enumerate(records) if i not in chosen], [r for i, r in enumerate(records) if i in chosen])
+
+
+def _stratified_pick(order: list[int], strata: list, n_val: int) -> set[int]:
+    sizes: dict = {}
+    for value in strata:
+        sizes[value] = sizes.get(value, 0) + 1
+    total = len(strata)
+    exact = {v: n_val * n / total for v, n in sizes.items()}
+    quota = {v: int(x) for v, x in exact.items()}
+    # Largest remainders first; ties by first appearance in the seeded order, so the split stays deterministic.
+    first_seen = {}
+    for i in order:
+        first_seen.setdefault(strata[i], len(first_seen))
+    for v in sorted(exact, key=lambda v: (-(exact[v] - quota[v]), first_seen[v]))[: n_val - sum(quota.values())]:
+        quota[v] += 1
+    chosen = set()
+    for i in order:
+        if quota[strata[i]] > 0:
+            quota[strata[i]] -= 1
+            chosen.add(i)
+    return chosen
 
 
 def mix_counts(n_train: int, ratios: list[float]) -> list[int]:
@@ -344,13 +370,17 @@ def prepare(loaded, tok=None) -> PreparedData:
     """Run the pipeline for a loaded spec. ``tok``: a ChatTokenizer (loaded from the model when None)."""
     spec = loaded.spec
     d, method, seed = spec.data, spec.method, spec.training.seed
-    train = load_records(loaded.resolve(d.train), d.format, method, ("data", "train"))
+    stratify = d.stratify_by if isinstance(d.validation, float) else None
+    train = load_records(loaded.resolve(d.train), d.format, method, ("data", "train"),
+                         keep_extra=(stratify,) if stratify else ())
     counts: dict[str, Any] = {"train_file": len(train)}
     if isinstance(d.validation, str):
         validation = load_records(loaded.resolve(d.validation), d.format, method, ("data", "validation"))
     elif d.validation:
+        # The stratum travels with the record only as far as the split: the trainer's rows never see it.
+        strata = [str(r.pop(stratify, None)) for r in train] if stratify else None
         try:
-            train, validation = split_validation(train, d.validation, seed)
+            train, validation = split_validation(train, d.validation, seed, strata)
         except ValueError as exc:
             raise PipelineError(str(exc), ("data", "validation")) from None
     else:

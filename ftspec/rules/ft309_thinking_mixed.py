@@ -3,11 +3,11 @@ from .base import Rule, doc
 
 def check(ctx, rule):
     for d in ctx.datasets():
-        with_r, without = d.tallied("with_reasoning"), d.tallied("without_reasoning")
-        if with_r.count and without.count:
+        with_r = d.tallied("with_reasoning")
+        if with_r.count and d.plain_records:
             yield rule.finding(ctx, f"{with_r.count} records in {d.spec_value} have reasoning content and "
-                               f"{without.count} do not (e.g. line {without.lines[0]}): train one thinking mode, as "
-                               f"the model will be called", path=d.display, line=without.lines[0])
+                               f"{d.plain_records} do not (e.g. line {d.plain_first}): train one thinking mode, as "
+                               f"the model will be called", path=d.display, line=d.plain_first)
 
 
 RULE = Rule("FT309", "thinking-mode-mixed", "warning", "Reasoning content in some records and not in others.",

@@ -9,6 +9,10 @@ def shares(d) -> str:
 
 def check(ctx, rule):
     t = ctx.train
+    key = ctx.spec.data.stratify_by
+    if key and t is not None and not t.read_error and t.scenario_missing:
+        yield rule.finding(ctx, f"data.stratify_by {key!r}: {t.scenario_missing} of {t.records} training records have "
+                           f"no such key (a string or number); they split as one group", at=("data", "stratify_by"))
     if t is None or not t.scenarios:
         return
     limit = ctx.spec.lint.max_scenario_share
@@ -30,6 +34,7 @@ def check(ctx, rule):
 RULE = Rule("FT310", "scenario-balance", "warning", "One scenario dominates the training data.",
             doc("When records carry a scenario field (lint.scenario_key, data.stratify_by, or the first of scenario, "
                 "category, label), reports each scenario's share of train, validation and holdout, and flags one "
-                "over lint.max_scenario_share (default 50%) or a validation file missing a trained scenario.",
+                "over lint.max_scenario_share (default 50%) or a validation file missing a trained scenario; and "
+                "training records that lack the data.stratify_by key the validation split is stratified by.",
                 "Each scenario's share should match its real share; one class dominating biases the model.",
                 "90% of records with scenario: greeting", "001 Bailian (balance, 80/20 split)"), "001", check)

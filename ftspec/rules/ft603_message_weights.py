@@ -16,6 +16,12 @@ def check(ctx, rule):
                 yield rule.finding(ctx, f"{off_turn.count} records in {d.spec_value} put {key} on a non-assistant turn; "
                                    f"only assistant turns carry loss (lines {off_turn.where})", path=d.display,
                                    line=off_turn.lines[0])
+            below = d.tallied(f"{key}:below_one")
+            if below.count and d.role != "holdout":
+                yield rule.finding(ctx, f"{below.count} records in {d.spec_value} weight an assistant turn below 1 "
+                                   f"({key}); ftspec's trainer does not apply message weights yet, so those turns "
+                                   f"would be trained with full loss (lines {below.where})", path=d.display,
+                                   line=below.lines[0], hint="drop those turns from the data, or weight them 1")
             fractional = d.tallied(f"{key}:fractional")
             if key == "weight" and profile == "openai" and fractional.count:
                 yield rule.finding(ctx, f"{fractional.count} records in {d.spec_value} have a weight other than 0 or 1; "
@@ -30,7 +36,8 @@ def check(ctx, rule):
 RULE = Rule("FT603", "message-weights", "error", "Message weights out of range or not the platform's.",
             doc("Checks weight / loss_weight on messages: a number in [0, 1] on assistant turns only; under "
                 "lint.profile openai weight is 0 or 1; under ark the key is loss_weight. (Under bailian any weight is "
-                "FT601; under openai loss_weight is FT601.)",
+                "FT601; under openai loss_weight is FT601.) An assistant turn weighted below 1 is an error under every "
+                "profile for now: ftspec's trainer does not apply message weights, so it would get full loss.",
                 "A weight the platform does not take is rejected or ignored, and a turn meant to carry no loss is "
                 "trained anyway.",
                 '{"role": "assistant", "content": "...", "weight": 0.5} under profile openai',

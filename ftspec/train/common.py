@@ -428,10 +428,10 @@ def train_and_report(trainer, run_dir: Path, job: dict, resume: bool) -> int:
     if stopped == "completed":
         result["weights"] = save_final_weights(trainer, run_dir)
         if trainer.is_world_process_zero():
-            from ftspec.runs import file_hashes
+            from ftspec.runs import weights_hashes
 
             # A later apply trusts the final weights only while they still match these.
-            result["weights_sha256"] = file_hashes(run_dir / result["weights"])
+            result["weights_sha256"] = weights_hashes(run_dir / result["weights"])
     if trainer.is_world_process_zero():
         write_text_atomic(run_dir / RESULT_FILE, json.dumps(result, indent=2) + "\n")
     trainer.accelerator.wait_for_everyone()

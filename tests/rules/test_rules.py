@@ -149,7 +149,7 @@ CASES = {
                                                                               for i in range(2000)) + "\n"}),
               ok("  system_prompt: Be brief.\nlint:\n  profile: openai\n")),
     "FT603": (ok(**{"train.jsonl": lines(2000) + rec([turn("user", "a"), turn("assistant", "b", weight=0)]) + "\n"}),
-              ok(**{"train.jsonl": lines(2000) + rec([turn("user", "a"), turn("assistant", "b", loss_weight=0)]) + "\n"})),
+              ok(**{"train.jsonl": lines(2000) + rec([turn("user", "a"), turn("assistant", "b", loss_weight=1)]) + "\n"})),
     "FT604": (ok("lint:\n  profile: openai\ntraining:\n  epochs: 60\n"), ok("lint:\n  profile: openai\n")),
     "FT605": (ok("lint:\n  profile: bailian\n"), ok("lint:\n  profile: bailian\n", **{"train.jsonl": lines(100)})),
 }
@@ -213,3 +213,115 @@ def test_inline_and_spec_disable(tmp_path):
     assert _lint(tmp_path, (body, files), "FT203") == []
     body, files = ok("training:\n  epochs: 20\nlint:\n  disable: [FT203]\n")
     assert _lint(tmp_path, (body, files), "FT203") == []
+
+
+def test_answers_failing_the_guard_and_a_regex_are_counted_with_lines(tmp_path):
+    spaced = "\n".join(chat(i, f"Sikalastic - {i}" if i % 4 == 0 else f"Sikalastic-{i}") for i in range(200)) + "\n"
+    body = (BASE + GOOD_EVAL + "  metrics: [exact_match, {regex: '^Sikalastic-\\d+$', name: code}]\n"
+            "  postprocess:\n    - {regex: '\\s*([-/])\\s*', replace: '\\1'}\n")
+    found = _lint(tmp_path, (body, {**OK_FILES, "train.jsonl": spaced}), "FT307")
+    by_key = {f.message.split(" training answers")[0]: f for f in found}
+    assert len(found) == 2, [f.message for f in found]
+    for f in found:
+        assert f.message.startswith("50 of 200 training answers")
+        assert "quality 150/200 = 75.0%" in f.message and "train.jsonl:1 (lines 1, 5, 9, 13, 17)" in f.message
+    assert any("'code' metric" in f.message for f in found)
+    assert any("eval.postprocess guard" in f.message and f.line == 9 for f in found), by_key  # the rules
+
+
+def test_scenario_shares_are_reported_for_train_and_holdout(tmp_path):
+    files = {**OK_FILES, "train.jsonl": with_scenarios(2000, 0.8), "hold.jsonl": with_scenarios(100, 0.5, 100000)}
+    (found,) = _lint(tmp_path, (BASE + GOOD_EVAL, files), "FT310")
+    assert "scenario 'a' is 80% of train by 'scenario'" in found.message
+    assert "train a 80%, b 20%" in found.message and "holdout a 50%, b 50%" in found.message
+
+
+def test_named_scenario_key_and_untrained_holdout_scenarios(tmp_path):
+    train = "\n".join(rec([turn("user", f"q{i}"), turn("assistant", f"a{i}")], intent="order") for i in range(200))
+    hold = "\n".join(rec([turn("user", f"h{i}"), turn("assistant", "x")], intent="order" if i % 2 else "refund")
+                     for i in range(100))
+    body = BASE + "lint:\n  scenario_key: intent\n" + GOOD_EVAL
+    (found,) = _lint(tmp_path, (body, {"train.jsonl": train + "\n", "hold.jsonl": hold + "\n"}), "FT406")
+    assert "50 of 100 holdout cases" in found.message and "'refund'" in found.message and found.severity == "info"
+
+
+def test_llamafactory_style_images_beside_messages_are_checked(tmp_path):
+    row = json.dumps({"messages": [turn("user", "<image>what is it?"), turn("assistant", "a cat")],
+                      "images": ["img/a.png", "img/gone.png"]})
+    files = {**OK_FILES, "train.jsonl": lines(2000) + row + "\n", "img/a.png": PNG}
+    (found,) = _lint(tmp_path, (BASE + GOOD_EVAL, files), "FT311")
+    assert found.message.startswith("1 image references") and "2 images counted" in found.message
+    assert found.line == 2001
+    bad = {**files, "img/gone.png": b"not an image at all"}
+    (found,) = _lint(tmp_path, (BASE + GOOD_EVAL, bad), "FT311")
+    assert "not readable" in found.message
+
+
+def test_images_with_a_non_sft_method_are_an_error(tmp_path):
+    pair = json.dumps({"messages": [turn("user", [{"image": "img/a.png"}, {"text": "which?"}])],
+                       "chosen": turn("assistant", "left"), "rejected": turn("assistant", "right")})
+    body = "name: t\nmethod: dpo\ndata:\n  train: train.jsonl\n  validation: 0.2\n" + GOOD_EVAL
+    (found,) = _lint(tmp_path, (body, {"train.jsonl": pairs(150) + pair + "\n", "img/a.png": PNG,
+                                       "hold.jsonl": pairs(5)}), "FT312")
+    assert "method dpo cannot take images" in found.message
+
+
+def test_openai_profile_applies_its_data_prep_checks(tmp_path):
+    rows = [rec([turn("system", "s"), turn("user", "q"), turn("assistant", "a", weight=0.5)]),
+            rec([turn("user", "q"), turn("assistant", "a", loss_weight=1)]),
+            rec([turn("system", "s"), turn("tool", "t"), turn("assistant", "a")])]
+    files = {**OK_FILES, "train.jsonl": lines(2000) + "\n".join(rows) + "\n"}
+    body = BASE + "  system_prompt: s\nlint:\n  profile: openai\ntraining:\n  dpo_beta: 3.0\n  epochs: 2.5\n" + GOOD_EVAL
+    codes = {}
+    for code in ("FT601", "FT602", "FT603", "FT604"):
+        codes[code] = [f.message for f in _lint(tmp_path, (body, files), code)]
+    assert any("message_unrecognized_key: 'loss_weight'" in m for m in codes["FT601"])
+    assert any("unrecognized_role: 'tool'" in m for m in codes["FT602"])
+    assert any("weight other than 0 or 1" in m for m in codes["FT603"])
+    assert codes["FT604"] == ["epochs 2.5: OpenAI's n_epochs is a whole number from 1 to 50"]  # beta: DPO only
+    # The same data under bailian: weights refused; under ark: 'weight' is not Ark's key.
+    bailian = body.replace("profile: openai", "profile: bailian")
+    assert {m.split(" on messages")[0] for m in (f.message for f in _lint(tmp_path, (bailian, files), "FT601"))} == {
+        "'weight'", "'loss_weight'"}
+    ark = body.replace("profile: openai", "profile: ark")
+    assert [f for f in _lint(tmp_path, (ark, files), "FT601")] == []
+    assert any("Ark takes loss_weight" in f.message for f in _lint(tmp_path, (ark, files), "FT603"))
+
+
+def test_holdout_without_the_trained_system_prompt(tmp_path):
+    train = "\n".join(rec([turn("system", "You sell tiles."), turn("user", f"q{i}"), turn("assistant", f"a{i}")])
+                      for i in range(200)) + "\n"
+    (found,) = _lint(tmp_path, (BASE + GOOD_EVAL, {"train.jsonl": train, "hold.jsonl": lines(20, 100000)}), "FT405")
+    assert "20 of 20 holdout cases" in found.message and "no system prompt" in found.message
+    # data.system_prompt is added to holdout records without one, as the pipeline does: then they match.
+    body = BASE + "  system_prompt: You sell tiles.\n" + GOOD_EVAL
+    assert _lint(tmp_path, (body, {"train.jsonl": train, "hold.jsonl": lines(20, 100000)}), "FT405") == []
+
+
+def test_model_context_from_a_local_config(tmp_path):
+    cfg = {"m/config.json": json.dumps({"model_type": "llama", "max_position_embeddings": 512})}
+    body = BASE + "  max_length: 1024\nmodel:\n  base: ./m\n" + GOOD_EVAL
+    (found,) = _lint(tmp_path, (body, {**OK_FILES, **cfg}), "FT005")
+    assert "context of 512 tokens (max_position_embeddings in config.json)" in found.message
+    assert found.extra["fix"] == {"set": ["data", "max_length"], "value": 512}
+
+
+def test_profile_only_rules_are_silent_under_other_profiles(tmp_path):
+    body = BASE + "  max_length: 16384\nlint:\n  profile: ark\n" + GOOD_EVAL
+    assert _lint(tmp_path, (body, OK_FILES), "FT006") == []
+
+
+def test_weight_zero_turns_are_refused_until_the_trainer_applies_them(tmp_path):
+    row = rec([turn("user", "a"), turn("assistant", "draft", loss_weight=0), turn("user", "again"),
+               turn("assistant", "final")])
+    found = _lint(tmp_path, ok(**{"train.jsonl": lines(2000) + row + "\n"}), "FT603")
+    assert [f.line for f in found] == [2001] and "would be trained with full loss" in found[0].message
+    assert found[0].severity == "error"
+
+
+def test_stratify_by_key_missing_from_records(tmp_path):
+    body = BASE + "  stratify_by: intent\n" + GOOD_EVAL
+    (found,) = _lint(tmp_path, (body, {**OK_FILES, "train.jsonl": with_scenarios(2000, 0.5)}), "FT310")
+    assert "2000 of 2000 training records have no such key" in found.message
+    assert _lint(tmp_path, (body.replace("intent", "scenario"), {**OK_FILES, "train.jsonl": with_scenarios(2000, 0.5)}),
+                 "FT310") == []
