@@ -208,6 +208,10 @@ def evaluate(plan: Plan, run_dir: Path) -> dict | None:
     from .evaluate.metrics import evaluate_outputs
 
     ev = plan.spec["eval"]
+    import warnings
+
+    # peft calls transformers' deprecated is_gradient_checkpointing when it loads an adapter: not the user's doing.
+    warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
     if plan.layout["accelerator"] == "cpu" and plan.spec["compute"].get("cpu_threads"):
         import torch
 

@@ -66,12 +66,23 @@ def make_run(run_dir: Path, method: str = "sft", *, n: int = 96, peft: str = "lo
     steps = -(-len(rows) // batch) * epochs
     job = {"method": method,
            "model": {"base": BASE, "revision": None, "trust_remote_code": False, "dtype": "float32"},
-           "peft": {"r": 32, "lora_alpha": 4.0, "lora_dropout": 0.0, "target_modules": "all-linear",
+           "peft": {"r": 4, "lora_alpha": 2.0, "lora_dropout": 0.0, "target_modules": "all-linear",
                     "use_rslora": peft == "rslora"},
            "quantization": None, "trainer_args": args,
            "data": {"train": "data/train.jsonl", "validation": None}, "expected_optimizer_steps": int(steps)}
     (run_dir / "plan.json").write_text(json.dumps({"format": 1, "job": job}, indent=2))
     return run_dir
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread():
+    # A 1M-parameter model trains faster on one thread, and much faster on a busy machine.
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")
