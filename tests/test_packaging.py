@@ -42,3 +42,7 @@ def test_wheel_ships_the_templates(tmp_path):
     templates = {p.relative_to(ROOT / "templates").as_posix() for p in (ROOT / "templates").rglob("*.j2")}
     shipped = {n.split("share/ftspec/templates/", 1)[1] for n in names if "share/ftspec/templates/" in n}
     assert templates and templates <= shipped
+    # builtin:tiny-chat is a model folder inside the package
+    model = {f"ftspec/models/tiny_chat/{n}" for n in ("model.safetensors", "tokenizer.json", "tokenizer_config.json",
+                                                       "config.json", "generation_config.json", "SHA256SUMS", "README.md")}
+    assert model <= set(names), model - set(names)
