@@ -76,8 +76,9 @@ def trl_training_templates() -> dict[str, str] | None:
 class TemplateError(PipelineError):
     """The chat template cannot train this spec as TRL would (no template, or no training template for it)."""
 
-    def __init__(self, message: str, spec_path: tuple, hint: str | None = None):
+    def __init__(self, message: str, spec_path: tuple, hint: str | None = None, severity: str = "error"):
         super().__init__(message, spec_path, code=TEMPLATE_RULE, hint=hint)
+        self.severity = severity  # "warning": lint cannot tell (trl is not installed), the trainer may still run
 
 
 WAYS_OUT = ("set data.assistant_only_loss: false to train on whole conversations, or data.chat_template: a .jinja "
@@ -105,7 +106,7 @@ def training_tokenizer(tok, method: str, assistant_only_loss: bool, user_templat
     if table is None:
         raise TemplateError("the chat template has no {% generation %} markers and trl is not installed here, so "
                             "which training template SFTTrainer swaps in cannot be known", where,
-                            hint="install ftspec[train], or " + WAYS_OUT)
+                            hint="install ftspec[train], or " + WAYS_OUT, severity="warning")
     default = tok.chat_template["default"] if isinstance(tok.chat_template, dict) else tok.chat_template
     swapped = table.get(default)
     if swapped is None:
