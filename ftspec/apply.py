@@ -21,6 +21,7 @@ from pathlib import Path
 from . import runs
 from .atomic import write_text_atomic
 from .plan.compile import Plan
+from .report.contract import REPORT_FORMAT, eval_section
 
 EXIT_NAN, EXIT_STEPS, EXIT_OOM = 3, 4, 5
 
@@ -95,27 +96,90 @@ def _accelerate_argv(argv: list[str]) -> list[str]:
     return argv
 
 
+def _cpu_threads(processes_per_node: int) -> int:
+    """The thread count accelerate picks for a CPU worker (OMP_NUM_THREADS, else physical cores per
+    process); passed explicitly so that accelerate does not print its "values were not passed" warning."""
+    omp = os.environ.get("OMP_NUM_THREADS", "")
+    if omp.isdigit() and int(omp) > 0:
+        return int(omp)
+    import psutil
+
+    return max(1, int((psutil.cpu_count(logical=False) or 1) / max(1, processes_per_node)))
+
+
+def _die_with_parent() -> None:  # runs in the forked child, before exec
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        try:
+            ctypes.CDLL(None).prctl(1, int(signal.SIGTERM), 0, 0, 0)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+
+
+def _run_trainer(argv: list[str], env: dict) -> int:
+    """Run the launcher in its own process group, tied to this process: Ctrl-C or SIGTERM here stops the
+    whole group cleanly (no tracebacks from the trainer or accelerate) and raises ApplyError; if this process
+    is killed outright, the launcher gets SIGTERM from the kernel and the trainer follows its launcher."""
+    import signal
+
+    proc = subprocess.Popen(argv, env=env, start_new_session=True, preexec_fn=_die_with_parent)
+    stopping: list[int] = []
+
+    def forward(signum, frame):
+        stopping.append(signum)
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        while True:
+            try:
+                code = proc.wait(timeout=60 if stopping else None)
+                break
+            except subprocess.TimeoutExpired:  # the group did not stop within a minute of SIGTERM
+                os.killpg(proc.pid, signal.SIGKILL)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if stopping:
+        name = "Ctrl-C" if stopping[0] == signal.SIGINT else "SIGTERM"
+        raise ApplyError(f"interrupted ({name}): training stopped; rerun `ftspec apply` to resume from the newest "
+                         "complete checkpoint", 130)
+    return code
+
+
 def train(plan: Plan, run_dir: Path, *, resume: bool) -> dict:
     launch = _launch_for(plan, run_dir)
     argv = _accelerate_argv(launch.launch_argv) + (["--resume"] if resume else [])
+    if plan.layout["accelerator"] == "cpu" and argv[1:2] == ["launch"]:
+        argv[2:2] = ["--num_cpu_threads_per_process", str(_cpu_threads(plan.layout["processes_per_node"]))]
     env = {**os.environ, **launch.env, "PYTHONUNBUFFERED": "1", "FTSPEC_HANDLED_EXIT_ZERO": "1"}
     env.setdefault("TOKENIZERS_PARALLELISM", "false")
     error_path, result_path = run_dir / "train_error.json", run_dir / runs.TRAIN_RESULT
     error_path.unlink(missing_ok=True)  # from an earlier attempt
-    proc = subprocess.run(argv, env=env)
-    result = json.loads(result_path.read_text()) if result_path.is_file() else None
-    error = json.loads(error_path.read_text()) if error_path.is_file() else {}
+    returncode = _run_trainer(argv, env)
+    result = runs.read_json(result_path) if result_path.is_file() else None
+    error = runs.read_json(error_path) if error_path.is_file() else None
+    error = error if isinstance(error, dict) else {}
+    if error.get("error") == "crashed":
+        raise ApplyError(f"training failed: {error.get('message')}; fix the cause, then rerun `ftspec apply` to "
+                         "resume from the newest complete checkpoint")
     if error.get("error") == "bad_job":
         raise ApplyError(f"the trainer refused the job: {error.get('message')}", 2)
     if error.get("error") == "out_of_memory":
         raise ApplyError(f"{error.get('message')} (the plan estimated {plan.peak_memory_gib_per_device} GiB per "
                          "device; `ftspec plan` lists remedies with their own memory)", EXIT_OOM)
-    if proc.returncode == EXIT_NAN or (result and result.get("stopped") == "nan_loss"):
+    if returncode == EXIT_NAN or (result and result.get("stopped") == "nan_loss"):
         raise ApplyError(f"training stopped: the loss became NaN/inf at step {result and result.get('global_step')}; "
                          "lower training.learning_rate", EXIT_NAN)
-    if proc.returncode != 0 or result is None:
-        raise ApplyError(f"training failed (exit {proc.returncode}); rerun `ftspec apply` to resume from the last "
-                         "checkpoint", proc.returncode or 1)
+    if returncode != 0 or not isinstance(result, dict):
+        how = f"killed by signal {-returncode}" if returncode < 0 else f"exit {returncode}"
+        raise ApplyError(f"training failed ({how}); rerun `ftspec apply` to resume from the last checkpoint",
+                         1 if returncode <= 0 else returncode)
     return result
 
 
@@ -200,7 +264,7 @@ def checkpoints(run_dir: Path) -> list[dict]:
 def build_report(plan: Plan, run_dir: Path, result: dict, evaluation: dict | None, lint: list | None = None) -> dict:
     final = weights_dir(plan, run_dir)
     return {
-        "format": 1,
+        "format": REPORT_FORMAT,
         "name": plan.name,
         "run_id": run_dir.name,
         "spec_name": plan.name,
@@ -217,10 +281,7 @@ def build_report(plan: Plan, run_dir: Path, result: dict, evaluation: dict | Non
         "loss": {"train": result["loss"]["train"], "validation": result["loss"]["validation"]},
         "overfitting": result.get("overfitting"),
         "best_checkpoint": result.get("best_checkpoint"),
-        "eval": {"base": evaluation["base"] if evaluation else None,
-                 "finetuned": evaluation["finetuned"] if evaluation else None,
-                 "holdout": evaluation["holdout"] if evaluation else None,
-                 "timing_s": evaluation["timing_s"] if evaluation else None},
+        "eval": eval_section(evaluation),
         "data": plan.data,
         "fingerprint": plan.fingerprint,
         "versions": plan.fingerprint["versions"],
@@ -228,7 +289,10 @@ def build_report(plan: Plan, run_dir: Path, result: dict, evaluation: dict | Non
         "hardware": _hardware(),
         "lint": [f.to_dict() for f in lint or []],
         "checkpoints": checkpoints(run_dir),
-        "final_weights": {"path": final.name, "sha256": _weights_hashes(final)} if final.is_dir() else None,
+        "eval_settings_sha256": runs.eval_digest(plan),
+        # Every file of the weights folder but the model card (rewritten with each report): what a later apply
+        # checks before it trusts the run as finished.
+        "final_weights": {"path": final.name, "sha256": runs.weights_hashes(final)} if final.is_dir() else None,
         "artifacts": {"adapter": final.name if final.name == "adapter" else None,
                       "model": final.name if final.name == "model" else None,
                       "tensorboard": "tensorboard", "checkpoints": "checkpoints",
@@ -250,8 +314,8 @@ def model_card(report: dict, plan: Plan, chat_template: str | None = None) -> st
     if ev["finetuned"]:
         lines.append("| metric | base | fine-tuned |")
         lines.append("|---|---|---|")
-        for name, value in ev["finetuned"]["metrics"].items():
-            base = ev["base"]["metrics"].get(name) if ev["base"] else None
+        for name, value in ev["finetuned"].items():
+            base = ev["base"].get(name) if ev["base"] else None
             lines.append(f"| {name} | {'—' if base is None else f'{base:.3f}'} | {value:.3f} |")
     else:
         lines.append("No holdout was configured.")
@@ -283,25 +347,97 @@ def write_report(plan: Plan, run_dir: Path, report: dict) -> None:
     write_text_atomic(run_dir / runs.REPORT, _dump(report))  # last: it marks the run complete
 
 
+def report_problem(plan: Plan, run_dir: Path) -> str | None:
+    """None when ``run_dir`` holds a finished run of ``plan`` that can be trusted: a report.json that parses,
+    whose recorded final-weight hashes match the files and whose evaluation settings are the plan's."""
+    report = runs.read_json(run_dir / runs.REPORT)
+    if not isinstance(report, dict):
+        return "its report.json is unreadable"
+    weights = report.get("final_weights")
+    if not isinstance(weights, dict):
+        return "its report.json records no final weights"
+    problem = runs.hashes_problem(run_dir / str(weights.get("path")), weights.get("sha256"))
+    if problem:
+        return f"its final weights do not match report.json: {problem}"
+    if report.get("eval_settings_sha256") != runs.eval_digest(plan):
+        return "the evaluation settings or holdout changed since it was evaluated"
+    return None
+
+
+def trained_result(run_dir: Path, echo) -> dict | None:
+    """train_result.json of a finished training whose final weights still match their recorded hashes."""
+    result = runs.read_json(run_dir / runs.TRAIN_RESULT)
+    if not (isinstance(result, dict) and result.get("stopped") == "completed"):
+        return None
+    problem = runs.hashes_problem(run_dir / str(result.get("weights")), result.get("weights_sha256"))
+    if problem:
+        echo(f"the final weights cannot be trusted ({problem}): training them again")
+        (run_dir / runs.TRAIN_RESULT).unlink()
+        return None
+    return result
+
+
+def output_problem(loaded, root: Path) -> str | None:
+    """Why runs cannot be written under ``root`` (output.dir is a file, /dev/null, ...), located in the spec."""
+    existing = root
+    try:
+        while not existing.exists():
+            existing = existing.parent
+        if existing.is_dir():
+            return None
+    except OSError as exc:
+        return f"{exc.strerror}: {existing}"
+    loc = loaded.locate("output", "dir")
+    return f"{loc}: output.dir: {existing} is not a folder; runs are written to <output.dir>/<name>/<run-id>/"
+
+
 def apply_plan(loaded, plan: Plan, *, force: bool = False, echo=print, lint: list | None = None) -> Path:
     """Run ``plan`` to completion (or pick up where an interrupted run stopped); returns the run folder."""
     root = runs.run_root(plan)
+    problem = output_problem(loaded, root)
+    if problem:
+        raise ApplyError(problem)
     run_dir = root / runs.run_id(plan)
-    if runs.state(run_dir).completed:
-        if not force:
-            echo(f"nothing to do: {run_dir} is complete for these inputs (use --force to train again)")
-            return run_dir
+    try:
+        return _apply_in(loaded, plan, run_dir, root, force=force, echo=echo, lint=lint)
+    except OSError as exc:  # a full disk, a read-only folder: one line; what was written atomically stays good
+        import errno
+
+        what = "the disk is full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise ApplyError(f"cannot write the run folder {run_dir}: {what}{where}; fix that and rerun "
+                         "`ftspec apply` (finished stages are kept, half-written files are not used)") from None
+
+
+def _apply_in(loaded, plan: Plan, run_dir: Path, root: Path, *, force: bool, echo, lint) -> Path:
+    from .atomic import clean_temp_files
+
+    if force and (run_dir / runs.REPORT).exists():
         run_dir = runs.fresh_run_dir(root, run_dir.name)
+    elif not force and report_problem(plan, run_dir) is None:
+        echo(f"nothing to do: {run_dir} is complete for these inputs (use --force to train again)")
+        return run_dir
     with runs.RunLock(run_dir):
-        st = runs.state(run_dir)
-        if not st.trained:
-            if st.has_checkpoint:
-                echo(f"resuming {run_dir} from {runs.complete_checkpoints(run_dir)[-1].name}")
-            else:
-                echo(f"run folder: {run_dir}")
-            write_inputs(loaded, plan, run_dir)
-            train(plan, run_dir, resume=st.has_checkpoint)
-        result = json.loads((run_dir / runs.TRAIN_RESULT).read_text())
+        alive = runs.trainer_alive(run_dir)
+        if alive:
+            raise ApplyError(alive)
+        clean_temp_files(run_dir)
+        if (run_dir / runs.REPORT).exists():
+            why = report_problem(plan, run_dir)
+            if why is None and not force:
+                echo(f"nothing to do: {run_dir} is complete for these inputs (use --force to train again)")
+                return run_dir
+            echo(f"{run_dir} is not complete: {why}")
+            os.replace(run_dir / runs.REPORT, run_dir / "report.json.stale")
+        result = trained_result(run_dir, echo)
+        write_inputs(loaded, plan, run_dir)
+        if result is None:
+            checkpoint = runs.trusted_checkpoint(run_dir, echo)
+            echo(f"resuming {run_dir} from {checkpoint.name}" if checkpoint else f"run folder: {run_dir}")
+            train(plan, run_dir, resume=checkpoint is not None)
+            result = runs.read_json(run_dir / runs.TRAIN_RESULT)
+        else:
+            echo(f"re-evaluating the finished weights in {run_dir}")
         if result["global_step"] != plan.optimizer_steps:
             raise ApplyError(f"the trainer ran {result['global_step']} optimizer steps but the plan says "
                              f"{plan.optimizer_steps}", EXIT_STEPS)

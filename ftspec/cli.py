@@ -63,8 +63,12 @@ def _emit(findings: list, fmt: str) -> None:
             click.echo(text)
 
 
-def _exit_code(findings: list) -> int:
-    return EXIT_FINDINGS if any(f.severity == "error" for f in findings) else EXIT_OK
+def _exit_code(findings: list, fail_on: str = "error") -> int:
+    """1 when any finding is at least as severe as ``fail_on`` (error < warning < info), else 0."""
+    from .findings import SEVERITY_ORDER
+
+    limit = SEVERITY_ORDER[fail_on]
+    return EXIT_FINDINGS if any(SEVERITY_ORDER[f.severity] <= limit for f in findings) else EXIT_OK
 
 
 def _split_codes(values: tuple[str, ...]) -> list[str]:
@@ -94,24 +98,50 @@ def validate(specs: tuple[str, ...], fmt: str) -> None:
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
 @click.option("--select", multiple=True, help="Only these rule codes (comma-separated, prefixes allowed).")
 @click.option("--disable", multiple=True, help="Switch these rule codes off for this run.")
-def lint(specs: tuple[str, ...], fmt: str, select: tuple[str, ...], disable: tuple[str, ...]) -> None:
+@click.option("--fail-on", "fail_on", type=click.Choice(["error", "warning", "info"]), default="error",
+              show_default=True, help="Exit 1 when a finding of this severity or a worse one is found.")
+@click.option("--fix", is_flag=True, help="Apply the findings' unambiguous fixes to the spec (comments and layout "
+              "kept), then lint again.")
+def lint(specs: tuple[str, ...], fmt: str, select: tuple[str, ...], disable: tuple[str, ...], fail_on: str,
+         fix: bool) -> None:
     """Validate SPECS, then check them and their datasets against the guides' rules."""
     from .lint import run_lint
 
-    loaded_specs, findings = _load_specs(specs)
-    for loaded in loaded_specs:
-        findings.extend(run_lint(loaded, select=_split_codes(select) or None, disable=_split_codes(disable)))
+    def lint_all():
+        loaded_specs, found = _load_specs(specs)
+        for loaded in loaded_specs:
+            found.extend(run_lint(loaded, select=_split_codes(select) or None, disable=_split_codes(disable)))
+        return loaded_specs, found
+
+    loaded_specs, findings = lint_all()
+    if fix:
+        from .fix import apply_fixes
+
+        changed = []
+        for loaded in loaded_specs:
+            mine = [f for f in findings if f.code != "FT000" and f.extra.get("fix")
+                    and f.path in {str(loaded.path)} | {loc.file for loc in loaded.source.values.values()}]
+            changed += apply_fixes(loaded, mine)
+        for c in changed:
+            click.echo(f"fixed {c.code}: {c.file}: {c.key} {c.old!r} -> {c.new!r}", err=True)
+        if changed:
+            loaded_specs, findings = lint_all()  # what is left after the fixes
     _emit(findings, fmt)
     if fmt == "text" and not findings:
         click.echo(f"{len(specs)} spec(s): no findings")
-    sys.exit(_exit_code(findings))
+    code = _exit_code(findings, fail_on)
+    if code and fmt == "text" and fail_on != "error" and not any(f.severity == "error" for f in findings):
+        click.echo(f"failing on --fail-on {fail_on}: relax with --fail-on error", err=True)
+    sys.exit(code)
 
 
 @cli.command()
 @click.argument("code", required=False)
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown", "docs"]), default="text",
               show_default=True)
-def rules(code: str | None, fmt: str) -> None:
+@click.option("--profile", type=click.Choice(["ark", "bailian", "openai", "peft"]),
+              help="List only what this lint.profile changes: its own rules and the thresholds it sets.")
+def rules(code: str | None, fmt: str, profile: str | None) -> None:
     """List the lint rules, or explain one (ftspec rules FT201)."""
     from .rules import all_rules, get_rule
 
@@ -123,6 +153,18 @@ def rules(code: str | None, fmt: str) -> None:
         click.echo(rule_doc(rule))
         return
     listed = all_rules()
+    if profile:
+        changed = [r for r in listed if profile in r.profiles or profile in r.only]
+        if fmt == "json":
+            click.echo(json.dumps([{"code": r.code, "name": r.name, "severity": r.severity,
+                                    "only_under_profiles": list(r.only), "change": r.profiles.get(profile)}
+                                   for r in changed], indent=2))
+            return
+        click.echo(f"lint.profile {profile} changes {len(changed)} rule(s):")
+        for r in changed:
+            scope = "only under " + ", ".join(r.only) if r.only else "all profiles"
+            click.echo(f"{r.code}  {r.severity:<7}  {r.name:<28} {r.profiles.get(profile, r.summary)} ({scope})")
+        return
     if fmt == "json":
         click.echo(json.dumps([{"code": r.code, "name": r.name, "severity": r.severity, "summary": r.summary}
                                for r in listed], indent=2))
@@ -135,8 +177,18 @@ def rules(code: str | None, fmt: str) -> None:
             click.echo(f"{r.code}  {r.severity:<7}  {r.name:<28} {r.summary}")
 
 
+def _profile_lines(rule) -> list[str]:
+    lines = []
+    if rule.only:
+        lines.append(f"Applies only under lint.profile {', '.join(rule.only)}.")
+    lines += [f"- profile {p}: {what}" for p, what in rule.profiles.items()]
+    return lines
+
+
 def rule_doc(rule) -> str:
-    return f"{rule.code} {rule.name} ({rule.severity})\n{rule.summary}\n\n{rule.docs.strip()}"
+    profiles = _profile_lines(rule)
+    tail = ("\n\nProfiles\n  " + "\n  ".join(profiles)) if profiles else ""
+    return f"{rule.code} {rule.name} ({rule.severity})\n{rule.summary}\n\n{rule.docs.strip()}{tail}"
 
 
 def rules_markdown(listed) -> str:
@@ -152,6 +204,9 @@ def rules_docs_page(listed) -> str:
     for r in listed:
         parts += [f"## {r.code} {r.name}", "", f"Default severity: **{r.severity}**. {r.summary}", "",
                   r.docs.strip(), ""]
+        profiles = _profile_lines(r)
+        if profiles:
+            parts += ["Profiles", "", *profiles, ""]
     return "\n".join(parts)
 
 
@@ -167,7 +222,7 @@ def schema() -> None:
 @click.argument("path", type=click.Path(dir_okay=False), default="ftspec.yaml")
 @click.option("--method", type=click.Choice(["sft", "dpo", "cpt"]), default="sft", show_default=True)
 @click.option("--adapter", type=click.Choice(["lora", "rslora", "qlora", "full"]), default="lora", show_default=True)
-@click.option("--base", default="builtin:tiny", show_default=True, help="Base model: hub id, folder, builtin:tiny.")
+@click.option("--base", default="builtin:tiny", show_default=True, help="Base model: hub id, folder, builtin:tiny-chat, builtin:tiny.")
 @click.option("--name", default=None, help="Job name (default: the file's stem).")
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 def init(path: str, method: str, adapter: str, base: str, name: str | None, force: bool) -> None:
@@ -227,6 +282,18 @@ def _does_not_fit(loaded, plan):
                    f"{limit} GiB usable on {plan.layout['accelerator']}", loc.file, loc.line, loc.column, hint=hint)
 
 
+def _no_plan(findings: list, fmt: str, message: str) -> None:
+    """Stop without a plan: the findings in the asked-for view (JSON stays JSON on every exit code), exit 1."""
+    if fmt == "json":
+        click.echo(json.dumps({"plan": None, "error": message,
+                               "findings": [f.to_dict() for f in sorted(findings, key=lambda f: f.sort_key())]},
+                              indent=2, ensure_ascii=False))
+    else:
+        _emit(findings, "text")
+    click.echo(message, err=True)
+    sys.exit(EXIT_FINDINGS)
+
+
 def compile_plan(spec_path: str, fmt: str = "text"):
     """Load, lint and plan one spec; on any error print the located findings and exit 1."""
     from .lint import run_lint
@@ -234,22 +301,17 @@ def compile_plan(spec_path: str, fmt: str = "text"):
 
     loaded_specs, findings = _load_specs((spec_path,))
     if not loaded_specs:
-        _emit(findings, fmt)
-        sys.exit(EXIT_FINDINGS)
+        _no_plan(findings, fmt, f"no plan: {spec_path} does not load")
     loaded = loaded_specs[0]
     # The plan tokenizes every sample exactly; lint's own token pass would only repeat that work.
     findings = run_lint(loaded, count_tokens=False)
     errors = [f for f in findings if f.severity == "error"]
     if errors:
-        _emit(findings, fmt if fmt != "json" else "text")
-        click.echo(f"no plan: {len(errors)} lint error(s) in {spec_path}", err=True)
-        sys.exit(EXIT_FINDINGS)
+        _no_plan(findings, fmt, f"no plan: {len(errors)} lint error(s) in {spec_path}")
     try:
         plan = build_plan(loaded)
     except PlanError as exc:
-        _emit([_plan_error_finding(loaded, exc)], "text")
-        click.echo(f"no plan for {spec_path}", err=True)
-        sys.exit(EXIT_FINDINGS)
+        _no_plan([_plan_error_finding(loaded, exc)], fmt, f"no plan for {spec_path}")
     return loaded, plan, findings
 
 
@@ -270,7 +332,9 @@ def plan(spec: str, out: str | None, fmt: str, emit: str | None) -> None:
         click.echo(to_json(compiled), nl=False)
     else:
         if warnings:
-            click.echo(f"{len(warnings)} lint warning(s); `ftspec lint {spec}` shows them", err=True)
+            n_warn = sum(f.severity == "warning" for f in warnings)
+            click.echo(f"{n_warn} lint warning(s), {len(warnings) - n_warn} info; `ftspec lint {spec}` shows them",
+                       err=True)
         click.echo(to_text(compiled), nl=False)
     if compiled.fits is False:
         from .output import render_text
@@ -280,8 +344,13 @@ def plan(spec: str, out: str | None, fmt: str, emit: str | None) -> None:
         sys.exit(EXIT_FINDINGS)
     if out:
         from .atomic import write_text_atomic
+        from .plan.views import to_saved_json
 
-        write_text_atomic(Path(out), to_json(compiled))
+        # Resolved: the saved plan applies from any folder.
+        spec_file = str(Path(compiled.spec_file).resolve())
+        saved = compiled.model_copy(update={"spec_file": spec_file,
+                                            "fingerprint": {**compiled.fingerprint, "spec_file": spec_file}})
+        write_text_atomic(Path(out), to_saved_json(saved))
         click.echo(f"saved plan to {out}; run `ftspec apply {out}`", err=True)
     if emit:
         from .apply import emit_run_folder
@@ -297,10 +366,14 @@ def _load_saved_plan(path: str):
     from .plan import fingerprint
     from .plan.compile import Plan
 
+    from .plan.views import from_saved_json
+
     try:
-        plan_obj = Plan.model_validate_json(Path(path).read_text(encoding="utf-8"))
+        plan_obj = from_saved_json(json.loads(Path(path).read_text(encoding="utf-8")))
     except (OSError, ValueError) as exc:
-        raise click.ClickException(f"{path}: not a readable ftspec plan ({str(exc).splitlines()[0]})") from None
+        click.echo(f"ftspec: {path}: not a usable saved plan: {str(exc).splitlines()[0]}; run `ftspec plan SPEC -o "
+                   f"{path}` again", err=True)
+        sys.exit(EXIT_FINDINGS)
     if not Path(plan_obj.spec_file).is_file():
         click.echo(f"{path}: the plan's spec {plan_obj.spec_file} is gone; run `ftspec plan` again", err=True)
         sys.exit(EXIT_FINDINGS)
@@ -322,6 +395,20 @@ def _load_saved_plan(path: str):
     return loaded, plan_obj
 
 
+def _is_saved_plan(target: str) -> bool:
+    """A saved plan is told from a spec by its content (a JSON spec is a spec), not by its name."""
+    if not target.endswith(".json"):
+        return False
+    from .plan.views import looks_like_saved_plan
+    from .source import MAX_BYTES
+
+    try:
+        head = Path(target).open("rb").read(MAX_BYTES * 50)
+        return looks_like_saved_plan(json.loads(head))
+    except (OSError, ValueError):
+        return True  # not a spec either: the saved-plan reader says what is wrong with it
+
+
 @cli.command()
 @click.argument("target", type=click.Path(dir_okay=False))
 @click.option("--force", is_flag=True, help="Train again even if a finished run exists for these inputs.")
@@ -331,7 +418,7 @@ def apply(target: str, force: bool) -> None:
     from .runs import RunLocked
     from .plan.views import to_text
 
-    if target.endswith(".json"):
+    if _is_saved_plan(target):
         from .lint import run_lint
 
         loaded, plan_obj = _load_saved_plan(target)
@@ -354,27 +441,11 @@ def apply(target: str, force: bool) -> None:
 
 
 def _print_report(run_dir: Path) -> None:
-    report_file = run_dir / "report.json"
-    report = json.loads(report_file.read_text(encoding="utf-8"))
-    click.echo(f"run {run_dir}")
-    click.echo(f"  optimizer steps  planned {report['plan']['optimizer_steps']}, ran {report['actual']['optimizer_steps']}")
-    train_loss, val_loss = report["loss"]["train"], report["loss"]["validation"]
-    if train_loss:
-        click.echo(f"  train loss       {train_loss[0][1]:.4f} -> {train_loss[-1][1]:.4f}")
-    if val_loss:
-        click.echo("  validation loss  " + ", ".join(f"{v:.4f}" for _, v in val_loss)
-                   + ("  (overfitting)" if report.get("overfitting") else ""))
-    ev = report["eval"]
-    if ev.get("finetuned"):
-        for key, label in (("metrics", "raw"), ("metrics_postprocessed", "post-processed")):
-            tuned = ev["finetuned"].get(key)
-            if not tuned:
-                continue
-            base = (ev.get("base") or {}).get(key) or {}
-            for name, value in tuned.items():
-                before = f"{base[name]:.3f} -> " if name in base else ""
-                click.echo(f"  {name:<16} {before}{value:.3f} ({label})")
-    click.echo(f"  report           {run_dir / 'report.html'}")
+    from .report.story import console_lines
+
+    report = json.loads((run_dir / "report.json").read_text(encoding="utf-8"))
+    for line in console_lines(report, run_dir):
+        click.echo(line)
 
 
 @cli.command()
@@ -384,10 +455,15 @@ def report(run: str) -> None:
     from .atomic import write_text_atomic
     from .report.html import render_report_html
 
+    from .runs import read_json
+
     run_dir = Path(run)
     if not (run_dir / "report.json").is_file():
         raise click.ClickException(f"{run}: no report.json (the run has not finished; `ftspec apply` resumes it)")
-    data = json.loads((run_dir / "report.json").read_text(encoding="utf-8"))
+    data = read_json(run_dir / "report.json")
+    if not isinstance(data, dict):
+        raise click.ClickException(f"{run}: report.json is unreadable; `ftspec apply` on its spec re-evaluates "
+                                   "the run and writes it again")
     write_text_atomic(run_dir / "report.html", render_report_html(data))
     _print_report(run_dir)
 
@@ -407,8 +483,21 @@ def export(run: str, merge: bool, out: str | None) -> None:
     click.echo(f"exported to {dest}")
 
 
+def _sigterm_as_interrupt() -> None:
+    import signal
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread
+        pass
+
+
 def main() -> None:
     """Entry point: usage errors and internal failures exit 2 with one line, never a traceback."""
+    _sigterm_as_interrupt()  # SIGTERM stops like Ctrl-C: one line, and apply resumes on the next run
     try:
         cli(standalone_mode=False)
     except click.exceptions.Abort:
@@ -420,8 +509,14 @@ def main() -> None:
     except SystemExit:
         raise
     except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
+        click.echo("interrupted; nothing half-written is kept, and `ftspec apply` resumes where it stopped", err=True)
         sys.exit(130)
+    except OSError as exc:  # a full disk, a read-only folder, a vanished file: one line, not a traceback
+        import errno
+
+        what = "the disk is full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
+        click.echo(f"ftspec: {exc.filename + ': ' if exc.filename else ''}{what}", err=True)
+        sys.exit(EXIT_FINDINGS)
     except Exception as exc:  # an internal error: say what, and where to report it
         click.echo(f"ftspec: internal error: {type(exc).__name__}: {exc}", err=True)
         click.echo("set FTSPEC_DEBUG=1 for the traceback", err=True)

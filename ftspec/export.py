@@ -16,8 +16,14 @@ def export_run(run_dir: Path, *, merge: bool, out: Path | None = None) -> Path:
     report_file = run_dir / "report.json"
     if not report_file.is_file():
         raise ExportError(f"{run_dir}: no report.json; only finished runs can be exported")
-    plan = json.loads((run_dir / "plan.json").read_text(encoding="utf-8"))
+    try:
+        plan = json.loads((run_dir / "plan.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ExportError(f"{run_dir}: plan.json is unreadable ({exc}); run `ftspec apply` again") from None
     adapter, full = run_dir / "adapter", run_dir / "model"
+    if not (full.is_dir() or adapter.is_dir()):
+        raise ExportError(f"{run_dir}: the run has no adapter/ or model/ folder (its weights are gone); run "
+                          "`ftspec apply` again to retrain them")
     dest = out or run_dir / ("merged" if merge else "export")
     if dest.exists():
         raise ExportError(f"{dest} exists; remove it or pass -o elsewhere")

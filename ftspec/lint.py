@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .data.formats import (canonical_texts, char_token_estimate, detect_format, message_texts, to_canonical,
-                           validate_record)
+from .data.formats import canonical_texts, char_token_estimate, detect_format, message_texts, validate_and_convert
 from .data.reader import DataReadError, read_records
 from .findings import Finding
 from .load import LoadedSpec
+from .record_checks import RecordChecks, Tally
 
 MAX_PROBLEMS_PER_FILE = 20
 CHUNK = 1024
@@ -42,10 +43,31 @@ class DataStats:
     hashes: set = field(default_factory=set)
     leaks: int = 0
     leak_lines: list = field(default_factory=list)
+    file_bytes: int | None = None
+    over_platform: int = 0  # samples over the profile's per-example token limit
+    # Filled by record_checks.RecordChecks, read by the rules:
+    tallies: dict = field(default_factory=dict)  # name -> Tally (count, first lines)
+    scenario_key: str | None = None
+    scenarios: Counter = field(default_factory=Counter)
+    scenario_missing: int = 0
+    system_prompts: Counter = field(default_factory=Counter)
+    answers_checked: int = 0
+    images: int = 0
+    plain_records: int = 0  # chat records whose assistant turns have no reasoning
+    plain_first: int | None = None
 
     @property
     def display(self) -> str:
         return str(self.path)
+
+    def tally(self, name: str, line: int) -> None:
+        t = self.tallies.get(name)
+        if t is None:
+            t = self.tallies[name] = Tally()
+        t.add(line)
+
+    def tallied(self, name: str) -> "Tally":
+        return self.tallies.get(name) or Tally()
 
 
 class TokenCounter:
@@ -59,8 +81,9 @@ class TokenCounter:
         self._loaded = False
         self._tok = None  # the model's own tokenizer
         self._train_tok = None  # what the trainer renders with (template swap), or None when that fails
-        self.template_error = None  # the pipeline's TemplateError, reported by FT310
+        self.template_error = None  # the pipeline's TemplateError, reported by FT313
         self.overhead = 4
+        self.model_error: str | None = None  # why the model's files are unusable (rule FT004)
 
     def _load(self) -> None:
         if self._loaded:
@@ -68,11 +91,24 @@ class TokenCounter:
         self._loaded = True
         spec = self._spec
         try:
+            from .models.check import load_problem, model_problem
             from .models.resolve import resolve_model
             from .tokenize import ChatTokenizer
 
-            self._tok = ChatTokenizer.from_model(resolve_model(spec.model.base, spec.model.revision,
-                                                               spec_dir=self._spec_dir))
+            try:
+                ref = resolve_model(spec.model.base, spec.model.revision, spec_dir=self._spec_dir)
+            except ValueError as exc:
+                self.model_error = str(exc)
+                return
+            try:
+                tok = ChatTokenizer.from_model(ref)
+            except Exception as exc:  # a corrupt tokenizer.json or template file: reported, not raised
+                self.model_error = load_problem(exc)
+                return
+            self.model_error = model_problem(ref, tok)
+            if self.model_error:
+                return
+            self._tok = tok
         except Exception:
             self._tok = None
         if self._tok is None:
@@ -90,6 +126,14 @@ class TokenCounter:
         self._load()
         return self._tok
 
+    def check_model(self) -> str | None:
+        """Why the spec's model folder cannot be used, or None. The builtin is known good and skipped, so a
+        lint of the quickstart does not pay for loading its tokenizer when it counts no data."""
+        if self._spec.model.base.startswith("builtin:") and not self._loaded:
+            return None
+        self._load()
+        return self.model_error
+
     @property
     def exact(self) -> bool:
         self._load()
@@ -103,13 +147,15 @@ class TokenCounter:
         return f"estimated (~4 chars/token, ~3 for CJK; {why})"
 
     def count(self, records: list[dict], method: str) -> list[int]:
-        """Tokens of each canonical record as the trainer tokenizes it (DPO: prompt + the longer answer)."""
+        """Tokens of each canonical record as the trainer tokenizes it (DPO: prompt + the longer answer). A
+        sample far over max_length is counted from a bounded prefix (a lower bound, still over max_length), so
+        one 50 MB record costs no more than a long one."""
         if self.exact:
             from .data.pipeline import PipelineError, tokenize
 
             try:
                 return tokenize(records, method, self._train_tok, assistant_only_loss=False,
-                                max_length=self._spec.data.max_length).lengths
+                                max_length=self._spec.data.max_length, bounded=True).lengths
             except (PipelineError, ValueError, TypeError, LookupError) as exc:  # a template that cannot render them
                 self.template_error = self.template_error or exc
                 self._train_tok = None
@@ -170,16 +216,29 @@ class LintContext:
         return max(n, 0)
 
 
-def scan(stats: DataStats, spec, counter: TokenCounter, forced_fmt: str, train_hashes: set | None) -> DataStats:
+# Per-example token limits of the platforms (GUIDE-RULES: OpenAI 16,385 tokens; Bailian max_length up to 8,192).
+PLATFORM_TOKEN_LIMIT = {"openai": 16_385, "bailian": 8_192}
+
+
+def scan(stats: DataStats, spec, counter: TokenCounter, forced_fmt: str, train_hashes: set | None,
+         checks: RecordChecks | None = None) -> DataStats:
     method = spec.method if stats.role != "holdout" else ("dpo" if spec.method == "dpo" else "sft")
     if stats.role == "holdout" and spec.method == "cpt":
         method = "cpt"
     max_len = spec.data.max_length
+    platform_limit = PLATFORM_TOKEN_LIMIT.get(spec.lint.profile, 0) or None
     keep_hashes = stats.role == "train"
+    try:
+        stats.file_bytes = stats.path.stat().st_size
+    except OSError:
+        pass
     try:
         items = read_records(stats.path)
     except DataReadError as exc:
-        stats.exists = stats.path.is_file()
+        try:
+            stats.exists = stats.path.exists()
+        except (OSError, ValueError):
+            stats.exists = False
         stats.read_error = str(exc)
         return stats
     fmt = None if forced_fmt == "auto" else forced_fmt
@@ -197,6 +256,8 @@ def scan(stats: DataStats, spec, counter: TokenCounter, forced_fmt: str, train_h
                 stats.over_length += 1
                 if len(stats.over_lines) < 5:
                     stats.over_lines.append(line)
+            if platform_limit and n > platform_limit:
+                stats.over_platform += 1
         pending_records.clear()
         pending_lines.clear()
 
@@ -209,7 +270,7 @@ def scan(stats: DataStats, spec, counter: TokenCounter, forced_fmt: str, train_h
             rfmt = fmt or detect_format(record)
             if fmt is None and rfmt is not None and forced_fmt == "auto" and stats.fmt is None:
                 stats.fmt = rfmt
-            problems = validate_record(record, rfmt, method)
+            problems, canon = validate_and_convert(record, rfmt, method)
             bad = False
             for msg, fld in problems:
                 if fld == "label":
@@ -227,7 +288,8 @@ def scan(stats: DataStats, spec, counter: TokenCounter, forced_fmt: str, train_h
             if bad:
                 continue
             stats.records += 1
-            canon = to_canonical(record, rfmt, method)
+            if checks is not None:
+                checks.observe(stats, line, record, canon, rfmt)
             h = hash(canonical_texts(canon))
             if train_hashes is not None and h in train_hashes:
                 stats.leaks += 1
@@ -277,14 +339,17 @@ def collect(loaded: LoadedSpec, *, count_tokens: bool = True) -> LintContext:
     def mk(role, value, at):
         return DataStats(role, value, loaded.resolve(value), at)
 
-    ctx.train = scan(mk("train", d.train, ("data", "train")), spec, ctx.counter, d.format, None)
+    checks = RecordChecks(spec, lambda stats: stats.path.parent)
+    ctx.train = scan(mk("train", d.train, ("data", "train")), spec, ctx.counter, d.format, None, checks)
     th = ctx.train.hashes
     if isinstance(d.validation, str):
-        ctx.validation = scan(mk("validation", d.validation, ("data", "validation")), spec, ctx.counter, d.format, th)
+        ctx.validation = scan(mk("validation", d.validation, ("data", "validation")), spec, ctx.counter, d.format, th,
+                              checks)
     if spec.eval.holdout:
-        ctx.holdout = scan(mk("holdout", spec.eval.holdout, ("eval", "holdout")), spec, ctx.counter, "auto", th)
+        ctx.holdout = scan(mk("holdout", spec.eval.holdout, ("eval", "holdout")), spec, ctx.counter, "auto", th,
+                           checks)
     for i, m in enumerate(d.mix):
-        ctx.mix.append(scan(mk("mix", m.path, ("data", "mix", i, "path")), spec, ctx.counter, m.format, None))
+        ctx.mix.append(scan(mk("mix", m.path, ("data", "mix", i, "path")), spec, ctx.counter, m.format, None, checks))
     return ctx
 
 
@@ -312,8 +377,9 @@ def run_lint(loaded: LoadedSpec, *, select: list[str] | None = None, disable=(),
     if not count_tokens:
         off |= set(TOKEN_RULES)
     sel = {c.upper() for c in select} if select else None
-    rules = [r for r in all_rules() if r.code not in off and (sel is None or r.code in sel or
-             any(r.code.startswith(s) for s in sel))]
+    profile = loaded.spec.lint.profile
+    rules = [r for r in all_rules() if r.code not in off and (not r.only or profile in r.only)
+             and (sel is None or r.code in sel or any(r.code.startswith(s) for s in sel))]
     ctx = collect(loaded, count_tokens=count_tokens)
     spec_files = {str(loaded.path)} | {loc.file for loc in loaded.source.values.values()}
     cache: dict = {}

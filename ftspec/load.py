@@ -64,10 +64,18 @@ def _read_with_extends(path: Path, seen: tuple[Path, ...]) -> tuple[dict, Source
         return raw, source
     if not isinstance(parent, str):
         raise SourceError("'extends' must be a path to another spec", source.locate(("extends",)))
-    parent_path = (path.parent / parent).resolve()
+    problem = path_problem(parent)
+    if problem:
+        raise SourceError(f"extends: {problem}", source.locate(("extends",)))
+    try:
+        parent_path = (path.parent / Path(parent).expanduser()).resolve()
+        found = parent_path.exists()  # a FIFO too: reading it then says it is not a regular file
+    except (OSError, RuntimeError, ValueError) as exc:  # a symlink loop, a name too long, ...
+        raise SourceError(f"extends: cannot use {parent}: {getattr(exc, 'strerror', None) or exc}",
+                          source.locate(("extends",))) from None
     if parent_path in seen or len(seen) >= MAX_EXTENDS_DEPTH:
         raise SourceError(f"'extends' forms a cycle or is nested too deep at {parent}", source.locate(("extends",)))
-    if not parent_path.is_file():
+    if not found:
         raise SourceError(f"extended spec not found: {parent}", source.locate(("extends",)))
     base_raw, base_source = _read_with_extends(parent_path, seen + (parent_path,))
     # Relative paths in the parent stay relative to the parent: rewrite them before merging.
@@ -86,7 +94,10 @@ def _rebase_paths(raw: dict, from_dir: Path, to_dir: Path) -> dict:
         if not isinstance(p, str) or Path(p).is_absolute() or p.startswith("builtin:"):
             return p
         candidate = from_dir / p
-        return os.path.relpath(candidate, to_dir) if candidate.exists() else p
+        try:
+            return os.path.relpath(candidate, to_dir) if candidate.exists() else p
+        except (OSError, ValueError):
+            return p  # load_spec reports what is wrong with it
 
     out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
     data = out.get("data")
@@ -195,11 +206,62 @@ def _located(exc: ValidationError, source: SourceMap, raw: dict) -> list[SourceE
     return out
 
 
+# A path component longer than this is refused by every common file system (ENAMETOOLONG).
+MAX_NAME_BYTES = 255
+
+
+def path_problem(text: str) -> str | None:
+    """What makes ``text`` unusable as a path on this machine, before any file system call trips on it."""
+    import os
+
+    if "\x00" in text:
+        return "a path cannot contain a NUL character"
+    for part in text.replace("\\", "/").split("/"):
+        if len(part.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
+            return f"a path component is longer than {MAX_NAME_BYTES} bytes: {part[:40]}..."
+    if text.startswith("~"):
+        try:
+            expanded = os.path.expanduser(text)
+        except (RuntimeError, KeyError):
+            expanded = text
+        if expanded.startswith("~"):
+            user = text[1:].split("/", 1)[0]
+            return f"'~{user}' is not a user on this machine (no home folder to expand it to)"
+    return None
+
+
+def _path_fields(spec: Spec) -> list[tuple[tuple, str]]:
+    d = spec.data
+    fields: list[tuple[tuple, str]] = [(("data", "train"), d.train), (("output", "dir"), spec.output.dir)]
+    if isinstance(d.validation, str):
+        fields.append((("data", "validation"), d.validation))
+    fields += [(("data", "mix", i, "path"), m.path) for i, m in enumerate(d.mix)]
+    if spec.eval.holdout:
+        fields.append((("eval", "holdout"), spec.eval.holdout))
+    fields.append((("model", "base"), spec.model.base))
+    return fields
+
+
+def _path_errors(spec: Spec, source: SourceMap) -> list[SourceError]:
+    out = []
+    for at, text in _path_fields(spec):
+        problem = path_problem(text)
+        if problem:
+            out.append(SourceError(f"{'.'.join(map(str, at))}: {problem}", source.locate(at)))
+    return out
+
+
 def load_spec(path: str | Path) -> LoadedSpec:
     """Load and validate one spec; raises ``SpecErrors`` with located problems."""
     path = Path(path)
     try:
-        raw, source = _read_with_extends(path.resolve() if path.exists() else path, (path.resolve(),))
+        try:
+            resolved = path.resolve()
+            start = resolved if resolved.exists() else path
+        except (OSError, RuntimeError, ValueError) as exc:
+            raise SourceError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}",
+                              Location(str(path), 1, 1)) from None
+        raw, source = _read_with_extends(start, (resolved,))
     except SourceError as exc:
         raise SpecErrors([exc]) from None
     source.file = str(path)
@@ -211,4 +273,7 @@ def load_spec(path: str | Path) -> LoadedSpec:
         spec = Spec.model_validate(raw)
     except ValidationError as exc:
         raise SpecErrors(_located(exc, source, raw)) from None
+    errors = _path_errors(spec, source)
+    if errors:
+        raise SpecErrors(errors)
     return LoadedSpec(spec=spec, path=path, source=source, raw=raw)

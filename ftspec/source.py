@@ -22,6 +22,10 @@ JsonPath = tuple  # tuple[str | int, ...]
 # A spec is a few hundred nodes; anything far larger is an alias bomb or not a spec.
 MAX_NODES = 100_000
 MAX_BYTES = 2_000_000
+# Aliases repeat a string without repeating its bytes: cap the text the document expands to, too.
+MAX_EXPANDED_CHARS = 4 * MAX_BYTES
+# Python refuses int() of longer digit strings (sys.int_info.default_max_str_digits); no setting needs them.
+MAX_INT_DIGITS = 100
 
 _NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
 _BOOL = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
@@ -30,6 +34,7 @@ _FLOAT = re.compile(
     r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
     r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
 )
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _STD = "tag:yaml.org,2002:"
 # timestamp: PyYAML's 1.1 resolver tags plain dates with it; we read them back as strings.
 _ALLOWED_TAGS = {_STD + t for t in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp")}
@@ -92,6 +97,7 @@ class _Builder:
     def __init__(self, file: str):
         self.file = file
         self.count = 0
+        self.chars = 0
         self.map = SourceMap(file)
         self.scalar_loader = yaml.SafeLoader("")
 
@@ -112,6 +118,13 @@ class _Builder:
             return self._mapping(node, path)
         if isinstance(node, SequenceNode):
             return [self.build(child, path + (i,)) for i, child in enumerate(node.value)]
+        self.chars += len(node.value)
+        if _SURROGATE.search(node.value):
+            raise SourceError("text holds a UTF-16 surrogate escape (\\ud800-\\udfff), which is no character",
+                              _loc(self.file, node), "write the character itself (UTF-8) instead of its escapes")
+        if self.chars > MAX_EXPANDED_CHARS:
+            raise SourceError(f"document expands to more than {MAX_EXPANDED_CHARS} characters of text "
+                              "(YAML alias bomb?)", _loc(self.file, node))
         return self._scalar(node)
 
     def _mapping(self, node: MappingNode, path: JsonPath) -> dict:
@@ -134,14 +147,17 @@ class _Builder:
 
     def _scalar(self, node: ScalarNode) -> Any:
         text = node.value
-        if node.style is not None:  # quoted or block scalar
-            return text if node.tag == _STD + "str" else self.scalar_loader.construct_object(node)
+        if node.style:  # quoted or block scalar (plain is None in PyYAML's parser, "" in libyaml's)
+            if node.tag == _STD + "str":
+                return text
+            return self._explicit(node)
         # plain scalar: YAML 1.2 core schema
         if _NULL.match(text):
             return None
         if _BOOL.match(text):
             return text.lower() == "true"
         if _INT.match(text):
+            self._check_digits(node)
             return int(text, 0) if text[:2] in ("0o", "0x") else int(text)
         if _FLOAT.match(text):
             low = text.lower()
@@ -152,6 +168,21 @@ class _Builder:
             return float(text)
         return text
 
+    def _check_digits(self, node: ScalarNode) -> None:
+        if len(node.value) > MAX_INT_DIGITS:
+            raise SourceError(f"integer with {len(node.value)} digits is too long (at most {MAX_INT_DIGITS})",
+                              _loc(self.file, node))
+
+    def _explicit(self, node: ScalarNode) -> Any:
+        """A quoted scalar with an explicit tag (``!!int "8"``): PyYAML's constructor, its errors located."""
+        kind = node.tag[len(_STD):]
+        if kind == "int":
+            self._check_digits(node)
+        try:
+            return self.scalar_loader.construct_object(node)
+        except Exception:  # PyYAML's constructors raise ValueError, KeyError, IndexError... on bad text
+            raise SourceError(f"{node.value!r} is not a valid !!{kind} value", _loc(self.file, node),
+                              f"write the value without the !!{kind} tag, or fix it") from None
 
 
 def parse_yaml(text: str, file: str = "<string>") -> tuple[Any, SourceMap]:
@@ -159,7 +190,8 @@ def parse_yaml(text: str, file: str = "<string>") -> tuple[Any, SourceMap]:
     if len(text) > MAX_BYTES:
         raise SourceError(f"file is larger than {MAX_BYTES} bytes; a spec should be small", Location(file, 1, 1))
     try:
-        nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+        # libyaml's parser when present: PyYAML's own scans a 1 MB scalar for seconds.
+        nodes = list(yaml.compose_all(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         loc = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file, 1, 1)
@@ -180,14 +212,37 @@ def parse_yaml(text: str, file: str = "<string>") -> tuple[Any, SourceMap]:
     return value, builder.map
 
 
-def load_yaml_file(path: Path) -> tuple[Any, SourceMap]:
+def read_bounded(path: Path, limit: int, what: str = "a spec") -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes; never opens a FIFO or device (which could block
+    forever) and never reads more than ``limit + 1`` bytes, whatever the file claims its size is."""
+    import os
+    import stat
+
     file = str(path)
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise SourceError(f"cannot read file: {exc.strerror}", None) from None
-    if len(raw) > MAX_BYTES:
-        raise SourceError(f"file is larger than {MAX_BYTES} bytes; a spec should be small", Location(file, 1, 1))
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode):
+            kind = "a folder" if stat.S_ISDIR(st.st_mode) else "not a regular file (a FIFO, socket or device?)"
+            raise SourceError(f"cannot read {what}: {file} is {kind}", Location(file, 1, 1))
+        if st.st_size > limit:
+            raise SourceError(f"file is larger than {limit} bytes; {what} should be small", Location(file, 1, 1))
+        # O_NONBLOCK: a file swapped for a FIFO after the stat still cannot block the open.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as fh:
+            raw = fh.read(limit + 1)
+    except SourceError:
+        raise
+    except (OSError, ValueError, RuntimeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise SourceError(f"cannot read {file}: {reason}", Location(file, 1, 1)) from None
+    if len(raw) > limit:  # the file grew, or /proc-like files report size 0
+        raise SourceError(f"file is larger than {limit} bytes; {what} should be small", Location(file, 1, 1))
+    return raw
+
+
+def load_yaml_file(path: Path) -> tuple[Any, SourceMap]:
+    file = str(path)
+    raw = read_bounded(path, MAX_BYTES)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

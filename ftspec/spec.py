@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+import re
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 SCHEMA_URL = "https://ftspec.dev/schemas/ftspec-v1.schema.json"
 SCHEMA_FILE = "schemas/ftspec-v1.schema.json"
@@ -25,13 +27,36 @@ Fraction = Annotated[float, Field(gt=0, lt=1)]
 
 
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    # allow_inf_nan: .inf or .nan in a setting is a typo, and the trainer would only fail after launch.
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
+
+
+def _compiled(pattern: str) -> re.Pattern:
+    try:
+        return re.compile(pattern)
+    except (re.error, RecursionError, OverflowError, ValueError) as exc:
+        raise ValueError(f"not a valid regular expression: {exc}") from None
+
+
+def _check_replacement(pattern: re.Pattern, replace: str) -> None:
+    """Compile ``replace`` as re.sub would on the first match, so a bad group reference fails here, not at eval."""
+    try:
+        from re import _parser  # noqa: PLC0415 - the template parser re.sub itself uses (Python >= 3.11)
+
+        _parser.parse_template(replace, pattern)
+    except ImportError:  # pragma: no cover - older interpreters
+        import sre_parse
+
+        sre_parse.parse_template(replace, pattern)
+    except (re.error, IndexError, ValueError) as exc:
+        raise ValueError(f"not a valid replacement for this regex: {exc}") from None
 
 
 class ModelSection(Section):
     base: str = Field(
         "builtin:tiny",
-        description="Hugging Face hub id, local folder (relative to the spec), or 'builtin:tiny' for the offline tiny model.",
+        description="Hugging Face hub id, local folder (relative to the spec), 'builtin:tiny-chat' (a pretrained "
+        "demo chat model that ships with ftspec) or 'builtin:tiny' (random-init, for mechanics tests).",
         min_length=1,
     )
     revision: str | None = Field(None, description="Commit hash or tag to pin the hub model to.")
@@ -68,6 +93,9 @@ class DataSection(Section):
     packing: bool = Field(False, description="Pack samples to fill max_length (Ark's dyn_bsz).")
     assistant_only_loss: bool = Field(True, description="For chat data, train on assistant turns only.")
     system_prompt: str | None = Field(None, description="System message added to chat samples that have none.")
+    stratify_by: str | None = Field(
+        None, description="A record key (e.g. scenario): the validation split keeps each value's share of train."
+    )
     chat_template: str | None = Field(
         None, description="A .jinja chat template file (relative to the spec) to train and evaluate with instead of the "
         "model's own; for assistant-only loss it needs {% generation %} markers unless TRL knows it.", min_length=1)
@@ -97,6 +125,12 @@ class RegexMetric(Section):
     regex: str = Field(..., description="The output passes when it matches this regular expression.")
     name: str | None = None
 
+    @field_validator("regex")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        _compiled(value)
+        return value
+
 
 MetricName = Literal["exact_match", "contains", "json_valid", "accuracy", "format_alignment"]
 
@@ -104,6 +138,19 @@ MetricName = Literal["exact_match", "contains", "json_valid", "accuracy", "forma
 class PostProcess(Section):
     regex: str
     replace: str = ""
+
+    @field_validator("regex")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        _compiled(value)
+        return value
+
+    @field_validator("replace")
+    @classmethod
+    def _replacement_compiles(cls, value: str, info) -> str:
+        if "regex" in info.data:  # else the regex error is the one to fix first
+            _check_replacement(_compiled(info.data["regex"]), value)
+        return value
 
 
 class EvalSection(Section):
@@ -132,7 +179,15 @@ class ComputeSection(Section):
 class LintSection(Section):
     disable: list[str] = Field(default_factory=list, description="Rule codes switched off for this spec.")
     profile: Literal["ark", "bailian", "openai", "peft"] = Field(
-        "ark", description="Which platform's thresholds apply where guides disagree (ark is the strictest)."
+        "ark", description="Which platform's rules apply: ark (default), bailian or openai apply that platform's "
+        "own data and hyperparameter rules; peft relaxes the Ark-only ones (`ftspec rules --profile P`)."
+    )
+    scenario_key: str | None = Field(
+        None, description="Record key holding the scenario for the balance rules; default data.stratify_by, "
+        "else the first of scenario, category, label a record has."
+    )
+    max_scenario_share: Annotated[float, Field(gt=0, le=1)] = Field(
+        0.5, description="One scenario above this share of train is reported (guide: no one class dominating)."
     )
 
 
@@ -146,6 +201,10 @@ class Spec(Section):
     description: str | None = None
     extends: str | None = Field(None, description="A base spec whose values this one overrides (deep merge).")
     method: Method = "sft"
+    task: Literal["generation", "qa", "classification", "roleplay", "format", "other"] | None = Field(
+        None, description="What the model learns; selects the guide's recommended data volume and epochs "
+        "(generation 2k-3k samples and 5-10 epochs, qa 2k-10k, classification 1k-3k)."
+    )
     model: ModelSection = Field(default_factory=ModelSection)
     adapter: AdapterSection = Field(default_factory=AdapterSection)
     data: DataSection

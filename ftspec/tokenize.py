@@ -35,8 +35,29 @@ def _token_str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _read_text(path: Path) -> str:
+    """A model file's text; only regular files are opened (a FIFO would block forever)."""
+    import os
+    import stat
+
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        raise ValueError(f"{path} is not a regular file")
+    with os.fdopen(os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb") as fh:
+        return fh.read().decode("utf-8")
+
+
+def _exists(path: Path) -> bool:
+    """Present at all (a FIFO too: _read_text then refuses it rather than skipping it silently)."""
+    return path.exists() and not path.is_dir()
+
+
 def _read_json(path: Path) -> dict:
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    if not _exists(path):
+        return {}
+    value = json.loads(_read_text(path))
+    if not isinstance(value, dict):
+        raise ValueError(f"{path.name} is not a JSON object")
+    return value
 
 
 def _plain(value: Any) -> Any:
@@ -77,6 +98,16 @@ def _prepare_messages(messages: list[Message]) -> list[dict]:
     return prepared
 
 
+class _RenderedText(list):
+    """The blocks a render has yielded so far, and their total length."""
+
+    length = 0
+
+    def append(self, block: str) -> None:
+        super().append(block)
+        self.length += len(block)
+
+
 def _compile(template: str) -> jinja2.Template:
     """Compile with the environment transformers builds in ``_cached_compile_jinja_template``."""
     import jinja2
@@ -102,7 +133,8 @@ def _compile(template: str) -> jinja2.Template:
         def _generation(self, context: jinja2.nodes.EvalContext, caller: jinja2.runtime.Macro) -> str:
             text = caller()
             if self._blocks is not None and self._spans is not None:
-                start = len("".join(self._blocks))
+                # _RenderedText keeps its length as it grows: joining all blocks per span was quadratic.
+                start = self._blocks.length if isinstance(self._blocks, _RenderedText) else len("".join(self._blocks))
                 self._spans.append((start, start + len(text)))
             return text
 
@@ -162,6 +194,63 @@ def _compile(template: str) -> jinja2.Template:
     return env.from_string(template)
 
 
+# How far each normalizer can shrink text (NFC/NFKC compose at most three code points into one); a
+# normalizer not listed (Strip, Precompiled, BertNormalizer, a Replace with an empty or shorter content)
+# can drop any amount of text, and then no bound holds.
+_NORMALIZER_SHRINK = {"NFC": 3, "NFKC": 3, "NFD": 1, "NFKD": 1, "Lowercase": 1, "Prepend": 1, "NFKCasefold": 3}
+# Pre-tokenizers that keep every character (Whitespace and friends drop the spaces they split on).
+_KEEPING_PRE_TOKENIZERS = {"ByteLevel", "Metaspace", "Digits", "UnicodeScripts"}
+
+
+def _shrink(normalizer: dict | None) -> int | None:
+    if normalizer is None:
+        return 1
+    kind = normalizer.get("type")
+    if kind == "Sequence":
+        factor = 1
+        for part in normalizer.get("normalizers", []):
+            f = _shrink(part)
+            if f is None:
+                return None
+            factor *= f
+        return factor
+    if kind == "Replace":
+        pattern, content = normalizer.get("pattern", {}), normalizer.get("content", "")
+        return 1 if "String" in pattern and len(pattern["String"]) <= len(content) else None
+    return _NORMALIZER_SHRINK.get(kind)
+
+
+def _keeps_text(pre: dict | None) -> bool:
+    if pre is None:
+        return True
+    kind = pre.get("type")
+    if kind == "Sequence":
+        return all(_keeps_text(p) for p in pre.get("pretokenizers", []))
+    if kind in ("Split", "Punctuation"):
+        return pre.get("behavior") != "Removed"
+    return kind in _KEEPING_PRE_TOKENIZERS
+
+
+def chars_per_token_bound(config: dict) -> int | None:
+    """An upper bound on how many characters of input text one token can stand for, from tokenizer.json;
+    None when the tokenizer can turn unboundedly long text into one token (or drop it)."""
+    shrink = _shrink(config.get("normalizer"))
+    model = config.get("model") or {}
+    if shrink is None or not _keeps_text(config.get("pre_tokenizer")):
+        return None
+    kind, vocab = model.get("type"), model.get("vocab")
+    if kind == "BPE":
+        if model.get("unk_token") is not None and model.get("fuse_unk") and not model.get("byte_fallback"):
+            return None  # a run of unknown characters fuses into one token
+        longest = max((len(k) for k in (vocab or {})), default=1)
+    elif kind == "WordPiece":
+        longest = max(max((len(k) for k in (vocab or {})), default=1), int(model.get("max_input_chars_per_word", 100)))
+    else:  # Unigram fuses unknown runs; WordLevel maps a whole unknown word to one token
+        return None
+    added = max((len(t.get("content", "")) for t in config.get("added_tokens") or []), default=1)
+    return max(longest, added, 1) * shrink
+
+
 class ChatTokenizer:
     """A model's tokenizer and chat template, usable without transformers."""
 
@@ -171,6 +260,24 @@ class ChatTokenizer:
         self.chat_template = chat_template
         self.special_tokens = special_tokens  # name -> token text, what templates see as variables
         self._compiled: dict[str, jinja2.Template] = {}
+        self._chars_per_token: int | None | bool = False  # False: not computed yet
+
+    def bounded(self, text: str, max_length: int) -> str:
+        """``text``, or a prefix of it that provably encodes to more than ``max_length`` tokens: for callers
+        that only need to know a text is over the limit, so a 50 MB record costs a bounded prefix of work.
+        The prefix holds (max_length + 1) x the most characters one token can cover, so even if every token
+        covered that many, it still has more than max_length tokens (and so has the whole text)."""
+        if len(text) <= 4 * (max_length + 1):  # too short to ever be cut: skip computing the bound
+            return text
+        if self._chars_per_token is False:
+            try:
+                self._chars_per_token = chars_per_token_bound(json.loads(self.tokenizer.to_str()))
+            except (ValueError, TypeError, AttributeError):
+                self._chars_per_token = None
+        if self._chars_per_token is None:
+            return text
+        limit = (max_length + 1) * self._chars_per_token
+        return text if len(text) <= limit else text[:limit]
 
     @classmethod
     def from_model(cls, ref: ModelRef) -> ChatTokenizer | None:
@@ -250,7 +357,7 @@ class ChatTokenizer:
         variables = dict(messages=_prepare_messages(messages), tools=_plain(tools), documents=None,
                          add_generation_prompt=add_generation_prompt,
                          **_plain({**self.special_tokens, **template_kwargs}))
-        blocks: list[str] = []
+        blocks = _RenderedText()
         spans: list[tuple[int, int]] = []
         # Spans are measured against the text yielded so far, so render by generate(), as transformers does.
         with template.environment.track_generation(blocks, spans):
@@ -263,17 +370,26 @@ class ChatTokenizer:
         return self._render(messages, add_generation_prompt, tools, template_kwargs)[0]
 
     def encode_chat(self, messages: list[Message], add_generation_prompt: bool = False,
-                    tools: list[dict] | None = None, **template_kwargs: Any) -> tuple[list[int], list[int]]:
-        """Token ids of the rendered chat and its assistant mask (1 inside {% generation %} blocks)."""
+                    tools: list[dict] | None = None, *, over_length_at: int | None = None,
+                    **template_kwargs: Any) -> tuple[list[int], list[int]]:
+        """Token ids of the rendered chat and its assistant mask (1 inside {% generation %} blocks);
+        ``over_length_at`` as in encode_chat_batch."""
         text, spans = self._render(messages, add_generation_prompt, tools, template_kwargs)
+        if over_length_at is not None:
+            text = self.bounded(text, over_length_at)
         return self._ids_and_mask(self.tokenizer.encode(text, add_special_tokens=False), spans)
 
     def encode_chat_batch(self, conversations: list[list[Message]], tools: list[list[dict] | None] | None = None,
-                          ) -> list[tuple[list[int], list[int]]]:
-        """encode_chat over many conversations; the Rust tokenizer encodes them in one parallel batch."""
+                          *, over_length_at: int | None = None) -> list[tuple[list[int], list[int]]]:
+        """encode_chat over many conversations; the Rust tokenizer encodes them in one parallel batch.
+        ``over_length_at``: a caller that drops every conversation longer than this many tokens gets, for such
+        a one, the encoding of a bounded prefix (still longer than the limit) instead of the whole text."""
         tools = tools or [None] * len(conversations)
         rendered = [self._render(m, False, t, {}) for m, t in zip(conversations, tools)]
-        encodings = self.tokenizer.encode_batch([text for text, _ in rendered], add_special_tokens=False)
+        texts = [text for text, _ in rendered]
+        if over_length_at is not None:
+            texts = [self.bounded(text, over_length_at) for text in texts]
+        encodings = self.tokenizer.encode_batch(texts, add_special_tokens=False)
         return [self._ids_and_mask(enc, spans) for enc, (_, spans) in zip(encodings, rendered)]
 
     @staticmethod
@@ -283,9 +399,10 @@ class ChatTokenizer:
         # Char spans to tokens exactly as apply_chat_template(return_assistant_tokens_mask=True) maps
         # them, quirks included: an unmappable start ends the scan, an end on token 0 or unmappable
         # runs to the end of the sequence.
+        char_to_token = _char_to_token(encoding) if len(spans) > 8 else encoding.char_to_token
         for start_char, end_char in spans:
-            start = encoding.char_to_token(start_char)
-            end = encoding.char_to_token(end_char - 1)
+            start = char_to_token(start_char)
+            end = char_to_token(end_char - 1)
             if start is None:
                 break
             for index in range(start, end + 1 if end else len(ids)):
@@ -306,22 +423,51 @@ def _load_tokenizer(path: Path):
     if key not in _TOKENIZERS:
         if len(_TOKENIZERS) >= 4:
             _TOKENIZERS.pop(next(iter(_TOKENIZERS)))
-        _TOKENIZERS[key] = Tokenizer.from_file(str(path))
+        _TOKENIZERS[key] = Tokenizer.from_str(_read_text(path))  # regular files only: a FIFO would block
     return _TOKENIZERS[key]
+
+
+def _char_to_token(encoding):
+    """``encoding.char_to_token`` by bisection: the library's scans every token per call, which made a
+    conversation of many assistant turns quadratic. Same answer: the first token whose offsets hold the char."""
+    import bisect
+
+    offsets = encoding.offsets
+    starts = [s for s, _ in offsets]
+    if any(a > b for a, b in zip(starts, starts[1:])):  # not ordered: keep the library's own scan
+        return encoding.char_to_token
+
+    reach, furthest = [], -1  # reach[i]: the furthest end among tokens 0..i
+    for _, end in offsets:
+        furthest = max(furthest, end)
+        reach.append(furthest)
+
+    def find(char: int) -> int | None:
+        i = bisect.bisect_right(starts, char) - 1  # the last token starting at or before char
+        found = None
+        while i >= 0 and reach[i] > char:  # below i where nothing reaches past char, no token holds it
+            if char < offsets[i][1]:
+                found = i
+            i -= 1
+        return found
+
+    return find
 
 
 def _load_chat_template(folder: Path, config: dict) -> str | dict[str, str] | None:
     """Template files win over tokenizer_config.json, and several templates make a dict, as in transformers."""
     templates: dict[str, str] = {}
-    if (folder / "chat_template.jinja").is_file():
-        templates["default"] = (folder / "chat_template.jinja").read_text(encoding="utf-8")
+    if _exists(folder / "chat_template.jinja"):
+        templates["default"] = _read_text(folder / "chat_template.jinja")
     extra_dir = folder / "additional_chat_templates"
     if extra_dir.is_dir():
         for path in sorted(extra_dir.glob("*.jinja")):
-            templates[path.name.removesuffix(".jinja")] = path.read_text(encoding="utf-8")
+            templates[path.name.removesuffix(".jinja")] = _read_text(path)
     if templates:
         return templates["default"] if list(templates) == ["default"] else templates
     template = config.get("chat_template")
     if isinstance(template, list):  # legacy list of {"name", "template"}
+        if not all(isinstance(e, dict) and "name" in e and "template" in e for e in template):
+            raise ValueError("tokenizer_config.json: chat_template list entries need a name and a template")
         return {entry["name"]: entry["template"] for entry in template}
     return template

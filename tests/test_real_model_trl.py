@@ -210,7 +210,7 @@ def test_a_template_trl_cannot_train_is_a_located_ft310(tmp_path, qwen25_dir):
         proc = run_cli(command, tmp_path / "spec.yaml")
         assert proc.returncode == 1, proc.stdout + proc.stderr
         out = proc.stdout + proc.stderr
-        assert "FT310" in out and "FT000" not in out and "generation" in out
+        assert "FT313" in out and "FT000" not in out and "generation" in out
         assert "assistant_only_loss: false" in out and "data.chat_template" in out
         line = next(i for i, text in enumerate((tmp_path / "spec.yaml").read_text().splitlines(), 1)
                     if '"chat_template"' in text)

@@ -41,10 +41,12 @@ def env() -> dict[str, str]:
 
 def test_newest_complete_checkpoint_skips_half_written(tmp_path):
     ck = tmp_path / "checkpoints"
-    for step, state in ((2, "{}"), (4, "{}"), (6, '{"glo'), (8, None)):
+    for step, state in ((2, "{}"), (4, "{}"), (6, '{"glo'), (8, None), (10, "{}")):
         (ck / f"checkpoint-{step}").mkdir(parents=True)
         if state is not None:
             (ck / f"checkpoint-{step}" / "trainer_state.json").write_text(state)
+        if step != 10:  # 10: killed after the Trainer's save, before ftspec recorded the checkpoint's hashes
+            (ck / f"checkpoint-{step}" / "ftspec-manifest.json").write_text('{"sha256": {}}')
     (ck / "checkpoint-x").mkdir()
     assert common.newest_complete_checkpoint(tmp_path) == ck / "checkpoint-4"
     assert common.newest_complete_checkpoint(tmp_path / "nothing") is None
@@ -60,7 +62,7 @@ def test_resume_after_sigkill_matches_uninterrupted_run(tmp_path, monkeypatch):
     deadline = time.monotonic() + 120
     try:
         while time.monotonic() < deadline and proc.poll() is None:
-            if list((killed / "checkpoints").glob("checkpoint-*/trainer_state.json")):
+            if list((killed / "checkpoints").glob("checkpoint-*/ftspec-manifest.json")):
                 break
             time.sleep(0.02)
     finally:

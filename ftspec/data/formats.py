@@ -41,22 +41,28 @@ def detect_format(record: Any) -> str | None:
 
 # --- content helpers --------------------------------------------------------------------------
 
-def _split_content(content: Any) -> tuple[Any, str | None]:
-    """Content parts list -> (text, reasoning). Strings pass through; other types are returned as-is."""
+def _split_content(content: Any) -> tuple[Any, str | None, list]:
+    """Content parts list -> (text, reasoning, image references). Strings pass through; other types are
+    returned as-is. Image parts are ``{"image": file}`` (Bailian), ``{"type": "image", "image": …}`` or
+    ``{"type": "image_url", "image_url": {"url": …}}`` (OpenAI)."""
     if not isinstance(content, list):
-        return content, None
-    texts, reasoning = [], []
+        return content, None, []
+    texts, reasoning, images = [], [], []
     for part in content:
         if isinstance(part, str):
             texts.append(part)
         elif isinstance(part, dict):
             kind = part.get("type", "text")
+            if "image" in part or kind in ("image", "image_url"):
+                url = part.get("image", part.get("image_url"))
+                images.append(url.get("url") if isinstance(url, dict) else url)
+                continue
             value = part.get("text", part.get("value"))
             if kind in ("reasoning", "thinking"):
                 reasoning.append(value if isinstance(value, str) else "")
             elif isinstance(value, str):
                 texts.append(value)
-    return "".join(texts), ("".join(reasoning) if reasoning else None)
+    return "".join(texts), ("".join(reasoning) if reasoning else None), images
 
 
 def _norm_msg(m: Any) -> Any:
@@ -64,11 +70,13 @@ def _norm_msg(m: Any) -> Any:
         return m
     if "content" in m or "role" in m:
         out = dict(m)
-        text, reasoning = _split_content(m.get("content"))
+        text, reasoning, images = _split_content(m.get("content"))
         if "content" in m:
             out["content"] = text
         if reasoning is not None:
             out["reasoning_content"] = reasoning
+        if images:
+            out["images"] = images
         return out
     if "from" in m:  # sharegpt turn
         speaker = m.get("from")
@@ -186,6 +194,8 @@ def to_canonical(record: Any, fmt: str, method: str = "sft") -> dict:
     tools = _tools(record)
     if tools is not None:
         out["tools"] = tools
+    if isinstance(record.get("images"), list) and record["images"]:
+        out["images"] = record["images"]
     if "label" in record:
         out["label"] = record["label"]
     if method == "cpt" and "messages" in out and isinstance(out["messages"], list):
@@ -213,7 +223,7 @@ def _check_messages(msgs: Any, field: str, problems: list, *, has_tools: bool) -
                 problems.append((f"{where}: tool-call turn but the record has no 'tools'", "tools"))
             if m.get("tool_calls"):
                 continue
-        if not isinstance(content, str) or not content.strip():
+        if (not isinstance(content, str) or not content.strip()) and not m.get("images"):
             problems.append((f"{where}: missing or empty content", f"{where}.content"))
         if m.get("reasoning_content") or m.get("reasoning") or m.get("thinking"):
             problems.append((f"{where}: has reasoning content; it trains only with a thinking-mode chat template", f"{where}.reasoning"))
@@ -225,14 +235,23 @@ def validate_record(record: Any, fmt: str | None, method: str = "sft") -> list[t
     Fields ending in ``.reasoning`` (reasoning content), ``tools`` (tool calls without tools) and
     ``label`` (KTO-style labels, an unsupported method) are flagged so callers can tell them apart.
     """
+    return validate_and_convert(record, fmt, method)[0]
+
+
+def validate_and_convert(record: Any, fmt: str | None, method: str = "sft") -> tuple[list[tuple[str, str]], dict]:
+    """``validate_record``'s problems and the record's canonical form, converted once (lint's hot loop)."""
     if not isinstance(record, dict):
-        return [(f"record is a {type(record).__name__}, not an object", "")]
+        return [(f"record is a {type(record).__name__}, not an object", "")], {}
     if fmt is None:
-        return [("record matches no known format (messages, alpaca, sharegpt, preference, prompt_completion, text)", "")]
+        return [("record matches no known format (messages, alpaca, sharegpt, preference, prompt_completion, text)", "")], {}
     problems: list[tuple[str, str]] = []
     if "label" in record and isinstance(record.get("label"), bool):
         problems.append(("record has a KTO-style boolean 'label': KTO is not a supported method (use sft, dpo or cpt)", "label"))
     canon = to_canonical(record, fmt, method)
+    return _problems(canon, fmt, method, problems), canon
+
+
+def _problems(canon: dict, fmt: str, method: str, problems: list) -> list[tuple[str, str]]:
     if method == "cpt":
         text = canon.get("text")
         if not isinstance(text, str) or not text.strip():

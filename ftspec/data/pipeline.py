@@ -45,7 +45,7 @@ class PipelineError(Exception):
 # training template, found by exact comparison of the tokenizer's template with the originals TRL ships
 # (trl/chat_templates/X.jinja -> X_training.jinja, in get_training_chat_template); none found: it refuses.
 
-TEMPLATE_RULE = "FT310"  # ftspec/rules/ft310_chat_template.py reports the same problems in lint
+TEMPLATE_RULE = "FT313"  # ftspec/rules/ft313_chat_template.py reports the same problems in lint
 _GENERATION_MARKER = re.compile(r"\{%-?\s*generation\s*-?%\}")  # trl.chat_template_utils.has_generation_markers
 
 
@@ -187,8 +187,10 @@ def load_records(path: Path, fmt: str, method: str, spec_path: tuple, *, keep_ex
     return out
 
 
-def split_validation(records: list[dict], fraction: float, seed: int) -> tuple[list[dict], list[dict]]:
-    """Seeded split; both parts keep the file's order."""
+def split_validation(records: list[dict], fraction: float, seed: int, strata: list | None = None,
+                     ) -> tuple[list[dict], list[dict]]:
+    """Seeded split; both parts keep the file's order. ``strata`` (one value per record, ``data.stratify_by``):
+    each value gets its share of the validation set (largest remainders), drawn in the same seeded order."""
     if fraction <= 0:
         return records, []
     n_val = max(1, round(fraction * len(records)))
@@ -196,8 +198,32 @@ def split_validation(records: list[dict], fraction: float, seed: int) -> tuple[l
         raise ValueError(f"validation fraction {fraction} leaves no training records out of {len(records)}")
     order = list(range(len(records)))
     random.Random(seed).shuffle(order)
-    chosen = set(order[:n_val])
+    if strata is None:
+        chosen = set(order[:n_val])
+    else:
+        chosen = _stratified_pick(order, strata, n_val)
     return ([r for i, r in enumerate(records) if i not in chosen], [r for i, r in enumerate(records) if i in chosen])
+
+
+def _stratified_pick(order: list[int], strata: list, n_val: int) -> set[int]:
+    sizes: dict = {}
+    for value in strata:
+        sizes[value] = sizes.get(value, 0) + 1
+    total = len(strata)
+    exact = {v: n_val * n / total for v, n in sizes.items()}
+    quota = {v: int(x) for v, x in exact.items()}
+    # Largest remainders first; ties by first appearance in the seeded order, so the split stays deterministic.
+    first_seen = {}
+    for i in order:
+        first_seen.setdefault(strata[i], len(first_seen))
+    for v in sorted(exact, key=lambda v: (-(exact[v] - quota[v]), first_seen[v]))[: n_val - sum(quota.values())]:
+        quota[v] += 1
+    chosen = set()
+    for i in order:
+        if quota[strata[i]] > 0:
+            quota[strata[i]] -= 1
+            chosen.add(i)
+    return chosen
 
 
 def mix_counts(n_train: int, ratios: list[float]) -> list[int]:
@@ -234,12 +260,18 @@ def _common_prefix(a: list[int], b: list[int]) -> int:
     return i
 
 
-def tokenize(records: list[dict], method: str, tok, *, assistant_only_loss: bool, max_length: int) -> Tokenized:
-    """Token lengths and label positions exactly as TRL 1.16 computes them (tokenizer via ftspec.tokenize)."""
+def tokenize(records: list[dict], method: str, tok, *, assistant_only_loss: bool, max_length: int,
+             bounded: bool = False) -> Tokenized:
+    """Token lengths and label positions exactly as TRL 1.16 computes them (tokenizer via ftspec.tokenize).
+    ``bounded``: the caller needs no more than "longer than max_length" of a longer example (it drops it, or
+    keeps only its first max_length tokens of plain text), so a huge one is encoded from a bounded prefix."""
     t = Tokenized()
+    at = max_length if bounded else None
     if method == "cpt":
         eos = tok.eos_token or ""
         texts = [r["text"] if r["text"].endswith(eos) else r["text"] + eos for r in records]
+        if bounded:
+            texts = [tok.bounded(text, max_length) for text in texts]
         for enc in tok.tokenizer.encode_batch(texts, add_special_tokens=True):
             n = len(enc.ids)
             t.lengths.append(n)
@@ -249,9 +281,9 @@ def tokenize(records: list[dict], method: str, tok, *, assistant_only_loss: bool
     if method == "dpo":
         for r in records:
             tools = r.get("tools")
-            prompt, _ = tok.encode_chat(r["prompt"], add_generation_prompt=True, tools=tools)
-            chosen, _ = tok.encode_chat(r["prompt"] + r["chosen"], tools=tools)
-            rejected, _ = tok.encode_chat(r["prompt"] + r["rejected"], tools=tools)
+            prompt, _ = tok.encode_chat(r["prompt"], add_generation_prompt=True, tools=tools, over_length_at=at)
+            chosen, _ = tok.encode_chat(r["prompt"] + r["chosen"], tools=tools, over_length_at=at)
+            rejected, _ = tok.encode_chat(r["prompt"] + r["rejected"], tools=tools, over_length_at=at)
             plen = min(_common_prefix(prompt, chosen), _common_prefix(prompt, rejected))
             longest = max(len(chosen), len(rejected))
             t.lengths.append(longest)
@@ -260,11 +292,16 @@ def tokenize(records: list[dict], method: str, tok, *, assistant_only_loss: bool
             t.first_loss.append(plen if plen < max_length else None)
             t.loss_tokens.append(max(0, min(len(chosen), max_length) - plen) + max(0, min(len(rejected), max_length) - plen))
         return t
-    encoded = tok.encode_chat_batch([r["messages"] for r in records], tools=[r.get("tools") for r in records])
+    encoded = tok.encode_chat_batch([r["messages"] for r in records], tools=[r.get("tools") for r in records],
+                                    over_length_at=at)
     for index, (ids, mask) in enumerate(encoded):
         n = len(ids)
         t.lengths.append(n)
         if assistant_only_loss:
+            if 1 not in mask and at is not None and n > at:  # a bounded prefix of a sample the caller drops
+                t.first_loss.append(None)
+                t.loss_tokens.append(0)
+                continue
             if 1 not in mask:  # SFTTrainer raises on such a sample ("at least one example has no assistant tokens")
                 raise TemplateError(f"the chat template marks no assistant token in training sample {index + 1}: "
                                     "SFTTrainer stops on it", ("data", "assistant_only_loss"), hint=WAYS_OUT)
@@ -334,13 +371,17 @@ def prepare(loaded, tok=None) -> PreparedData:
     """Run the pipeline for a loaded spec. ``tok``: a ChatTokenizer (loaded from the model when None)."""
     spec = loaded.spec
     d, method, seed = spec.data, spec.method, spec.training.seed
-    train = load_records(loaded.resolve(d.train), d.format, method, ("data", "train"))
+    stratify = d.stratify_by if isinstance(d.validation, float) else None
+    train = load_records(loaded.resolve(d.train), d.format, method, ("data", "train"),
+                         keep_extra=(stratify,) if stratify else ())
     counts: dict[str, Any] = {"train_file": len(train)}
     if isinstance(d.validation, str):
         validation = load_records(loaded.resolve(d.validation), d.format, method, ("data", "validation"))
     elif d.validation:
+        # The stratum travels with the record only as far as the split: the trainer's rows never see it.
+        strata = [str(r.pop(stratify, None)) for r in train] if stratify else None
         try:
-            train, validation = split_validation(train, d.validation, seed)
+            train, validation = split_validation(train, d.validation, seed, strata)
         except ValueError as exc:
             raise PipelineError(str(exc), ("data", "validation")) from None
     else:
@@ -381,7 +422,9 @@ def prepare(loaded, tok=None) -> PreparedData:
 
     tok = training_tokenizer(tok, method, d.assistant_only_loss, read_chat_template(loaded))
     L = d.max_length
-    tokens = tokenize(train, method, tok, assistant_only_loss=d.assistant_only_loss, max_length=L)
+    # Dropped examples, and plain text cut to max_length without packing, need no more than max_length + 1 tokens.
+    bounded = spec.over_length == "drop" or (method == "cpt" and not d.packing)
+    tokens = tokenize(train, method, tok, assistant_only_loss=d.assistant_only_loss, max_length=L, bounded=bounded)
     counts["over_max_length"] = sum(n > L for n in tokens.lengths)
     if spec.over_length == "drop" and counts["over_max_length"]:
         train, tokens, counts["dropped_over_length"] = _drop_over_length(train, tokens, L)
@@ -389,7 +432,8 @@ def prepare(loaded, tok=None) -> PreparedData:
         counts["truncated"] = counts["over_max_length"]
     counts["train"] = len(train)
     if validation:
-        vtokens = tokenize(validation, method, tok, assistant_only_loss=d.assistant_only_loss, max_length=L)
+        vtokens = tokenize(validation, method, tok, assistant_only_loss=d.assistant_only_loss, max_length=L,
+                           bounded=bounded)
         if spec.over_length == "drop":
             validation, vtokens, dropped = _drop_over_length(validation, vtokens, L)
             if dropped:

@@ -16,6 +16,12 @@ from typing import Literal
 
 from ftspec.models.tiny import TINY_ID, tiny_model_dir
 
+# A pretrained demo chat model whose folder ships inside the package (see tiny_chat/README.md). It is
+# an ordinary model folder, so it loads exactly as a local or hub model does.
+TINY_CHAT_ID = "builtin:tiny-chat"
+TINY_CHAT_DIR = Path(__file__).resolve().parent / "tiny_chat"
+BUILTINS = (TINY_ID, TINY_CHAT_ID)
+
 ModelKind = Literal["builtin", "local", "hub-cache", "hub"]
 
 _COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
@@ -49,18 +55,24 @@ def _looks_like_path(base: str) -> bool:
 
 def _read_config(folder: Path) -> dict | None:
     path = folder / "config.json"
-    if not path.is_file():
+    if not path.exists() or path.is_dir():
         return None
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"{path}: unreadable config.json ({exc})") from exc
+        import stat
+
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise ValueError("not a regular file")
+        with os.fdopen(os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb") as fh:
+            return json.loads(fh.read().decode("utf-8"))
+    except (OSError, ValueError, RecursionError) as exc:
+        raise ValueError(f"{path}: unreadable config.json ({exc})") from None
 
 
 def _from_folder(base: str, kind: ModelKind, folder: Path, revision: str | None) -> ModelRef:
     tokenizer = folder / "tokenizer.json"
+    present = tokenizer.exists() and not tokenizer.is_dir()  # a FIFO too: loading it then says what is wrong
     return ModelRef(base=base, kind=kind, local_dir=folder, config=_read_config(folder),
-                    tokenizer_file=tokenizer if tokenizer.is_file() else None, revision=revision)
+                    tokenizer_file=tokenizer if present else None, revision=revision)
 
 
 def _cached_snapshot(repo_id: str, revision: str | None) -> Path | None:
@@ -83,8 +95,10 @@ def resolve_model(base: str, revision: str | None = None, *, spec_dir: Path | No
     Raises ValueError for an unknown ``builtin:`` name or an unreadable local config.json.
     """
     if base.startswith("builtin:"):
+        if base == TINY_CHAT_ID:
+            return _from_folder(base, "builtin", TINY_CHAT_DIR, revision)
         if base != TINY_ID:
-            raise ValueError(f"unknown builtin model {base!r}; the only builtin is {TINY_ID!r}")
+            raise ValueError(f"unknown builtin model {base!r}; the builtins are {', '.join(map(repr, BUILTINS))}")
         return _from_folder(base, "builtin", tiny_model_dir(with_weights=False), revision)
 
     folder = Path(base).expanduser()
@@ -108,6 +122,8 @@ def model_source(base: str, revision: str | None = None, *, spec_dir: Path | Non
     use. Raises ValueError for an unknown builtin or a local folder that does not exist."""
     ref = resolve_model(base, revision, spec_dir=spec_dir)
     if ref.kind == "builtin":
+        if base == TINY_CHAT_ID:
+            return str(TINY_CHAT_DIR), None
         return str(tiny_model_dir(with_weights=True)), None
     if ref.kind == "local":
         if not (ref.local_dir and ref.local_dir.is_dir()):

@@ -11,6 +11,36 @@ def to_json(plan: Plan) -> str:
     return json.dumps(plan.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
 
 
+# A saved plan (`plan -o`) carries the sha256 of its own content, so an edit inside it (say, to
+# job.trainer_args) is refused by apply rather than run.
+DIGEST_KEY = "plan_sha256"
+
+
+def _content_digest(doc: dict) -> str:
+    import hashlib
+
+    body = {k: v for k, v in doc.items() if k != DIGEST_KEY}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def to_saved_json(plan: Plan) -> str:
+    doc = plan.model_dump(mode="json")
+    doc[DIGEST_KEY] = _content_digest(doc)
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def looks_like_saved_plan(doc: object) -> bool:
+    return isinstance(doc, dict) and "job" in doc and "fingerprint" in doc and "spec_file" in doc
+
+
+def from_saved_json(doc: dict) -> Plan:
+    """The Plan in a saved plan document; ValueError when its content is not what `plan -o` wrote."""
+    if doc.get(DIGEST_KEY) != _content_digest(doc):
+        raise ValueError("its content was edited after `ftspec plan -o` wrote it (the plan_sha256 it carries does "
+                         "not match)")
+    return Plan.model_validate({k: v for k, v in doc.items() if k != DIGEST_KEY})
+
+
 def _num(value, fmt: str = ",", unit: str = "") -> str:
     return "unknown" if value is None else f"{value:{fmt}}{unit}"
 

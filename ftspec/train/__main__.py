@@ -20,7 +20,37 @@ from pathlib import Path
 
 from ftspec.train import EXIT_NAN, EXIT_OK, EXIT_OOM, EXIT_STEP_MISMATCH, EXIT_USAGE
 
-HANDLED = (EXIT_USAGE, EXIT_NAN, EXIT_STEP_MISMATCH, EXIT_OOM)
+EXIT_CRASHED, EXIT_INTERRUPTED = 1, 130
+HANDLED = (EXIT_USAGE, EXIT_NAN, EXIT_STEP_MISMATCH, EXIT_OOM, EXIT_CRASHED, EXIT_INTERRUPTED)
+TRACEBACK_FILE = "train_traceback.txt"
+
+
+def die_with_parent() -> None:
+    """Linux: SIGTERM this process when its parent (accelerate, itself tied to `ftspec apply`) dies, so a
+    killed apply never leaves a trainer writing into the run folder behind it."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        parent = os.getppid()
+        libc.prctl(1, int(signal.SIGTERM), 0, 0, 0)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # the parent died before the call took effect
+            os.kill(os.getpid(), signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
+
+
+def _quiet_signals() -> None:
+    """Ctrl-C or SIGTERM: stop at once without a traceback; the checkpoints on disk are the resume points."""
+    import signal
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 def _oom_message(job: dict) -> str:
@@ -41,7 +71,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--resume", action="store_true",
                         help="continue from the newest complete checkpoint in RUN_DIR/checkpoints")
     ns = parser.parse_args(argv)
+    import warnings
 
+    # Raised inside transformers/TRL by their own deprecated call, not by anything the job chose.
+    warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+
+    try:
+        return _run(ns)
+    except KeyboardInterrupt:
+        print("ftspec.train: interrupted; the newest complete checkpoint is the resume point", file=sys.stderr,
+              flush=True)
+        return EXIT_INTERRUPTED
+
+
+def _run(ns) -> int:
+    from ftspec.runs import RunLocked, TrainerLock
     from ftspec.train import common
 
     run_dir = ns.run_dir.resolve()
@@ -52,12 +96,24 @@ def main(argv: list[str] | None = None) -> int:
         if run_dir.is_dir():
             common.write_error(run_dir, "bad_job", str(exc))
         return EXIT_USAGE
+    if int(os.environ.get("RANK", "0")) != 0:
+        return _train(run_dir, job, ns.resume)
+    try:
+        with TrainerLock(run_dir):  # process zero holds it: one trainer per run folder
+            return _train(run_dir, job, ns.resume)
+    except RunLocked as exc:
+        print(f"ftspec.train: {exc}", file=sys.stderr)
+        return EXIT_USAGE
 
+
+def _train(run_dir: Path, job: dict, resume: bool) -> int:
     import torch
+
+    from ftspec.train import common
 
     method = importlib.import_module(f"ftspec.train.{job['method']}")
     try:
-        return method.main(run_dir, job, ns.resume)
+        return method.main(run_dir, job, resume)
     except common.JobError as exc:
         print(f"ftspec.train: {exc}", file=sys.stderr)
         common.write_error(run_dir, "bad_job", str(exc))
@@ -68,9 +124,27 @@ def main(argv: list[str] | None = None) -> int:
         # `accelerate launch` turns every failing exit code into 1: this file says which failure it was.
         common.write_error(run_dir, "out_of_memory", message)
         return EXIT_OOM
+    except KeyboardInterrupt:
+        raise
+    except Exception as exc:  # a crash: one line here, the traceback in a file for whoever debugs it
+        import traceback
+
+        where = run_dir / TRACEBACK_FILE
+        try:
+            where.write_text(traceback.format_exc(), encoding="utf-8")
+        except OSError:
+            where = None
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        message = f"{type(exc).__name__}: {first}"[:500]
+        print(f"ftspec.train: training failed: {message}" + (f" (traceback in {where})" if where else ""),
+              file=sys.stderr, flush=True)
+        common.write_error(run_dir, "crashed", message + (f" (traceback in {where})" if where else ""))
+        return EXIT_CRASHED
 
 
 if __name__ == "__main__":
+    die_with_parent()
+    _quiet_signals()
     code = main()
     # Under `ftspec apply` a handled failure is already recorded in train_result.json / train_error.json;
     # exiting 0 keeps `accelerate launch` from wrapping it in a CalledProcessError traceback.

@@ -238,13 +238,33 @@ class RunGuard(TrainerCallback):
             self._stop(state, control, "train loss")
 
 
+class CheckpointManifest(TrainerCallback):
+    """Right after the Trainer writes checkpoint-N, record the sha256 of each of its files in the checkpoint's
+    ftspec-manifest.json; apply verifies them before resuming, so a damaged checkpoint is never trusted."""
+
+    def on_save(self, args, state, control, **kwargs):
+        if state.is_world_process_zero:
+            from ftspec.runs import write_manifest
+
+            folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+            if folder.is_dir():
+                write_manifest(folder)
+
+
 class ProgressLine(TrainerCallback):
-    """One line per logging step on stderr, in place of the Trainer's dict printer when there is no tqdm bar."""
+    """Progress on stderr in place of the Trainer's dict printer when there is no tqdm bar: a line every
+    ``max_steps / LINES`` steps (and the first and last), so a log file gets a few dozen lines, not one per
+    step. Validation losses are always printed; every logged loss still reaches TensorBoard and the report."""
+
+    LINES = 25
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if not state.is_world_process_zero or not logs:
             return
+        every = max(1, -(-state.max_steps // self.LINES))
         if "loss" in logs:
+            if state.global_step % every and state.global_step not in (1, state.max_steps):
+                return
             parts = [f"step {state.global_step}/{state.max_steps}", f"epoch {state.epoch or 0:.2f}",
                      f"loss {logs['loss']:.4f}"]
             if "learning_rate" in logs:
@@ -366,6 +386,8 @@ def train_and_report(trainer, run_dir: Path, job: dict, resume: bool) -> int:
         guard = RunGuard()
         trainer.add_callback(guard)
     guard.attach(trainer)
+    if not any(isinstance(cb, CheckpointManifest) for cb in trainer.callback_handler.callbacks):
+        trainer.add_callback(CheckpointManifest())
     if trainer.args.disable_tqdm:
         from transformers import PrinterCallback
 
@@ -405,6 +427,11 @@ def train_and_report(trainer, run_dir: Path, job: dict, resume: bool) -> int:
     }
     if stopped == "completed":
         result["weights"] = save_final_weights(trainer, run_dir)
+        if trainer.is_world_process_zero():
+            from ftspec.runs import weights_hashes
+
+            # A later apply trusts the final weights only while they still match these.
+            result["weights_sha256"] = weights_hashes(run_dir / result["weights"])
     if trainer.is_world_process_zero():
         write_text_atomic(run_dir / RESULT_FILE, json.dumps(result, indent=2) + "\n")
     trainer.accelerator.wait_for_everyone()

@@ -14,7 +14,7 @@ def check(ctx, rule):
                        severity=getattr(exc, "severity", None))
 
 
-RULE = Rule("FT310", "chat-template-untrainable", "error",
+RULE = Rule("FT313", "chat-template-untrainable", "error",
             "The chat template cannot train this spec as TRL would (no template, or no training template).",
             doc("Resolves the chat template the trainer will render with: data.chat_template over the model's own; "
                 "for SFT with assistant-only loss and a template without {% generation %} markers, the training "

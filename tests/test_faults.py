@@ -1,0 +1,237 @@
+"""Fault scenarios of a real apply: damaged checkpoints, weights and reports, kills and signals, a lock held
+by a live trainer, edited saved plans. Each ends in the uninterrupted run's exact result or a clear refusal.
+
+One small project is trained once (module fixture); each scenario damages a copy of its finished folder
+and applies again, so most scenarios retrain at most one epoch.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("trl")
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from test_apply import ROOT, apply, make_project, run_dirs  # noqa: E402
+
+from ftspec import runs  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    spec = make_project(tmp_path_factory.mktemp("faults") / "proj", n=32, epochs=2)
+    proc = apply(spec)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (run_dir,) = run_dirs(spec)
+    assert len(runs.complete_checkpoints(run_dir)) == 2
+    return spec, run_dir
+
+
+def copy_of(reference, dest: Path) -> tuple[Path, Path]:
+    spec, _ = reference
+    shutil.copytree(spec.parent, dest)
+    (run_dir,) = run_dirs(dest / spec.name)
+    return dest / spec.name, run_dir
+
+
+def unfinish(run_dir: Path) -> None:
+    """What a run killed before its end leaves: no report, no training result, no final weights."""
+    for name in ("report.json", "train_result.json"):
+        (run_dir / name).unlink()
+    shutil.rmtree(run_dir / "adapter")
+
+
+def adapter_bytes(run_dir: Path) -> bytes:
+    return (run_dir / "adapter" / "adapter_model.safetensors").read_bytes()
+
+
+def flip(path: Path, n: int = 1000) -> None:
+    data = bytearray(path.read_bytes())
+    start = len(data) // 2
+    for i in range(start, min(start + n, len(data))):
+        data[i] ^= 0xFF
+    path.write_bytes(bytes(data))  # same size, other bytes
+
+
+@pytest.mark.parametrize("damage", ["flip-weights", "empty-optimizer", "empty-state"])
+def test_damaged_newest_checkpoint_falls_back_to_the_older_one(reference, tmp_path, damage):
+    spec, run_dir = copy_of(reference, tmp_path / "p")
+    unfinish(run_dir)
+    older, newest = runs.complete_checkpoints(run_dir)
+    if damage == "flip-weights":
+        flip(newest / "adapter_model.safetensors")
+    elif damage == "empty-optimizer":
+        (newest / "optimizer.pt").write_bytes(b"")
+    else:
+        (newest / "trainer_state.json").write_text("{}")
+    proc = apply(spec)
+    assert proc.returncode == 0, proc.stderr
+    assert f"checkpoint {newest.name} is damaged" in proc.stderr
+    assert f"resuming {run_dir} from {older.name}" in proc.stderr
+    assert (run_dir / "checkpoints" / f"corrupt-{newest.name}").is_dir()
+    assert adapter_bytes(run_dir) == adapter_bytes(reference[1])
+    assert "Traceback" not in proc.stderr
+
+
+def test_damaged_final_weights_are_trained_again(reference, tmp_path):
+    spec, run_dir = copy_of(reference, tmp_path / "p")
+    (run_dir / "report.json").unlink()
+    weights = run_dir / "adapter" / "adapter_model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:100])
+    proc = apply(spec)
+    assert proc.returncode == 0, proc.stderr
+    assert "the final weights cannot be trusted" in proc.stderr and "resuming" in proc.stderr
+    assert adapter_bytes(run_dir) == adapter_bytes(reference[1])
+
+
+def test_same_size_corruption_of_finished_weights_is_not_trusted(reference, tmp_path):
+    spec, run_dir = copy_of(reference, tmp_path / "p")
+    flip(run_dir / "adapter" / "adapter_model.safetensors")
+    proc = apply(spec)
+    assert proc.returncode == 0, proc.stderr
+    assert "do not match report.json" in proc.stderr and "cannot be trusted" in proc.stderr
+    assert adapter_bytes(run_dir) == adapter_bytes(reference[1])
+
+
+def test_truncated_report_is_evaluated_again_without_training(reference, tmp_path):
+    spec, run_dir = copy_of(reference, tmp_path / "p")
+    report = run_dir / "report.json"
+    report.write_text(report.read_text()[:200])
+    proc = apply(spec)
+    assert proc.returncode == 0, proc.stderr
+    assert "report.json is unreadable" in proc.stderr and "re-evaluating the finished weights" in proc.stderr
+    assert "resuming" not in proc.stderr
+    a = json.loads((reference[1] / "report.json").read_text())
+    b = json.loads(report.read_text())
+    assert b["eval"]["finetuned"]["metrics"] == a["eval"]["finetuned"]["metrics"]
+    assert apply(spec).stderr.count("nothing to do") == 1
+
+
+def test_fixing_the_evaluation_re_evaluates_the_same_weights(reference, tmp_path):
+    spec, run_dir = copy_of(reference, tmp_path / "p")
+    trained = (run_dir / "train_result.json").read_bytes()
+    spec.write_text(spec.read_text().replace("max_new_tokens: 8", "max_new_tokens: 4"))
+    proc = apply(spec)
+    assert proc.returncode == 0, proc.stderr
+    assert run_dirs(spec) == [run_dir]  # the same run: evaluation settings are not training inputs
+    assert "re-evaluating the finished weights" in proc.stderr and "resuming" not in proc.stderr
+    assert (run_dir / "train_result.json").read_bytes() == trained
+    assert json.loads((run_dir / "report.json").read_text())["eval_settings_sha256"] != json.loads(
+        (reference[1] / "report.json").read_text())["eval_settings_sha256"]
+
+
+def test_export_of_a_run_without_weights_is_a_clear_error(reference, tmp_path):
+    _, run_dir = copy_of(reference, tmp_path / "p")
+    shutil.rmtree(run_dir / "adapter")
+    proc = subprocess.run([sys.executable, "-m", "ftspec.cli", "export", str(run_dir)], capture_output=True,
+                          text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode != 0 and "no adapter/ or model/ folder" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_apply_refuses_while_a_trainer_of_the_run_lives(reference, tmp_path):
+    spec, run_dir = copy_of(reference, tmp_path / "p")
+    unfinish(run_dir)
+    with runs.TrainerLock(run_dir):
+        proc = apply(spec)
+    assert proc.returncode == 1 and "a trainer of this run is working on" in proc.stderr
+    assert not (run_dir / "train_result.json").exists()
+
+
+def test_edited_saved_plan_is_refused(reference, tmp_path):
+    spec, _ = copy_of(reference, tmp_path / "p")
+    saved = tmp_path / "plan.json"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    subprocess.run([sys.executable, "-m", "ftspec.cli", "plan", spec.name, "-o", str(saved)], cwd=spec.parent,
+                   check=True, capture_output=True, env=env)
+    doc = json.loads(saved.read_text())
+    assert Path(doc["spec_file"]).is_absolute()  # resolved: applies from any folder
+    # From another folder, the unchanged saved plan finds its finished run.
+    other = subprocess.run([sys.executable, "-m", "ftspec.cli", "apply", str(saved)], cwd=tmp_path,
+                           capture_output=True, text=True, env=env)
+    assert other.returncode == 0 and "nothing to do" in other.stderr, other.stderr
+    doc["job"]["trainer_args"]["learning_rate"] = 0.5
+    saved.write_text(json.dumps(doc))
+    proc = apply(saved)
+    assert proc.returncode == 1 and "edited after `ftspec plan -o`" in proc.stderr
+
+
+def test_a_json_spec_is_applied_as_a_spec(reference, tmp_path):
+    from ftspec.load import load_spec
+
+    spec, _ = copy_of(reference, tmp_path / "p")
+    as_json = spec.with_suffix(".json")
+    as_json.write_text(json.dumps(load_spec(spec).raw))
+    proc = apply(as_json)
+    assert proc.returncode == 0 and "nothing to do" in proc.stderr, proc.stderr
+
+
+def _start_apply(spec: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "ftspec.cli", "apply", str(spec)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                            start_new_session=True)
+
+
+def _wait_for_first_checkpoint(proc: subprocess.Popen, spec: Path) -> Path:
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        dirs = run_dirs(spec)
+        if dirs and list((dirs[0] / "checkpoints").glob("checkpoint-*/" + runs.MANIFEST)):
+            return dirs[0]
+        assert proc.poll() is None, "apply finished before it could be stopped"
+        time.sleep(0.1)
+    pytest.fail("no checkpoint within 300 s")
+
+
+@pytest.mark.parametrize("how", ["sigterm", "ctrl-c", "sigkill-apply-only"])
+def test_stopping_apply_stops_its_trainer_and_resumes_to_the_same_result(reference, tmp_path, how):
+    spec = make_project(tmp_path / "p", n=32, epochs=2)
+    proc = _start_apply(spec)
+    run_dir = _wait_for_first_checkpoint(proc, spec)
+    if how == "sigterm":
+        proc.send_signal(signal.SIGTERM)
+    elif how == "ctrl-c":
+        os.killpg(proc.pid, signal.SIGINT)  # what a terminal does: the foreground group, not the trainer's
+    else:
+        proc.kill()  # apply alone: its trainer must not outlive it
+    _, err = proc.communicate(timeout=120)
+    if how == "sigkill-apply-only":
+        assert proc.returncode == -signal.SIGKILL
+    else:
+        assert proc.returncode == 130, err
+        assert "interrupted" in err and "rerun `ftspec apply` to resume" in err
+        assert "Traceback" not in err and "CalledProcessError" not in err
+    deadline = time.time() + 60
+    while runs.trainer_alive(run_dir) and time.time() < deadline:  # the trainer dies with its parent
+        time.sleep(0.2)
+    assert runs.trainer_alive(run_dir) is None
+    again = apply(spec)
+    assert again.returncode == 0, again.stderr
+    assert "resuming" in again.stderr
+    assert adapter_bytes(run_dir) == adapter_bytes(reference[1])
+
+
+def test_leftover_temp_files_are_removed_and_modes_follow_the_umask(tmp_path):
+    from ftspec.atomic import clean_temp_files, write_text_atomic
+
+    old = os.umask(0o022)
+    try:
+        write_text_atomic(tmp_path / "a.json", "{}")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a.json").stat().st_mode & 0o777 == 0o644
+    (tmp_path / "data").mkdir()
+    (tmp_path / ".plan.json.tmp-abc123_x").write_text("half")
+    (tmp_path / "data" / ".train.jsonl.tmp-zz9").write_text("half")
+    (tmp_path / ".keep").write_text("mine")
+    assert clean_temp_files(tmp_path) == 2
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == [".keep", "a.json"]
