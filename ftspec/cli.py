@@ -33,7 +33,13 @@ def _load_specs(specs: tuple[str, ...]) -> tuple[list, list]:
 
     loaded, findings = [], []
     for spec in specs:
-        if not Path(spec).is_file():
+        try:
+            present = Path(spec).exists()
+        except (OSError, ValueError) as exc:  # a name too long, a NUL byte
+            findings.append(Finding("FT000", "error", f"cannot use this path: {getattr(exc, 'strerror', None) or exc}",
+                                    spec.replace("\x00", "\\0")))
+            continue
+        if not present:
             findings.append(Finding("FT000", "error", "spec file not found", spec))
             continue
         try:
