@@ -21,6 +21,7 @@ from pathlib import Path
 from . import runs
 from .atomic import write_text_atomic
 from .plan.compile import Plan
+from .report.contract import REPORT_FORMAT, eval_section
 
 EXIT_NAN, EXIT_STEPS, EXIT_OOM = 3, 4, 5
 
@@ -47,7 +48,7 @@ def _launch_for(plan: Plan, run_dir: Path):
 
 def write_inputs(loaded, plan: Plan, run_dir: Path) -> None:
     """Everything the trainer reads, recomputed from the same inputs the plan fingerprinted."""
-    from .data.pipeline import prepare
+    from .data.pipeline import prepare, read_chat_template
 
     prepared = prepare(loaded)
     if prepared.rows != plan.data["rows"]:
@@ -62,6 +63,8 @@ def write_inputs(loaded, plan: Plan, run_dir: Path) -> None:
         _write_jsonl(run_dir / "data" / "validation.jsonl", prepared.validation)
     if prepared.holdout:
         _write_jsonl(run_dir / "data" / "holdout.jsonl", prepared.holdout)
+    if plan.job.get("chat_template"):  # data.chat_template, for the trainer, evaluation and export
+        write_text_atomic(run_dir / plan.job["chat_template"], read_chat_template(loaded))
 
 
 def emit_run_folder(loaded, plan: Plan, folder: Path) -> Path:
@@ -91,6 +94,17 @@ def _accelerate_argv(argv: list[str]) -> list[str]:
             return argv
         raise ApplyError("accelerate is not installed: pip install 'ftspec[train]'", 2)
     return argv
+
+
+def _cpu_threads(processes_per_node: int) -> int:
+    """The thread count accelerate picks for a CPU worker (OMP_NUM_THREADS, else physical cores per
+    process); passed explicitly so that accelerate does not print its "values were not passed" warning."""
+    omp = os.environ.get("OMP_NUM_THREADS", "")
+    if omp.isdigit() and int(omp) > 0:
+        return int(omp)
+    import psutil
+
+    return max(1, int((psutil.cpu_count(logical=False) or 1) / max(1, processes_per_node)))
 
 
 def _die_with_parent() -> None:  # runs in the forked child, before exec
@@ -141,6 +155,8 @@ def _run_trainer(argv: list[str], env: dict) -> int:
 def train(plan: Plan, run_dir: Path, *, resume: bool) -> dict:
     launch = _launch_for(plan, run_dir)
     argv = _accelerate_argv(launch.launch_argv) + (["--resume"] if resume else [])
+    if plan.layout["accelerator"] == "cpu" and argv[1:2] == ["launch"]:
+        argv[2:2] = ["--num_cpu_threads_per_process", str(_cpu_threads(plan.layout["processes_per_node"]))]
     env = {**os.environ, **launch.env, "PYTHONUNBUFFERED": "1", "FTSPEC_HANDLED_EXIT_ZERO": "1"}
     env.setdefault("TOKENIZERS_PARALLELISM", "false")
     error_path, result_path = run_dir / "train_error.json", run_dir / runs.TRAIN_RESULT
@@ -191,6 +207,9 @@ def evaluate(plan: Plan, run_dir: Path) -> dict | None:
     records = [json.loads(line) for line in holdout_file.read_text(encoding="utf-8").splitlines() if line.strip()]
     samples = holdout_samples(records)
     prompts = [s["prompt"] for s in samples]
+    tools = [s["tools"] for s in samples]
+    template_file = run_dir / plan.job["chat_template"] if plan.job.get("chat_template") else None
+    template = template_file.read_text(encoding="utf-8") if template_file else None
     base_dir, revision = base_model_source(plan)
     base = {"model_dir": base_dir, "revision": revision}
     final = weights_dir(plan, run_dir)
@@ -200,7 +219,8 @@ def evaluate(plan: Plan, run_dir: Path) -> dict | None:
     runs_to_do.append(("finetuned", tuned))
     for label, where in runs_to_do:
         started = time.perf_counter()
-        outputs = generate_outputs(where["model_dir"], prompts, adapter_dir=where.get("adapter_dir"),
+        outputs = generate_outputs(where["model_dir"], prompts, tools=tools, chat_template=template,
+                                   adapter_dir=where.get("adapter_dir"),
                                    revision=where.get("revision"), max_new_tokens=ev["max_new_tokens"],
                                    seed=plan.spec["training"]["seed"])
         generated = time.perf_counter()
@@ -244,7 +264,7 @@ def checkpoints(run_dir: Path) -> list[dict]:
 def build_report(plan: Plan, run_dir: Path, result: dict, evaluation: dict | None, lint: list | None = None) -> dict:
     final = weights_dir(plan, run_dir)
     return {
-        "format": 1,
+        "format": REPORT_FORMAT,
         "name": plan.name,
         "run_id": run_dir.name,
         "spec_name": plan.name,
@@ -261,10 +281,7 @@ def build_report(plan: Plan, run_dir: Path, result: dict, evaluation: dict | Non
         "loss": {"train": result["loss"]["train"], "validation": result["loss"]["validation"]},
         "overfitting": result.get("overfitting"),
         "best_checkpoint": result.get("best_checkpoint"),
-        "eval": {"base": evaluation["base"] if evaluation else None,
-                 "finetuned": evaluation["finetuned"] if evaluation else None,
-                 "holdout": evaluation["holdout"] if evaluation else None,
-                 "timing_s": evaluation["timing_s"] if evaluation else None},
+        "eval": eval_section(evaluation),
         "data": plan.data,
         "fingerprint": plan.fingerprint,
         "versions": plan.fingerprint["versions"],
@@ -283,7 +300,7 @@ def build_report(plan: Plan, run_dir: Path, result: dict, evaluation: dict | Non
     }
 
 
-def model_card(report: dict, plan: Plan) -> str:
+def model_card(report: dict, plan: Plan, chat_template: str | None = None) -> str:
     spec = plan.spec
     lines = [f"# {plan.name}", "", spec.get("description") or "", "",
              f"Fine-tuned from `{spec['model']['base']}` by ftspec ({plan.method.upper()}, "
@@ -297,14 +314,27 @@ def model_card(report: dict, plan: Plan) -> str:
     if ev["finetuned"]:
         lines.append("| metric | base | fine-tuned |")
         lines.append("|---|---|---|")
-        for name, value in ev["finetuned"]["metrics"].items():
-            base = ev["base"]["metrics"].get(name) if ev["base"] else None
+        for name, value in ev["finetuned"].items():
+            base = ev["base"].get(name) if ev["base"] else None
             lines.append(f"| {name} | {'—' if base is None else f'{base:.3f}'} | {value:.3f} |")
     else:
         lines.append("No holdout was configured.")
+    if chat_template:
+        source = "data.chat_template of the spec" if plan.spec["data"].get("chat_template") else "the base model's own"
+        lines += ["", "## Prompt format", "",
+                  f"Prompt it with this chat template ({source}; it is also in this folder's tokenizer files):", "",
+                  "```jinja", chat_template.rstrip("\n"), "```"]
     lines += ["", f"Reproduce: `ftspec apply {Path(plan.spec_file).name}` with the same data and library versions "
               "(see report.json).", ""]
     return "\n".join(lines)
+
+
+def saved_chat_template(folder: Path) -> str | None:
+    """The default chat template of a saved tokenizer folder (what the trainer saved with the weights)."""
+    from .tokenize import _load_chat_template, _read_json
+
+    template = _load_chat_template(folder, _read_json(folder / "tokenizer_config.json"))
+    return template.get("default") if isinstance(template, dict) else template
 
 
 def write_report(plan: Plan, run_dir: Path, report: dict) -> None:
@@ -312,7 +342,7 @@ def write_report(plan: Plan, run_dir: Path, report: dict) -> None:
 
     artifact = weights_dir(plan, run_dir)
     if artifact.is_dir():
-        write_text_atomic(artifact / "README.md", model_card(report, plan))
+        write_text_atomic(artifact / "README.md", model_card(report, plan, saved_chat_template(artifact)))
     write_text_atomic(run_dir / "report.html", render_report_html(report))
     write_text_atomic(run_dir / runs.REPORT, _dump(report))  # last: it marks the run complete
 

@@ -69,8 +69,12 @@ def _emit(findings: list, fmt: str) -> None:
             click.echo(text)
 
 
-def _exit_code(findings: list) -> int:
-    return EXIT_FINDINGS if any(f.severity == "error" for f in findings) else EXIT_OK
+def _exit_code(findings: list, fail_on: str = "error") -> int:
+    """1 when any finding is at least as severe as ``fail_on`` (error < warning < info), else 0."""
+    from .findings import SEVERITY_ORDER
+
+    limit = SEVERITY_ORDER[fail_on]
+    return EXIT_FINDINGS if any(SEVERITY_ORDER[f.severity] <= limit for f in findings) else EXIT_OK
 
 
 def _split_codes(values: tuple[str, ...]) -> list[str]:
@@ -100,24 +104,50 @@ def validate(specs: tuple[str, ...], fmt: str) -> None:
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
 @click.option("--select", multiple=True, help="Only these rule codes (comma-separated, prefixes allowed).")
 @click.option("--disable", multiple=True, help="Switch these rule codes off for this run.")
-def lint(specs: tuple[str, ...], fmt: str, select: tuple[str, ...], disable: tuple[str, ...]) -> None:
+@click.option("--fail-on", "fail_on", type=click.Choice(["error", "warning", "info"]), default="error",
+              show_default=True, help="Exit 1 when a finding of this severity or a worse one is found.")
+@click.option("--fix", is_flag=True, help="Apply the findings' unambiguous fixes to the spec (comments and layout "
+              "kept), then lint again.")
+def lint(specs: tuple[str, ...], fmt: str, select: tuple[str, ...], disable: tuple[str, ...], fail_on: str,
+         fix: bool) -> None:
     """Validate SPECS, then check them and their datasets against the guides' rules."""
     from .lint import run_lint
 
-    loaded_specs, findings = _load_specs(specs)
-    for loaded in loaded_specs:
-        findings.extend(run_lint(loaded, select=_split_codes(select) or None, disable=_split_codes(disable)))
+    def lint_all():
+        loaded_specs, found = _load_specs(specs)
+        for loaded in loaded_specs:
+            found.extend(run_lint(loaded, select=_split_codes(select) or None, disable=_split_codes(disable)))
+        return loaded_specs, found
+
+    loaded_specs, findings = lint_all()
+    if fix:
+        from .fix import apply_fixes
+
+        changed = []
+        for loaded in loaded_specs:
+            mine = [f for f in findings if f.code != "FT000" and f.extra.get("fix")
+                    and f.path in {str(loaded.path)} | {loc.file for loc in loaded.source.values.values()}]
+            changed += apply_fixes(loaded, mine)
+        for c in changed:
+            click.echo(f"fixed {c.code}: {c.file}: {c.key} {c.old!r} -> {c.new!r}", err=True)
+        if changed:
+            loaded_specs, findings = lint_all()  # what is left after the fixes
     _emit(findings, fmt)
     if fmt == "text" and not findings:
         click.echo(f"{len(specs)} spec(s): no findings")
-    sys.exit(_exit_code(findings))
+    code = _exit_code(findings, fail_on)
+    if code and fmt == "text" and fail_on != "error" and not any(f.severity == "error" for f in findings):
+        click.echo(f"failing on --fail-on {fail_on}: relax with --fail-on error", err=True)
+    sys.exit(code)
 
 
 @cli.command()
 @click.argument("code", required=False)
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown", "docs"]), default="text",
               show_default=True)
-def rules(code: str | None, fmt: str) -> None:
+@click.option("--profile", type=click.Choice(["ark", "bailian", "openai", "peft"]),
+              help="List only what this lint.profile changes: its own rules and the thresholds it sets.")
+def rules(code: str | None, fmt: str, profile: str | None) -> None:
     """List the lint rules, or explain one (ftspec rules FT201)."""
     from .rules import all_rules, get_rule
 
@@ -129,6 +159,18 @@ def rules(code: str | None, fmt: str) -> None:
         click.echo(rule_doc(rule))
         return
     listed = all_rules()
+    if profile:
+        changed = [r for r in listed if profile in r.profiles or profile in r.only]
+        if fmt == "json":
+            click.echo(json.dumps([{"code": r.code, "name": r.name, "severity": r.severity,
+                                    "only_under_profiles": list(r.only), "change": r.profiles.get(profile)}
+                                   for r in changed], indent=2))
+            return
+        click.echo(f"lint.profile {profile} changes {len(changed)} rule(s):")
+        for r in changed:
+            scope = "only under " + ", ".join(r.only) if r.only else "all profiles"
+            click.echo(f"{r.code}  {r.severity:<7}  {r.name:<28} {r.profiles.get(profile, r.summary)} ({scope})")
+        return
     if fmt == "json":
         click.echo(json.dumps([{"code": r.code, "name": r.name, "severity": r.severity, "summary": r.summary}
                                for r in listed], indent=2))
@@ -141,8 +183,18 @@ def rules(code: str | None, fmt: str) -> None:
             click.echo(f"{r.code}  {r.severity:<7}  {r.name:<28} {r.summary}")
 
 
+def _profile_lines(rule) -> list[str]:
+    lines = []
+    if rule.only:
+        lines.append(f"Applies only under lint.profile {', '.join(rule.only)}.")
+    lines += [f"- profile {p}: {what}" for p, what in rule.profiles.items()]
+    return lines
+
+
 def rule_doc(rule) -> str:
-    return f"{rule.code} {rule.name} ({rule.severity})\n{rule.summary}\n\n{rule.docs.strip()}"
+    profiles = _profile_lines(rule)
+    tail = ("\n\nProfiles\n  " + "\n  ".join(profiles)) if profiles else ""
+    return f"{rule.code} {rule.name} ({rule.severity})\n{rule.summary}\n\n{rule.docs.strip()}{tail}"
 
 
 def rules_markdown(listed) -> str:
@@ -158,6 +210,9 @@ def rules_docs_page(listed) -> str:
     for r in listed:
         parts += [f"## {r.code} {r.name}", "", f"Default severity: **{r.severity}**. {r.summary}", "",
                   r.docs.strip(), ""]
+        profiles = _profile_lines(r)
+        if profiles:
+            parts += ["Profiles", "", *profiles, ""]
     return "\n".join(parts)
 
 
@@ -173,7 +228,7 @@ def schema() -> None:
 @click.argument("path", type=click.Path(dir_okay=False), default="ftspec.yaml")
 @click.option("--method", type=click.Choice(["sft", "dpo", "cpt"]), default="sft", show_default=True)
 @click.option("--adapter", type=click.Choice(["lora", "rslora", "qlora", "full"]), default="lora", show_default=True)
-@click.option("--base", default="builtin:tiny", show_default=True, help="Base model: hub id, folder, builtin:tiny.")
+@click.option("--base", default="builtin:tiny", show_default=True, help="Base model: hub id, folder, builtin:tiny-chat, builtin:tiny.")
 @click.option("--name", default=None, help="Job name (default: the file's stem).")
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 def init(path: str, method: str, adapter: str, base: str, name: str | None, force: bool) -> None:
@@ -212,11 +267,13 @@ def init(path: str, method: str, adapter: str, base: str, name: str | None, forc
 def _plan_error_finding(loaded, exc):
     from .findings import Finding
 
+    code = getattr(exc, "code", None) or "FT000"
+    hint = getattr(exc, "hint", None)
     if exc.file:
-        return Finding("FT000", "error", exc.message, exc.file, exc.line, None)
+        return Finding(code, "error", exc.message, exc.file, exc.line, None, hint=hint)
     loc = loaded.locate(*exc.spec_path) if exc.spec_path else None
-    return Finding("FT000", "error", exc.message, loc.file if loc else str(loaded.path),
-                   loc.line if loc else None, loc.column if loc else None)
+    return Finding(code, "error", exc.message, loc.file if loc else str(loaded.path),
+                   loc.line if loc else None, loc.column if loc else None, hint=hint)
 
 
 def _does_not_fit(loaded, plan):
@@ -281,7 +338,9 @@ def plan(spec: str, out: str | None, fmt: str, emit: str | None) -> None:
         click.echo(to_json(compiled), nl=False)
     else:
         if warnings:
-            click.echo(f"{len(warnings)} lint warning(s); `ftspec lint {spec}` shows them", err=True)
+            n_warn = sum(f.severity == "warning" for f in warnings)
+            click.echo(f"{n_warn} lint warning(s), {len(warnings) - n_warn} info; `ftspec lint {spec}` shows them",
+                       err=True)
         click.echo(to_text(compiled), nl=False)
     if compiled.fits is False:
         from .output import render_text
@@ -388,27 +447,11 @@ def apply(target: str, force: bool) -> None:
 
 
 def _print_report(run_dir: Path) -> None:
-    report_file = run_dir / "report.json"
-    report = json.loads(report_file.read_text(encoding="utf-8"))
-    click.echo(f"run {run_dir}")
-    click.echo(f"  optimizer steps  planned {report['plan']['optimizer_steps']}, ran {report['actual']['optimizer_steps']}")
-    train_loss, val_loss = report["loss"]["train"], report["loss"]["validation"]
-    if train_loss:
-        click.echo(f"  train loss       {train_loss[0][1]:.4f} -> {train_loss[-1][1]:.4f}")
-    if val_loss:
-        click.echo("  validation loss  " + ", ".join(f"{v:.4f}" for _, v in val_loss)
-                   + ("  (overfitting)" if report.get("overfitting") else ""))
-    ev = report["eval"]
-    if ev.get("finetuned"):
-        for key, label in (("metrics", "raw"), ("metrics_postprocessed", "post-processed")):
-            tuned = ev["finetuned"].get(key)
-            if not tuned:
-                continue
-            base = (ev.get("base") or {}).get(key) or {}
-            for name, value in tuned.items():
-                before = f"{base[name]:.3f} -> " if name in base else ""
-                click.echo(f"  {name:<16} {before}{value:.3f} ({label})")
-    click.echo(f"  report           {run_dir / 'report.html'}")
+    from .report.story import console_lines
+
+    report = json.loads((run_dir / "report.json").read_text(encoding="utf-8"))
+    for line in console_lines(report, run_dir):
+        click.echo(line)
 
 
 @cli.command()

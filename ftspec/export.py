@@ -43,6 +43,18 @@ def export_run(run_dir: Path, *, merge: bool, out: Path | None = None) -> Path:
     return dest
 
 
+def base_dtype(base_dir: str, revision: str | None, trust: bool):
+    """The dtype the base checkpoint is stored in (config.json's dtype / torch_dtype); fp32 when it says none."""
+    import torch
+    from transformers import AutoConfig
+
+    config = AutoConfig.from_pretrained(base_dir, revision=revision, trust_remote_code=trust)
+    dtype = getattr(config, "dtype", None) or getattr(config, "torch_dtype", None)
+    if isinstance(dtype, str):
+        dtype = getattr(torch, dtype, None)
+    return dtype if isinstance(dtype, torch.dtype) else torch.float32
+
+
 def _merge(plan: dict, adapter: Path, dest: Path) -> None:
     import torch
     from peft import PeftModel
@@ -54,11 +66,12 @@ def _merge(plan: dict, adapter: Path, dest: Path) -> None:
     if plan["job"].get("quantization"):
         raise ExportError("a QLoRA adapter is merged into the 16-bit base: load the base in bf16 on a GPU machine")
     base_dir, revision = base_model_source(Plan.model_validate(plan))
-    dtype = {"bfloat16": torch.bfloat16, "float16": torch.float16}.get(plan["job"]["model"]["dtype"], torch.float32)
-    model = AutoModelForCausalLM.from_pretrained(base_dir, revision=revision, dtype=dtype,
-                                                 trust_remote_code=plan["job"]["model"]["trust_remote_code"])
+    trust = plan["job"]["model"]["trust_remote_code"]
+    # Merge in fp32 (no rounding of W + BA before the end), then write the base checkpoint's own dtype: a bf16 base
+    # stays bf16 (the same size on disk), whatever dtype training loaded it in.
+    model = AutoModelForCausalLM.from_pretrained(base_dir, revision=revision, dtype=torch.float32, trust_remote_code=trust)
     merged = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
-    merged.save_pretrained(dest)
+    merged.to(base_dtype(base_dir, revision, trust)).save_pretrained(dest)
     tokenizer_source = adapter if (adapter / "tokenizer_config.json").is_file() else base_dir
     AutoTokenizer.from_pretrained(tokenizer_source, revision=None if tokenizer_source == adapter else revision
                                   ).save_pretrained(dest)

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .data.formats import (canonical_texts, char_token_estimate, detect_format, message_texts, to_canonical,
-                           validate_record)
+from .data.formats import canonical_texts, char_token_estimate, detect_format, message_texts, validate_and_convert
 from .data.reader import DataReadError, read_records
 from .findings import Finding
 from .load import LoadedSpec
+from .record_checks import RecordChecks, Tally
 
 MAX_PROBLEMS_PER_FILE = 20
 CHUNK = 1024
@@ -42,22 +43,45 @@ class DataStats:
     hashes: set = field(default_factory=set)
     leaks: int = 0
     leak_lines: list = field(default_factory=list)
+    file_bytes: int | None = None
+    over_platform: int = 0  # samples over the profile's per-example token limit
+    # Filled by record_checks.RecordChecks, read by the rules:
+    tallies: dict = field(default_factory=dict)  # name -> Tally (count, first lines)
+    scenario_key: str | None = None
+    scenarios: Counter = field(default_factory=Counter)
+    scenario_missing: int = 0
+    system_prompts: Counter = field(default_factory=Counter)
+    answers_checked: int = 0
+    images: int = 0
+    plain_records: int = 0  # chat records whose assistant turns have no reasoning
+    plain_first: int | None = None
 
     @property
     def display(self) -> str:
         return str(self.path)
 
+    def tally(self, name: str, line: int) -> None:
+        t = self.tallies.get(name)
+        if t is None:
+            t = self.tallies[name] = Tally()
+        t.add(line)
+
+    def tallied(self, name: str) -> "Tally":
+        return self.tallies.get(name) or Tally()
+
 
 class TokenCounter:
-    """Token counts per sample: exact with the model's tokenizer, else a character estimate."""
+    """Token counts per sample: exact with the model's tokenizer (the pipeline's own count, through the chat template
+    the trainer renders with, tools and DPO's rejected side included), else a character estimate, labelled so."""
 
-    def __init__(self, spec, spec_dir: Path):
-        # Loading the tokenizer costs ~70 ms: do it only when some data is actually counted,
-        # so a spec-only lint (pre-commit on a spec edit) stays instant.
-        self._spec, self._spec_dir = spec, spec_dir
+    def __init__(self, spec, spec_dir: Path, loaded: LoadedSpec | None = None):
+        # Loading the tokenizer costs ~70 ms (a real 151k vocabulary, ~1 s): do it only when some data is actually
+        # counted, so a spec-only lint (pre-commit on a spec edit) stays instant.
+        self._spec, self._spec_dir, self._loaded_spec = spec, spec_dir, loaded
         self._loaded = False
-        self._exact = False
-        self._tok = None
+        self._tok = None  # the model's own tokenizer
+        self._train_tok = None  # what the trainer renders with (template swap), or None when that fails
+        self.template_error = None  # the pipeline's TemplateError, reported by FT313
         self.overhead = 4
         self.model_error: str | None = None  # why the model's files are unusable (rule FT004)
 
@@ -84,18 +108,18 @@ class TokenCounter:
             self.model_error = model_problem(ref, tok)
             if self.model_error:
                 return
-            if tok is not None:
-                self._tok = tok
-                self._exact = True
-                try:
-                    probe = [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]
-                    ids, _ = tok.encode_chat(probe)
-                    base = len(tok.encode("a")) + len(tok.encode("b"))
-                    self.overhead = max(0, (len(ids) - base) // 2)
-                except Exception:
-                    self.overhead = 4
+            self._tok = tok
         except Exception:
             self._tok = None
+        if self._tok is None:
+            return
+        from .data.pipeline import PipelineError, read_chat_template, training_tokenizer
+
+        try:
+            user = read_chat_template(self._loaded_spec) if self._loaded_spec is not None else None
+            self._train_tok = training_tokenizer(self._tok, spec.method, spec.data.assistant_only_loss, user)
+        except PipelineError as exc:
+            self.template_error = exc
 
     @property
     def tok(self):
@@ -113,25 +137,34 @@ class TokenCounter:
     @property
     def exact(self) -> bool:
         self._load()
-        return self._exact
+        return self._train_tok is not None
 
     @property
     def mode(self) -> str:
-        return "exact (model tokenizer)" if self.exact else "estimated (~4 chars/token, ~3 for CJK)"
+        if self.exact:
+            return "exact (model tokenizer and the chat template the trainer uses)"
+        why = "no tokenizer on this machine" if self.tok is None else "the chat template cannot render them"
+        return f"estimated (~4 chars/token, ~3 for CJK; {why})"
 
-    def count(self, texts: list[list[str]], max_length: int | None = None) -> list[int]:
-        """Tokens per sample; with ``max_length``, a sample far over it is counted from a bounded prefix (a
-        lower bound, still over max_length), so one 50 MB record costs no more than a long one."""
-        if self.tok is not None:
-            flat = ["\n".join(t) for t in texts]
-            if max_length is not None:
-                flat = [self.tok.bounded(text, max_length) for text in flat]
-            encs = self.tok.tokenizer.encode_batch(flat, add_special_tokens=False)
-            return [len(e.ids) + self.overhead * len(t) for e, t in zip(encs, texts)]
+    def count(self, records: list[dict], method: str) -> list[int]:
+        """Tokens of each canonical record as the trainer tokenizes it (DPO: prompt + the longer answer). A
+        sample far over max_length is counted from a bounded prefix (a lower bound, still over max_length), so
+        one 50 MB record costs no more than a long one."""
+        if self.exact:
+            from .data.pipeline import PipelineError, tokenize
+
+            try:
+                return tokenize(records, method, self._train_tok, assistant_only_loss=False,
+                                max_length=self._spec.data.max_length, bounded=True).lengths
+            except (PipelineError, ValueError, TypeError, LookupError) as exc:  # a template that cannot render them
+                self.template_error = self.template_error or exc
+                self._train_tok = None
         out = []
-        for t in texts:
-            out.append(char_token_estimate("".join(t)))
-            out[-1] += self.overhead * len(t) if len(t) > 1 else 0
+        for record in records:
+            texts = message_texts(record)
+            if method == "dpo" and isinstance(record.get("rejected"), list):
+                texts = texts + [str(m.get("content") or "") for m in record["rejected"] if isinstance(m, dict)]
+            out.append(char_token_estimate("".join(texts)) + (self.overhead * len(texts) if len(texts) > 1 else 0))
         return out
 
 
@@ -155,6 +188,20 @@ class LintContext:
     def datasets(self) -> list[DataStats]:
         return [d for d in (self.train, self.validation, self.holdout, *self.mix) if d is not None]
 
+    def prepared(self):
+        """The data pipeline's result (what the plan counts), when the model's tokenizer renders the data; else None.
+        Computed once, on first use."""
+        if not hasattr(self, "_prepared"):
+            self._prepared = None
+            if self.counter.exact and self.train is not None and not self.train.read_error and not self.train.problems:
+                from .data.pipeline import PipelineError, prepare
+
+                try:
+                    self._prepared = prepare(self.loaded, self.counter.tok)
+                except (PipelineError, ValueError, OSError):
+                    self._prepared = None
+        return self._prepared
+
     def effective_train_count(self) -> int:
         """Training samples after the validation split and over-length drops."""
         t = self.train
@@ -169,12 +216,22 @@ class LintContext:
         return max(n, 0)
 
 
-def scan(stats: DataStats, spec, counter: TokenCounter, forced_fmt: str, train_hashes: set | None) -> DataStats:
+# Per-example token limits of the platforms (GUIDE-RULES: OpenAI 16,385 tokens; Bailian max_length up to 8,192).
+PLATFORM_TOKEN_LIMIT = {"openai": 16_385, "bailian": 8_192}
+
+
+def scan(stats: DataStats, spec, counter: TokenCounter, forced_fmt: str, train_hashes: set | None,
+         checks: RecordChecks | None = None) -> DataStats:
     method = spec.method if stats.role != "holdout" else ("dpo" if spec.method == "dpo" else "sft")
     if stats.role == "holdout" and spec.method == "cpt":
         method = "cpt"
     max_len = spec.data.max_length
+    platform_limit = PLATFORM_TOKEN_LIMIT.get(spec.lint.profile, 0) or None
     keep_hashes = stats.role == "train"
+    try:
+        stats.file_bytes = stats.path.stat().st_size
+    except OSError:
+        pass
     try:
         items = read_records(stats.path)
     except DataReadError as exc:
@@ -185,13 +242,13 @@ def scan(stats: DataStats, spec, counter: TokenCounter, forced_fmt: str, train_h
         stats.read_error = str(exc)
         return stats
     fmt = None if forced_fmt == "auto" else forced_fmt
-    pending_texts: list[list[str]] = []
+    pending_records: list[dict] = []
     pending_lines: list[int] = []
 
     def flush():
-        if not pending_texts:
+        if not pending_records:
             return
-        for line, n in zip(pending_lines, counter.count(pending_texts, max_len)):
+        for line, n in zip(pending_lines, counter.count(pending_records, method)):
             stats.tokens += n
             if n > stats.max_tokens:
                 stats.max_tokens = n
@@ -199,7 +256,9 @@ def scan(stats: DataStats, spec, counter: TokenCounter, forced_fmt: str, train_h
                 stats.over_length += 1
                 if len(stats.over_lines) < 5:
                     stats.over_lines.append(line)
-        pending_texts.clear()
+            if platform_limit and n > platform_limit:
+                stats.over_platform += 1
+        pending_records.clear()
         pending_lines.clear()
 
     try:
@@ -211,7 +270,7 @@ def scan(stats: DataStats, spec, counter: TokenCounter, forced_fmt: str, train_h
             rfmt = fmt or detect_format(record)
             if fmt is None and rfmt is not None and forced_fmt == "auto" and stats.fmt is None:
                 stats.fmt = rfmt
-            problems = validate_record(record, rfmt, method)
+            problems, canon = validate_and_convert(record, rfmt, method)
             bad = False
             for msg, fld in problems:
                 if fld == "label":
@@ -229,7 +288,8 @@ def scan(stats: DataStats, spec, counter: TokenCounter, forced_fmt: str, train_h
             if bad:
                 continue
             stats.records += 1
-            canon = to_canonical(record, rfmt, method)
+            if checks is not None:
+                checks.observe(stats, line, record, canon, rfmt)
             h = hash(canonical_texts(canon))
             if train_hashes is not None and h in train_hashes:
                 stats.leaks += 1
@@ -242,9 +302,9 @@ def scan(stats: DataStats, spec, counter: TokenCounter, forced_fmt: str, train_h
                         stats.dup_lines.append(line)
                 else:
                     stats.hashes.add(h)
-            pending_texts.append(message_texts(canon))
+            pending_records.append(canon)
             pending_lines.append(line)
-            if len(pending_texts) >= CHUNK:
+            if len(pending_records) >= CHUNK:
                 flush()
         flush()
     except DataReadError as exc:
@@ -263,30 +323,33 @@ def _problem(stats: DataStats, line: int, message: str, fld: str) -> None:
 class NoTokenCounter(TokenCounter):
     """For `plan`, which tokenizes every sample exactly itself: lint skips its own count."""
 
-    def count(self, texts: list[list[str]], max_length: int | None = None) -> list[int]:
-        return [0] * len(texts)
+    def count(self, records: list[dict], method: str) -> list[int]:
+        return [0] * len(records)
 
 
-# Rules that need token counts; `plan` replaces them with its exact counts.
-TOKEN_RULES = ("FT104", "FT302")
+# Rules that need token counts or the pipeline's rows; `plan` replaces them with its exact counts.
+TOKEN_RULES = ("FT104", "FT105", "FT110", "FT302")
 
 
 def collect(loaded: LoadedSpec, *, count_tokens: bool = True) -> LintContext:
     spec = loaded.spec
-    ctx = LintContext(loaded, (TokenCounter if count_tokens else NoTokenCounter)(spec, loaded.dir))
+    ctx = LintContext(loaded, (TokenCounter if count_tokens else NoTokenCounter)(spec, loaded.dir, loaded))
     d = spec.data
 
     def mk(role, value, at):
         return DataStats(role, value, loaded.resolve(value), at)
 
-    ctx.train = scan(mk("train", d.train, ("data", "train")), spec, ctx.counter, d.format, None)
+    checks = RecordChecks(spec, lambda stats: stats.path.parent)
+    ctx.train = scan(mk("train", d.train, ("data", "train")), spec, ctx.counter, d.format, None, checks)
     th = ctx.train.hashes
     if isinstance(d.validation, str):
-        ctx.validation = scan(mk("validation", d.validation, ("data", "validation")), spec, ctx.counter, d.format, th)
+        ctx.validation = scan(mk("validation", d.validation, ("data", "validation")), spec, ctx.counter, d.format, th,
+                              checks)
     if spec.eval.holdout:
-        ctx.holdout = scan(mk("holdout", spec.eval.holdout, ("eval", "holdout")), spec, ctx.counter, "auto", th)
+        ctx.holdout = scan(mk("holdout", spec.eval.holdout, ("eval", "holdout")), spec, ctx.counter, "auto", th,
+                           checks)
     for i, m in enumerate(d.mix):
-        ctx.mix.append(scan(mk("mix", m.path, ("data", "mix", i, "path")), spec, ctx.counter, m.format, None))
+        ctx.mix.append(scan(mk("mix", m.path, ("data", "mix", i, "path")), spec, ctx.counter, m.format, None, checks))
     return ctx
 
 
@@ -314,8 +377,9 @@ def run_lint(loaded: LoadedSpec, *, select: list[str] | None = None, disable=(),
     if not count_tokens:
         off |= set(TOKEN_RULES)
     sel = {c.upper() for c in select} if select else None
-    rules = [r for r in all_rules() if r.code not in off and (sel is None or r.code in sel or
-             any(r.code.startswith(s) for s in sel))]
+    profile = loaded.spec.lint.profile
+    rules = [r for r in all_rules() if r.code not in off and (not r.only or profile in r.only)
+             and (sel is None or r.code in sel or any(r.code.startswith(s) for s in sel))]
     ctx = collect(loaded, count_tokens=count_tokens)
     spec_files = {str(loaded.path)} | {loc.file for loc in loaded.source.values.values()}
     cache: dict = {}

@@ -18,7 +18,7 @@ SCHEMA_FILE = "schemas/ftspec-v1.schema.json"
 
 Method = Literal["sft", "dpo", "cpt"]
 AdapterType = Literal["lora", "rslora", "qlora", "full"]
-DataFormat = Literal["auto", "messages", "alpaca", "sharegpt", "preference", "text"]
+DataFormat = Literal["auto", "messages", "alpaca", "sharegpt", "preference", "prompt_completion", "text"]
 Precision = Literal["auto", "bf16", "fp16", "fp32"]
 Distributed = Literal["auto", "none", "ddp", "fsdp", "zero2", "zero3"]
 
@@ -55,7 +55,8 @@ def _check_replacement(pattern: re.Pattern, replace: str) -> None:
 class ModelSection(Section):
     base: str = Field(
         "builtin:tiny",
-        description="Hugging Face hub id, local folder (relative to the spec), or 'builtin:tiny' for the offline tiny model.",
+        description="Hugging Face hub id, local folder (relative to the spec), 'builtin:tiny-chat' (a pretrained "
+        "demo chat model that ships with ftspec) or 'builtin:tiny' (random-init, for mechanics tests).",
         min_length=1,
     )
     revision: str | None = Field(None, description="Commit hash or tag to pin the hub model to.")
@@ -92,6 +93,12 @@ class DataSection(Section):
     packing: bool = Field(False, description="Pack samples to fill max_length (Ark's dyn_bsz).")
     assistant_only_loss: bool = Field(True, description="For chat data, train on assistant turns only.")
     system_prompt: str | None = Field(None, description="System message added to chat samples that have none.")
+    stratify_by: str | None = Field(
+        None, description="A record key (e.g. scenario): the validation split keeps each value's share of train."
+    )
+    chat_template: str | None = Field(
+        None, description="A .jinja chat template file (relative to the spec) to train and evaluate with instead of the "
+        "model's own; for assistant-only loss it needs {% generation %} markers unless TRL knows it.", min_length=1)
 
 
 class TrainingSection(Section):
@@ -172,7 +179,15 @@ class ComputeSection(Section):
 class LintSection(Section):
     disable: list[str] = Field(default_factory=list, description="Rule codes switched off for this spec.")
     profile: Literal["ark", "bailian", "openai", "peft"] = Field(
-        "ark", description="Which platform's thresholds apply where guides disagree (ark is the strictest)."
+        "ark", description="Which platform's rules apply: ark (default), bailian or openai apply that platform's "
+        "own data and hyperparameter rules; peft relaxes the Ark-only ones (`ftspec rules --profile P`)."
+    )
+    scenario_key: str | None = Field(
+        None, description="Record key holding the scenario for the balance rules; default data.stratify_by, "
+        "else the first of scenario, category, label a record has."
+    )
+    max_scenario_share: Annotated[float, Field(gt=0, le=1)] = Field(
+        0.5, description="One scenario above this share of train is reported (guide: no one class dominating)."
     )
 
 
@@ -186,6 +201,10 @@ class Spec(Section):
     description: str | None = None
     extends: str | None = Field(None, description="A base spec whose values this one overrides (deep merge).")
     method: Method = "sft"
+    task: Literal["generation", "qa", "classification", "roleplay", "format", "other"] | None = Field(
+        None, description="What the model learns; selects the guide's recommended data volume and epochs "
+        "(generation 2k-3k samples and 5-10 epochs, qa 2k-10k, classification 1k-3k)."
+    )
     model: ModelSection = Field(default_factory=ModelSection)
     adapter: AdapterSection = Field(default_factory=AdapterSection)
     data: DataSection

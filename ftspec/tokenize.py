@@ -288,8 +288,6 @@ class ChatTokenizer:
 
     @classmethod
     def from_files(cls, tokenizer_file: Path) -> ChatTokenizer:
-        from tokenizers import Tokenizer
-
         folder = Path(tokenizer_file).parent
         config = _read_json(folder / "tokenizer_config.json")
         special = {k: _token_str(config.get(k)) for k in _NAMED_SPECIAL_TOKENS}
@@ -301,8 +299,13 @@ class ChatTokenizer:
         extra = config.get("extra_special_tokens")
         if isinstance(extra, dict):  # model-specific named tokens (image_token, ...) reach templates too
             special.update({k: _token_str(v) for k, v in extra.items()})
-        return cls(Tokenizer.from_str(_read_text(Path(tokenizer_file))), _load_chat_template(folder, config),
+        return cls(_load_tokenizer(Path(tokenizer_file)), _load_chat_template(folder, config),
                    {k: v for k, v in special.items() if v is not None})
+
+    def with_template(self, chat_template: str | dict[str, str] | None) -> ChatTokenizer:
+        """The same tokenizer rendering with another chat template (what ``apply_chat_template(chat_template=...)``
+        or setting ``tokenizer.chat_template`` does in transformers)."""
+        return ChatTokenizer(self.tokenizer, chat_template, self.special_tokens)
 
     # --- tokens -------------------------------------------------------------------------------
 
@@ -405,6 +408,23 @@ class ChatTokenizer:
             for index in range(start, end + 1 if end else len(ids)):
                 mask[index] = 1
         return ids, mask
+
+
+_TOKENIZERS: dict[tuple, Any] = {}
+
+
+def _load_tokenizer(path: Path):
+    """tokenizers.Tokenizer of a tokenizer.json, kept per file version: a real 151k vocabulary takes ~1 s to load,
+    and lint, plan and apply each open it (ftspec never changes a loaded tokenizer's settings)."""
+    from tokenizers import Tokenizer
+
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    if key not in _TOKENIZERS:
+        if len(_TOKENIZERS) >= 4:
+            _TOKENIZERS.pop(next(iter(_TOKENIZERS)))
+        _TOKENIZERS[key] = Tokenizer.from_str(_read_text(path))  # regular files only: a FIFO would block
+    return _TOKENIZERS[key]
 
 
 def _char_to_token(encoding):

@@ -28,3 +28,22 @@ def run_cli(*args, cwd=None):
 
     return subprocess.run([sys.executable, "-m", "ftspec.cli", *map(str, args)], capture_output=True, text=True,
                           cwd=cwd, env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+# Real-model fixtures (ftspec.models.fixtures) are cached across sessions in the checkout (.cache/, ignored by
+# git): building one converts Qwen's 151,643 BPE ranks (~12 s) and writes tiny random weights.
+os.environ.setdefault("FTSPEC_FIXTURE_CACHE", str(ROOT / ".cache" / "fixtures"))
+
+
+@pytest.fixture(scope="session")
+def qwen25_dir() -> Path:
+    from ftspec.models.fixtures import cached
+
+    return cached("qwen2.5-instruct")
+
+
+@pytest.fixture(scope="session")
+def qwen3_dir() -> Path:
+    from ftspec.models.fixtures import cached
+
+    return cached("qwen3")

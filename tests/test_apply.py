@@ -93,9 +93,12 @@ def test_report_has_fixed_keys_and_steps_match_the_plan(finished):
     assert report["actual"]["peak_memory_gib"]["host_rss"] > 0 and report["actual"]["tokens_per_second"] > 0
     assert report["final_weights"]["sha256"]
     assert len(report["loss"]["validation"]) == 3  # one per epoch
+    assert report["format"] == 2
     for side in ("base", "finetuned"):
-        result = report["eval"][side]
-        assert result["n"] == 8 and set(result["metrics"]) == {"exact_match", "format_alignment"}
+        metrics = report["eval"][side]
+        assert set(metrics) == {"exact_match", "format_alignment"}
+        assert all(isinstance(v, float) and 0 <= v <= 1 for v in metrics.values())
+        assert report["eval"]["details"][side]["n"] == 8
     outputs = [json.loads(line) for line in (run_dir / "eval" / "finetuned.jsonl").read_text().splitlines()]
     assert len(outputs) == 8 and all("output" in o and "scores" in o for o in outputs)
 
@@ -135,7 +138,8 @@ def test_same_spec_same_result(finished, tmp_path):
     assert other_dir.name == run_dir.name  # the run id is a digest of the inputs
     a, b = (json.loads((d / "report.json").read_text()) for d in (run_dir, other_dir))
     assert a["loss"] == b["loss"]
-    assert [s["output"] for s in a["eval"]["finetuned"]["samples"]] == [s["output"] for s in b["eval"]["finetuned"]["samples"]]
+    assert [s["output"] for s in a["eval"]["details"]["finetuned"]["samples"]] == \
+        [s["output"] for s in b["eval"]["details"]["finetuned"]["samples"]]
 
 
 def test_export_merge(finished):
@@ -148,7 +152,7 @@ def test_export_merge(finished):
     from ftspec.evaluate.generate import generate_outputs
 
     report = json.loads((run_dir / "report.json").read_text())
-    samples = report["eval"]["finetuned"]["samples"][:4]
+    samples = report["eval"]["details"]["finetuned"]["samples"][:4]
     outputs = generate_outputs(str(merged), [s["prompt"] for s in samples], max_new_tokens=8)
     assert outputs == [s["output"] for s in samples]
 
@@ -215,7 +219,7 @@ def test_resume_after_sigkill_gives_the_same_result(finished, tmp_path):
     assert b["actual"]["resumed_from"]
     assert b["actual"]["optimizer_steps"] == a["actual"]["optimizer_steps"]
     assert b["loss"]["validation"] == a["loss"]["validation"]
-    assert b["eval"]["finetuned"]["metrics"] == a["eval"]["finetuned"]["metrics"]
+    assert b["eval"]["finetuned"] == a["eval"]["finetuned"]
 
 
 def test_two_process_cpu_ddp(tmp_path):

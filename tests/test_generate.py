@@ -37,7 +37,8 @@ def test_holdout_samples_split_prompt_and_reference():
         {"messages": [{"role": "user", "content": "u"}, {"role": "assistant", "content": "a"}]},
     ]
     samples = holdout_samples(records)
-    assert samples[0] == {"prompt": records[0]["messages"][:2], "reference": "Sikalastic-609", "scenario": "trained"}
+    assert samples[0] == {"prompt": records[0]["messages"][:2], "tools": None, "reference": "Sikalastic-609",
+                          "scenario": "trained"}
     assert samples[1]["scenario"] is None and samples[1]["prompt"] == [{"role": "user", "content": "u"}]
     with pytest.raises(ValueError, match="assistant"):
         holdout_samples([{"messages": [{"role": "user", "content": "u"}]}])

@@ -155,3 +155,16 @@ def test_saved_plan_whose_spec_broke_or_data_vanished_is_refused_without_a_trace
     proc = run_cli("apply", plan_file)
     assert proc.returncode == 1 and "general.jsonl changed" in proc.stderr and "missing" in proc.stderr
     assert "internal error" not in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_no_training_rows_is_a_located_ft110(tmp_path):
+    rows = [json.dumps({"messages": [{"role": "user", "content": f"question {i} " * 20},
+                                     {"role": "assistant", "content": f"answer {i} " * 20}]}) for i in range(40)]
+    (tmp_path / "train.jsonl").write_text("\n".join(rows) + "\n")
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("version: 1\nname: t\ndata: {train: train.jsonl, validation: 0.2, max_length: 8}\n"
+                    "lint: {disable: [FT101, FT102, FT105, FT403]}\n")
+    proc = run_cli("plan", spec)
+    assert proc.returncode == 1
+    out = proc.stdout + proc.stderr
+    assert "FT110" in out and "FT000" not in out and f"{spec}:3:" in out, out

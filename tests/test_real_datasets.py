@@ -50,7 +50,7 @@ def test_glaive_tool_calls_parse():
     fmt = detect_format(rec)
     assert fmt == "sharegpt"
     canon = to_canonical(rec, fmt, "sft")
-    assert canon["tools"] and any(m.get("tool_call") for m in canon["messages"])
+    assert canon["tools"] and any(m.get("tool_calls") for m in canon["messages"])
     assert any(m["role"] == "tool" for m in canon["messages"])
     assert validate_record(rec, fmt, "sft") == []
 
@@ -62,4 +62,34 @@ def test_dpo_sharegpt_pairs(tmp_path):
 
 def test_cpt_token_volume(tmp_path):
     found = [f for f in lint(tmp_path, "wiki_demo.txt") if f.code == "FT104"]
-    assert found and "exact (model tokenizer)" in found[0].message  # builtin:tiny has a tokenizer
+    assert found and "exact (model tokenizer" in found[0].message  # builtin:tiny has a tokenizer
+
+
+def test_glaive_tool_calls_name_defined_tools(tmp_path):
+    # Independently of lint: every function_call in the file names a function of its record's tools.
+    import json
+
+    undefined = 0
+    for item in read_records(DATA / "glaive_toolcall_en_demo.json"):
+        tools = {t["name"] for t in json.loads(item.record.get("tools") or "[]")}
+        for turn in item.record["conversations"]:
+            if turn["from"] == "function_call" and json.loads(turn["value"])["name"] not in tools:
+                undefined += 1
+    found = [f for f in lint(tmp_path, "glaive_toolcall_en_demo.json") if f.code == "FT308"]
+    assert (undefined == 0) == (not found)
+
+
+def test_profiles_on_real_data(tmp_path):
+    openai = lint(tmp_path, "glaive_toolcall_en_demo.json", extra="lint:\n  profile: openai\n")
+    assert any(f.code == "FT602" and "is sharegpt data; openai takes messages" in f.message for f in openai)
+    reason = lint(tmp_path, "reason_tool_use_demo_50.jsonl", extra="lint:\n  profile: openai\n")
+    roles = [f for f in reason if f.code == "FT602" and "unrecognized_role: 'tool'" in f.message]
+    assert roles and roles[0].path.endswith("reason_tool_use_demo_50.jsonl")
+    # Every record of the reasoning demo has reasoning: no mixed thinking mode.
+    assert not [f for f in reason if f.code == "FT309"]
+    assert [f for f in reason if f.code == "FT305"][0].message.startswith("50 records")
+
+
+def test_kto_file_leaves_no_training_rows(tmp_path):
+    found = [f for f in lint(tmp_path, "kto_en_demo.json") if f.code == "FT110"]
+    assert found and "300 KTO-labelled" in found[0].message

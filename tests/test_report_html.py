@@ -7,6 +7,7 @@ import subprocess
 import pytest
 
 from ftspec.evaluate.metrics import evaluate_outputs
+from ftspec.report.contract import eval_section
 from ftspec.report.html import loss_svg, render_report_html
 
 GUARD = [{"regex": r"\s*([-/])\s*", "replace": r"\1"}]
@@ -43,7 +44,8 @@ def report():
         "loss": {"train": [[s, 5.6 / (1 + s / 12)] for s in range(1, 136, 3)],
                  "validation": [[s, 5.4 / (1 + s / 20) + 0.3] for s in (45, 90, 135)]},
         "overfitting": False, "best_checkpoint": "checkpoints/checkpoint-135",
-        "eval": {"base": evaluate_outputs(base, METRICS, GUARD), "finetuned": evaluate_outputs(tuned, METRICS, GUARD)},
+        "eval": eval_section({"base": evaluate_outputs(base, METRICS, GUARD),
+                              "finetuned": evaluate_outputs(tuned, METRICS, GUARD)}),
         "versions": {"ftspec": "0.1.0", "torch": "2.13.0", "transformers": "5.23.0"},
         "fingerprint": {"spec_sha256": "9f2c" * 16, "data": {"train.jsonl": "e3b0c442"}},
     }
@@ -69,21 +71,34 @@ def test_report_is_self_contained_and_escaped(report):
 def test_user_text_is_escaped_everywhere(report):
     evil = '<img src="https://evil.example/x.png" onerror="alert(1)">'
     report["run_id"] = report["versions"]["torch"] = evil
-    report["eval"]["finetuned"]["samples"][0]["prompt"][1]["content"] = evil
-    report["eval"]["finetuned"]["samples"][0]["reference"] = evil
+    report["eval"]["details"]["finetuned"]["samples"][0]["prompt"][1]["content"] = evil
+    report["eval"]["details"]["finetuned"]["samples"][0]["reference"] = evil
     html = render_report_html(report)
     assert "<img" not in html and "&lt;img src=" in html
-    assert html.count("&lt;img src=") == 4
+    # run id, version, and the sample's prompt and reference in the samples and in the base/fine-tuned pairs
+    assert html.count("&lt;img src=") == 6
 
 
 def test_missing_values_render_as_dashes():
     for report in ({}, {"plan": None, "actual": None, "loss": None, "eval": None, "overfitting": None},
-                   {"name": "x", "eval": {"base": None, "finetuned": evaluate_outputs([], ["exact_match"])},
+                   {"name": "x", "eval": eval_section({"base": None, "finetuned": evaluate_outputs([], ["exact_match"])}),
                     "loss": {"train": [[0, float("nan")], [1, 2.0]], "validation": []}}):
         html = render_report_html(report)
         assert "—" in html and "</html>" in html
     assert "No loss values were recorded" in render_report_html({})
     assert "No holdout evaluation was run" in render_report_html({})
+
+
+def test_eval_section_maps_metric_names_to_numbers(report):
+    ev = report["eval"]
+    for side in ("base", "finetuned"):
+        assert set(ev[side]) == {"exact_match", "format_alignment", "one_token"}
+        assert all(isinstance(v, float) for v in ev[side].values())
+        assert ev["details"][side]["n"] == 60 and len(ev["details"][side]["samples"]) == 60
+        assert "metrics" not in ev["details"][side]
+    assert ev["base"]["format_alignment"] == 0.5 and ev["finetuned"]["format_alignment"] == 0.8
+    assert ev["details"]["base"]["metrics_postprocessed"]["format_alignment"] == 1.0
+    assert eval_section(None) == {"base": None, "finetuned": None, "details": None, "holdout": None, "timing_s": None}
 
 
 def test_loss_svg_scales_into_the_viewbox():
@@ -124,3 +139,57 @@ def test_report_renders_in_headless_chromium(report, tmp_path):
     assert (width, height) == (1280, 1600)
     # A blank page compresses to a few KB; tables, text and curves do not.
     assert len(data) > 30_000
+
+
+def _story_report(report):
+    """The fixture's report with a "general" scenario added to both sides."""
+    general = [{"prompt": [SYSTEM, {"role": "user", "content": f"{i}加1等于几?"}], "reference": str(i + 1),
+                "scenario": "general", "output": str(i + 1) if i % 4 else "?"} for i in range(8)]
+    base = _samples(lambda i, ref: _spaced(ref) if i % 2 else ref + " " + XSS) + general
+    tuned = _samples(lambda i, ref: ref if i % 5 else _spaced(ref)) + [dict(g, output=g["reference"]) for g in general]
+    metrics = ["format_alignment", "exact_match"]
+    report["eval"] = eval_section({"base": evaluate_outputs(base, metrics, GUARD),
+                                   "finetuned": evaluate_outputs(tuned, metrics, GUARD)})
+    return report
+
+
+def test_story_comes_first_with_the_four_columns_and_general_ability(report):
+    from ftspec.report.story import story
+
+    told = story(_story_report(report))
+    assert told["metric"] == "format_alignment" and told["guard"]
+    assert [r["scenario"] for r in told["rows"]] == ["trained", "untrained"]  # general is reported apart
+    trained = told["rows"][0]
+    assert trained["n"] == 30 and trained["base"] == 0.5 and trained["base_guard"] == 1.0
+    assert trained["tuned"] == 0.8 and trained["tuned_guard"] == 1.0
+    assert told["general"] == {"metric": "exact_match", "n": 8, "base": 0.75, "tuned": 1.0}
+    html = render_report_html(report)
+    assert html.index('id="story"') < html.index('id="plan-vs-actual"') < html.index('id="samples"')
+    assert "base + guard" in html and "fine-tuned + guard" in html
+    assert re.search(r'id="general-ability">General ability \(exact_match on 8 general cases.*75\.0%.*100\.0%', html)
+
+
+def test_pairs_highlight_what_changed_and_escape_it():
+    from ftspec.report.html import diff_markup
+
+    before, after = diff_markup("Sikalastic - 609 <b>", "Sikalastic-609 <b>")
+    assert str(before) == 'Sikalastic<mark class="del"> </mark>-<mark class="del"> </mark>609 &lt;b&gt;'
+    assert str(after) == "Sikalastic-609 &lt;b&gt;"
+
+
+def test_pairs_table_lists_fixes_first(report):
+    html = render_report_html(_story_report(report))
+    table = html[html.index('id="pairs"'):html.index("</table>", html.index('id="pairs"'))]
+    rows = table.split("<tr>")[2:]
+    assert rows and 'class="badge fail">fail' in rows[0] and 'class="badge pass">pass' in rows[0]
+    assert '<mark class="del"> </mark>' in table and "<script>" not in table
+
+
+def test_console_summary_is_four_lines(report, tmp_path):
+    from ftspec.report.story import console_lines
+
+    lines = console_lines(_story_report(report), tmp_path)
+    assert len(lines) == 4
+    assert lines[0] == "trained: 135 optimizer steps (as planned), train loss 5.169 -> 0.463"
+    assert lines[1] == "format_alignment trained   (n=30): base 0.50 (guard 1.00) -> fine-tuned 0.80 (guard 1.00)"
+    assert lines[3].startswith("general ability (exact_match, n=8): base 0.75 -> fine-tuned 1.00; report ")

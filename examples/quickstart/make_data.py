@@ -26,6 +26,7 @@ MAX_BYTES = 160  # UTF-8 bytes of all message contents of one sample together
 N_TRAIN = 360
 N_HOLDOUT_TRAINED = 64
 N_HOLDOUT_UNTRAINED = 64
+N_HOLDOUT_GENERAL = 32  # general-ability cases (scenario "general"), none of them in general.jsonl
 
 # ---------------------------------------------------------------------------------------------
 # Value pools. "T" pools feed train.jsonl (and the trained half of the holdout); "U" pools feed only
@@ -214,6 +215,18 @@ UNITS_EN = [("meters", "centimeters", 100), ("kilograms", "grams", 1000), ("lite
             ("hours", "minutes", 60), ("feet", "inches", 12), ("minutes", "seconds", 60)]
 
 
+# Only in the general part of the holdout: greetings and facts that general.jsonl does not hold (the
+# pretrained base, builtin:tiny-chat, was taught them, with these answers).
+GREETINGS_HOLDOUT = [("您好", "您好!请问需要什么帮助?"), ("晚上好", "晚上好!有什么可以帮你?"), ("多谢", "不用谢!"),
+                     ("拜拜", "再见!"), ("你叫什么名字?", "我是建材家装助手。"), ("Good morning", "Good morning! How can I help?"),
+                     ("Thank you", "You're welcome!"), ("Goodbye", "Goodbye! Good luck with your project."),
+                     ("Are you there?", "Yes, I'm here.")]
+FACTS_HOLDOUT = [("日本的首都是哪里?", "东京。"), ("一小时有几分钟?", "60分钟。"), ("天空是什么颜色?", "蓝色。"),
+                 ("一年有几个季节?", "4个。"), ("What is the capital of Japan?", "Tokyo."), ("What color is grass?", "Green."),
+                 ("How many minutes are in an hour?", "60."), ("How many seasons are in a year?", "Four."),
+                 ("How many legs does a cat have?", "Four.")]
+
+
 def make_general(rng: random.Random, n: int) -> list[dict]:
     pairs: dict[str, str] = {}
     for q, a in GREETINGS + FACTS:
@@ -289,7 +302,18 @@ def build() -> tuple[list[dict], list[dict], list[dict]]:
     rng.shuffle(holdout)
 
     general = make_general(rng, 100)
-    return train, holdout, general
+    # General ability: fixed greetings and facts, then fresh arithmetic and unit prompts of general.jsonl's
+    # kinds; none of them is a prompt of general.jsonl (so no mix-in row teaches its answer).
+    taken = {s["messages"][1]["content"] for s in general}
+    pool = make_general(random.Random(SEED + 1), 400)
+    extra = [s for s in pool if s["messages"][1]["content"] not in taken
+             and s["messages"][1]["content"] not in dict(GREETINGS + FACTS)]
+    fixed = [{"messages": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": q},
+                           {"role": "assistant", "content": a}]} for q, a in GREETINGS_HOLDOUT + FACTS_HOLDOUT]
+    general_holdout = (fixed + extra)[:N_HOLDOUT_GENERAL]
+    for s in general_holdout:
+        s["scenario"] = "general"
+    return train, holdout + general_holdout, general
 
 
 def write(path: Path, rows: list[dict]) -> None:
@@ -339,8 +363,12 @@ def check() -> list[str]:
     hold = files["holdout"]
     for i, r in enumerate(hold, 1):
         sc, ans, user = r.get("scenario"), r["messages"][-1]["content"], r["messages"][-2]["content"]
-        if sc not in ("trained", "untrained"):
+        if sc not in ("trained", "untrained", "general"):
             problems.append(f"holdout:{i}: scenario {sc!r}")
+        if sc == "general":
+            if re.search(r"[-/]", ans) or user in users["general"] or user in users["train"]:
+                problems.append(f"holdout:{i}: general case with a symbol or a trained prompt")
+            continue
         if not re.search(r"[-/]", ans):
             problems.append(f"holdout:{i}: answer has no '-' or '/'")
         if re.search(r"\s[-/]|[-/]\s", ans):
@@ -383,7 +411,7 @@ def main(argv: list[str]) -> int:
         write(HERE / "general.jsonl", general)
         tids = Counter(s["_tid"] for s in train)
         print("train templates:", dict(sorted(tids.items())))
-        print("holdout templates:", dict(sorted(Counter(s["_tid"] for s in holdout).items())))
+        print("holdout templates:", dict(sorted(Counter(s.get("_tid", s["scenario"]) for s in holdout).items())))
     problems = check()
     print(stats())
     for p in problems:

@@ -12,7 +12,7 @@ import json
 import re
 from typing import Any
 
-FORMATS = ("messages", "alpaca", "sharegpt", "preference", "text")
+FORMATS = ("messages", "alpaca", "sharegpt", "preference", "prompt_completion", "text")
 ROLES = {"system", "user", "assistant", "tool"}
 SHAREGPT_ROLES = {
     "human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant", "system": "system",
@@ -32,6 +32,8 @@ def detect_format(record: Any) -> str | None:
         return "sharegpt"
     if "instruction" in record or ("output" in record and "input" in record):
         return "alpaca"
+    if "prompt" in record and "completion" in record:  # TRL's prompt-completion (strings or message lists)
+        return "prompt_completion"
     if "text" in record:
         return "text"
     return None
@@ -39,22 +41,28 @@ def detect_format(record: Any) -> str | None:
 
 # --- content helpers --------------------------------------------------------------------------
 
-def _split_content(content: Any) -> tuple[Any, str | None]:
-    """Content parts list -> (text, reasoning). Strings pass through; other types are returned as-is."""
+def _split_content(content: Any) -> tuple[Any, str | None, list]:
+    """Content parts list -> (text, reasoning, image references). Strings pass through; other types are
+    returned as-is. Image parts are ``{"image": file}`` (Bailian), ``{"type": "image", "image": …}`` or
+    ``{"type": "image_url", "image_url": {"url": …}}`` (OpenAI)."""
     if not isinstance(content, list):
-        return content, None
-    texts, reasoning = [], []
+        return content, None, []
+    texts, reasoning, images = [], [], []
     for part in content:
         if isinstance(part, str):
             texts.append(part)
         elif isinstance(part, dict):
             kind = part.get("type", "text")
+            if "image" in part or kind in ("image", "image_url"):
+                url = part.get("image", part.get("image_url"))
+                images.append(url.get("url") if isinstance(url, dict) else url)
+                continue
             value = part.get("text", part.get("value"))
             if kind in ("reasoning", "thinking"):
                 reasoning.append(value if isinstance(value, str) else "")
             elif isinstance(value, str):
                 texts.append(value)
-    return "".join(texts), ("".join(reasoning) if reasoning else None)
+    return "".join(texts), ("".join(reasoning) if reasoning else None), images
 
 
 def _norm_msg(m: Any) -> Any:
@@ -62,20 +70,46 @@ def _norm_msg(m: Any) -> Any:
         return m
     if "content" in m or "role" in m:
         out = dict(m)
-        text, reasoning = _split_content(m.get("content"))
+        text, reasoning, images = _split_content(m.get("content"))
         if "content" in m:
             out["content"] = text
         if reasoning is not None:
             out["reasoning_content"] = reasoning
+        if images:
+            out["images"] = images
         return out
     if "from" in m:  # sharegpt turn
         speaker = m.get("from")
         role = SHAREGPT_ROLES.get(speaker, speaker) if isinstance(speaker, str) else speaker
         out = {"role": role, "content": m.get("value")}
         if m.get("from") == "function_call":
-            out["tool_call"] = True
+            calls = _tool_calls(m.get("value"))
+            # Chat templates read a call from tool_calls (Qwen writes it as <tool_call>{...}</tool_call>); a value that
+            # is not a call in JSON stays as text, flagged so lint still sees a tool-call turn.
+            out = {"role": role, "content": "", "tool_calls": calls} if calls else {**out, "tool_call": True}
         return out
     return m
+
+
+def _tool_calls(value: Any) -> list | None:
+    """A sharegpt function_call value ('{"name": ..., "arguments": {...}}', or a list of them) as OpenAI tool_calls."""
+    try:
+        parsed = json.loads(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+    calls = parsed if isinstance(parsed, list) else [parsed]
+    out = []
+    for call in calls:
+        if not (isinstance(call, dict) and isinstance(call.get("name"), str)):
+            return None
+        arguments = call.get("arguments", {})
+        if isinstance(arguments, str):  # some exports nest the arguments as a JSON string
+            try:
+                arguments = json.loads(arguments)
+            except ValueError:
+                pass
+        out.append({"type": "function", "function": {"name": call["name"], "arguments": arguments}})
+    return out or None
 
 
 def _msgs(value: Any) -> Any:
@@ -119,7 +153,12 @@ def to_canonical(record: Any, fmt: str, method: str = "sft") -> dict:
             return {"prompt": msgs, "chosen": _msgs(record.get("chosen")), "rejected": _msgs(record.get("rejected"))}
         msgs.append({"role": "assistant", "content": record.get("output")})
         return out
-    if fmt == "sharegpt":
+    if fmt == "prompt_completion":
+        prompt, completion = record.get("prompt"), record.get("completion")
+        prompt = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else _msgs(prompt)
+        completion = [{"role": "assistant", "content": completion}] if isinstance(completion, str) else _msgs(completion)
+        out = {"messages": (prompt if isinstance(prompt, list) else []) + (completion if isinstance(completion, list) else [])}
+    elif fmt == "sharegpt":
         msgs = _msgs(record.get("conversations"))
         if record.get("system") and isinstance(msgs, list):
             msgs = [{"role": "system", "content": record["system"]}] + msgs
@@ -155,6 +194,8 @@ def to_canonical(record: Any, fmt: str, method: str = "sft") -> dict:
     tools = _tools(record)
     if tools is not None:
         out["tools"] = tools
+    if isinstance(record.get("images"), list) and record["images"]:
+        out["images"] = record["images"]
     if "label" in record:
         out["label"] = record["label"]
     if method == "cpt" and "messages" in out and isinstance(out["messages"], list):
@@ -182,7 +223,7 @@ def _check_messages(msgs: Any, field: str, problems: list, *, has_tools: bool) -
                 problems.append((f"{where}: tool-call turn but the record has no 'tools'", "tools"))
             if m.get("tool_calls"):
                 continue
-        if not isinstance(content, str) or not content.strip():
+        if (not isinstance(content, str) or not content.strip()) and not m.get("images"):
             problems.append((f"{where}: missing or empty content", f"{where}.content"))
         if m.get("reasoning_content") or m.get("reasoning") or m.get("thinking"):
             problems.append((f"{where}: has reasoning content; it trains only with a thinking-mode chat template", f"{where}.reasoning"))
@@ -194,14 +235,23 @@ def validate_record(record: Any, fmt: str | None, method: str = "sft") -> list[t
     Fields ending in ``.reasoning`` (reasoning content), ``tools`` (tool calls without tools) and
     ``label`` (KTO-style labels, an unsupported method) are flagged so callers can tell them apart.
     """
+    return validate_and_convert(record, fmt, method)[0]
+
+
+def validate_and_convert(record: Any, fmt: str | None, method: str = "sft") -> tuple[list[tuple[str, str]], dict]:
+    """``validate_record``'s problems and the record's canonical form, converted once (lint's hot loop)."""
     if not isinstance(record, dict):
-        return [(f"record is a {type(record).__name__}, not an object", "")]
+        return [(f"record is a {type(record).__name__}, not an object", "")], {}
     if fmt is None:
-        return [("record matches no known format (messages, alpaca, sharegpt, preference, text)", "")]
+        return [("record matches no known format (messages, alpaca, sharegpt, preference, prompt_completion, text)", "")], {}
     problems: list[tuple[str, str]] = []
     if "label" in record and isinstance(record.get("label"), bool):
         problems.append(("record has a KTO-style boolean 'label': KTO is not a supported method (use sft, dpo or cpt)", "label"))
     canon = to_canonical(record, fmt, method)
+    return _problems(canon, fmt, method, problems), canon
+
+
+def _problems(canon: dict, fmt: str, method: str, problems: list) -> list[tuple[str, str]]:
     if method == "cpt":
         text = canon.get("text")
         if not isinstance(text, str) or not text.strip():

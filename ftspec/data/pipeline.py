@@ -11,7 +11,9 @@ counted by :mod:`ftspec.plan.packing`, which replicates it.
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +30,102 @@ def packing_strategy(method: str) -> str:
 
 
 class PipelineError(Exception):
-    """A data problem that stops planning, located in the dataset file or at the spec key that names it."""
+    """A data problem that stops planning, located in the dataset file or at the spec key that names it.
+    ``code``: the lint rule that reports the same problem (FT000 when none does)."""
 
-    def __init__(self, message: str, spec_path: tuple, file: str | None = None, line: int | None = None):
+    def __init__(self, message: str, spec_path: tuple, file: str | None = None, line: int | None = None,
+                 code: str | None = None, hint: str | None = None):
         super().__init__(message)
         self.message, self.spec_path, self.file, self.line = message, spec_path, file, line
+        self.code, self.hint = code, hint
+
+
+# --- the chat template TRL trains with ---------------------------------------------------------------------
+# SFTTrainer (trl 1.16) with assistant_only_loss and a template without {% generation %} markers swaps in its own
+# training template, found by exact comparison of the tokenizer's template with the originals TRL ships
+# (trl/chat_templates/X.jinja -> X_training.jinja, in get_training_chat_template); none found: it refuses.
+
+TEMPLATE_RULE = "FT313"  # ftspec/rules/ft313_chat_template.py reports the same problems in lint
+_GENERATION_MARKER = re.compile(r"\{%-?\s*generation\s*-?%\}")  # trl.chat_template_utils.has_generation_markers
+
+
+def has_generation_markers(template: str | dict[str, str]) -> bool:
+    if isinstance(template, dict):
+        template = template["default"]
+    return _GENERATION_MARKER.search(template) is not None
+
+
+@lru_cache(maxsize=1)
+def trl_training_templates() -> dict[str, str] | None:
+    """{original template text: training template text} of the installed trl, read without importing it (and
+    torch); None when trl is not installed."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("trl")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(next(iter(spec.submodule_search_locations))) / "chat_templates"
+    table = {}
+    for training in sorted(folder.glob("*_training.jinja")):
+        original = training.with_name(training.name.removesuffix("_training.jinja") + ".jinja")
+        if original.is_file():
+            table[original.read_text(encoding="utf-8")] = training.read_text(encoding="utf-8")
+    return table
+
+
+class TemplateError(PipelineError):
+    """The chat template cannot train this spec as TRL would (no template, or no training template for it)."""
+
+    def __init__(self, message: str, spec_path: tuple, hint: str | None = None):
+        super().__init__(message, spec_path, code=TEMPLATE_RULE, hint=hint)
+
+
+WAYS_OUT = ("set data.assistant_only_loss: false to train on whole conversations, or data.chat_template: a .jinja "
+            "file whose assistant output sits inside {% generation %} ... {% endgeneration %}")
+
+
+def training_tokenizer(tok, method: str, assistant_only_loss: bool, user_template: str | None = None):
+    """The tokenizer as the trainer renders training rows: the spec's data.chat_template over the model's, then TRL's
+    swap. Raises TemplateError where TRL would fail."""
+    where = ("data", "chat_template") if user_template is not None else ("data", "assistant_only_loss")
+    if user_template is not None:
+        tok = tok.with_template(user_template)
+    if method == "cpt":
+        return tok
+    if tok.chat_template is None:
+        raise TemplateError("the model's tokenizer has no chat template, so chat samples cannot be rendered",
+                            ("data", "chat_template") if user_template is not None else ("model", "base"),
+                            hint="set data.chat_template to a .jinja chat template file")
+    if isinstance(tok.chat_template, dict) and "default" not in tok.chat_template:
+        raise TemplateError(f"the model has several chat templates and no default: {sorted(tok.chat_template)}",
+                            ("model", "base"), hint="set data.chat_template to the one to train with")
+    if method != "sft" or not assistant_only_loss or has_generation_markers(tok.chat_template):
+        return tok
+    table = trl_training_templates()
+    if table is None:
+        raise TemplateError("the chat template has no {% generation %} markers and trl is not installed here, so "
+                            "which training template SFTTrainer swaps in cannot be known", where,
+                            hint="install ftspec[train], or " + WAYS_OUT)
+    default = tok.chat_template["default"] if isinstance(tok.chat_template, dict) else tok.chat_template
+    swapped = table.get(default)
+    if swapped is None:
+        raise TemplateError("assistant-only loss needs {% generation %} markers in the chat template; this template "
+                            "has none and TRL has no training template for it (SFTTrainer refuses: \"The chat template "
+                            "is not training-compatible\")", where, hint=WAYS_OUT)
+    return tok.with_template(swapped)
+
+
+def read_chat_template(loaded) -> str | None:
+    """The spec's data.chat_template file, or None."""
+    path = loaded.spec.data.chat_template
+    if path is None:
+        return None
+    file = loaded.resolve(path)
+    try:
+        return file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise TemplateError(f"data.chat_template {path}: cannot read it ({exc.strerror or exc})",
+                            ("data", "chat_template")) from None
 
 
 @dataclass
@@ -43,6 +136,11 @@ class Tokenized:
     first_loss: list[int | None] = field(default_factory=list)  # first token with a label; None: none
     loss_tokens: list[int] = field(default_factory=list)  # tokens with a label, after truncation
     prompt_lengths: list[int] = field(default_factory=list)  # DPO only
+    pair_lengths: list[tuple[int, int]] = field(default_factory=list)  # DPO only: (prompt+chosen, prompt+rejected)
+
+    def pair_tokens(self, max_length: int) -> list[int]:
+        """DPO: tokens each pair puts through the model (chosen and rejected, each cut at max_length)."""
+        return [min(c, max_length) + min(r, max_length) for c, r in self.pair_lengths]
 
 
 @dataclass
@@ -88,8 +186,10 @@ def load_records(path: Path, fmt: str, method: str, spec_path: tuple, *, keep_ex
     return out
 
 
-def split_validation(records: list[dict], fraction: float, seed: int) -> tuple[list[dict], list[dict]]:
-    """Seeded split; both parts keep the file's order."""
+def split_validation(records: list[dict], fraction: float, seed: int, strata: list | None = None,
+                     ) -> tuple[list[dict], list[dict]]:
+    """Seeded split; both parts keep the file's order. ``strata`` (one value per record, ``data.stratify_by``):
+    each value gets its share of the validation set (largest remainders), drawn in the same seeded order."""
     if fraction <= 0:
         return records, []
     n_val = max(1, round(fraction * len(records)))
@@ -97,8 +197,32 @@ def split_validation(records: list[dict], fraction: float, seed: int) -> tuple[l
         raise ValueError(f"validation fraction {fraction} leaves no training records out of {len(records)}")
     order = list(range(len(records)))
     random.Random(seed).shuffle(order)
-    chosen = set(order[:n_val])
+    if strata is None:
+        chosen = set(order[:n_val])
+    else:
+        chosen = _stratified_pick(order, strata, n_val)
     return ([r for i, r in enumerate(records) if i not in chosen], [r for i, r in enumerate(records) if i in chosen])
+
+
+def _stratified_pick(order: list[int], strata: list, n_val: int) -> set[int]:
+    sizes: dict = {}
+    for value in strata:
+        sizes[value] = sizes.get(value, 0) + 1
+    total = len(strata)
+    exact = {v: n_val * n / total for v, n in sizes.items()}
+    quota = {v: int(x) for v, x in exact.items()}
+    # Largest remainders first; ties by first appearance in the seeded order, so the split stays deterministic.
+    first_seen = {}
+    for i in order:
+        first_seen.setdefault(strata[i], len(first_seen))
+    for v in sorted(exact, key=lambda v: (-(exact[v] - quota[v]), first_seen[v]))[: n_val - sum(quota.values())]:
+        quota[v] += 1
+    chosen = set()
+    for i in order:
+        if quota[strata[i]] > 0:
+            quota[strata[i]] -= 1
+            chosen.add(i)
+    return chosen
 
 
 def mix_counts(n_train: int, ratios: list[float]) -> list[int]:
@@ -162,16 +286,25 @@ def tokenize(records: list[dict], method: str, tok, *, assistant_only_loss: bool
             plen = min(_common_prefix(prompt, chosen), _common_prefix(prompt, rejected))
             longest = max(len(chosen), len(rejected))
             t.lengths.append(longest)
+            t.pair_lengths.append((len(chosen), len(rejected)))
             t.prompt_lengths.append(plen)
             t.first_loss.append(plen if plen < max_length else None)
             t.loss_tokens.append(max(0, min(len(chosen), max_length) - plen) + max(0, min(len(rejected), max_length) - plen))
         return t
-    for ids, mask in tok.encode_chat_batch([r["messages"] for r in records], tools=[r.get("tools") for r in records],
-                                           over_length_at=at):
+    encoded = tok.encode_chat_batch([r["messages"] for r in records], tools=[r.get("tools") for r in records],
+                                    over_length_at=at)
+    for index, (ids, mask) in enumerate(encoded):
         n = len(ids)
         t.lengths.append(n)
         if assistant_only_loss:
-            t.first_loss.append(mask.index(1) if 1 in mask else None)
+            if 1 not in mask and at is not None and n > at:  # a bounded prefix of a sample the caller drops
+                t.first_loss.append(None)
+                t.loss_tokens.append(0)
+                continue
+            if 1 not in mask:  # SFTTrainer raises on such a sample ("at least one example has no assistant tokens")
+                raise TemplateError(f"the chat template marks no assistant token in training sample {index + 1}: "
+                                    "SFTTrainer stops on it", ("data", "assistant_only_loss"), hint=WAYS_OUT)
+            t.first_loss.append(mask.index(1))
             t.loss_tokens.append(sum(mask[:max_length]))
         else:
             t.first_loss.append(0)
@@ -181,7 +314,8 @@ def tokenize(records: list[dict], method: str, tok, *, assistant_only_loss: bool
 
 def _select(tok: Tokenized, keep: list[bool]) -> Tokenized:
     pick = lambda xs: [x for x, k in zip(xs, keep) if k]  # noqa: E731
-    return Tokenized(pick(tok.lengths), pick(tok.first_loss), pick(tok.loss_tokens), pick(tok.prompt_lengths))
+    return Tokenized(pick(tok.lengths), pick(tok.first_loss), pick(tok.loss_tokens), pick(tok.prompt_lengths),
+                     pick(tok.pair_lengths))
 
 
 def _drop_over_length(records: list[dict], tokens: Tokenized, max_length: int) -> tuple[list[dict], Tokenized, int]:
@@ -208,6 +342,21 @@ def _trainer_rows(method: str, d, tokens: Tokenized) -> tuple[list[int], int, in
     return seqs, sum(x for x, k in zip(tokens.loss_tokens, kept) if k), len(tokens.lengths) - len(seqs)
 
 
+def no_rows_cause(counts: dict, max_length: int) -> str:
+    """Why no training row is left, from the pipeline's counts, in the user's terms."""
+    n = counts.get("train_task", counts.get("train_file", 0))
+    over = counts.get("dropped_over_length", 0)
+    trainer = counts.get("dropped_by_trainer", 0)
+    parts = []
+    if over:
+        parts.append(f"{over} of {n} samples are longer than data.max_length {max_length} tokens and over_length is "
+                     "drop")
+    if trainer:
+        parts.append(f"{trainer} have no loss-bearing token within the first {max_length} tokens, so the trainer "
+                     "drops them")
+    return "no training rows are left: " + ("; ".join(parts) or f"{n} samples read")
+
+
 def load_tokenizer(loaded):
     """The model's tokenizer from local files, or None (hub model not in the cache)."""
     from ..models.resolve import resolve_model
@@ -221,13 +370,17 @@ def prepare(loaded, tok=None) -> PreparedData:
     """Run the pipeline for a loaded spec. ``tok``: a ChatTokenizer (loaded from the model when None)."""
     spec = loaded.spec
     d, method, seed = spec.data, spec.method, spec.training.seed
-    train = load_records(loaded.resolve(d.train), d.format, method, ("data", "train"))
+    stratify = d.stratify_by if isinstance(d.validation, float) else None
+    train = load_records(loaded.resolve(d.train), d.format, method, ("data", "train"),
+                         keep_extra=(stratify,) if stratify else ())
     counts: dict[str, Any] = {"train_file": len(train)}
     if isinstance(d.validation, str):
         validation = load_records(loaded.resolve(d.validation), d.format, method, ("data", "validation"))
     elif d.validation:
+        # The stratum travels with the record only as far as the split: the trainer's rows never see it.
+        strata = [str(r.pop(stratify, None)) for r in train] if stratify else None
         try:
-            train, validation = split_validation(train, d.validation, seed)
+            train, validation = split_validation(train, d.validation, seed, strata)
         except ValueError as exc:
             raise PipelineError(str(exc), ("data", "validation")) from None
     else:
@@ -264,6 +417,7 @@ def prepare(loaded, tok=None) -> PreparedData:
         counts["train"] = len(train)
         return _without_tokenizer(spec, method, train, validation, holdout, counts)
 
+    tok = training_tokenizer(tok, method, d.assistant_only_loss, read_chat_template(loaded))
     L = d.max_length
     # Dropped examples, and plain text cut to max_length without packing, need no more than max_length + 1 tokens.
     bounded = spec.over_length == "drop" or (method == "cpt" and not d.packing)
@@ -289,8 +443,10 @@ def prepare(loaded, tok=None) -> PreparedData:
     if d.packing and packing_strategy(method) == "wrapped":
         counts.pop("truncated", None)  # wrapped packing cuts long texts into rows; nothing is lost
     rows = len(seqs)
-    # DPO: chosen and rejected both go through the policy (and the reference).
-    per_epoch = sum(seqs) * (2 if method == "dpo" else 1)
+    if method == "dpo":  # chosen and rejected both go through the policy (and the reference), each cut at L
+        per_epoch = sum(n for n, fl in zip(tokens.pair_tokens(L), tokens.first_loss) if fl is not None)
+    else:
+        per_epoch = sum(seqs)
     attention = (sum(s * s for s in seqs) / sum(seqs)) if seqs else None
     return PreparedData(method, train, validation, holdout, counts, tokens, rows, per_epoch, loss,
                         max(seqs) if seqs else None, attention)

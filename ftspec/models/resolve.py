@@ -16,6 +16,12 @@ from typing import Literal
 
 from ftspec.models.tiny import TINY_ID, tiny_model_dir
 
+# A pretrained demo chat model whose folder ships inside the package (see tiny_chat/README.md). It is
+# an ordinary model folder, so it loads exactly as a local or hub model does.
+TINY_CHAT_ID = "builtin:tiny-chat"
+TINY_CHAT_DIR = Path(__file__).resolve().parent / "tiny_chat"
+BUILTINS = (TINY_ID, TINY_CHAT_ID)
+
 ModelKind = Literal["builtin", "local", "hub-cache", "hub"]
 
 _COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
@@ -89,8 +95,10 @@ def resolve_model(base: str, revision: str | None = None, *, spec_dir: Path | No
     Raises ValueError for an unknown ``builtin:`` name or an unreadable local config.json.
     """
     if base.startswith("builtin:"):
+        if base == TINY_CHAT_ID:
+            return _from_folder(base, "builtin", TINY_CHAT_DIR, revision)
         if base != TINY_ID:
-            raise ValueError(f"unknown builtin model {base!r}; the only builtin is {TINY_ID!r}")
+            raise ValueError(f"unknown builtin model {base!r}; the builtins are {', '.join(map(repr, BUILTINS))}")
         return _from_folder(base, "builtin", tiny_model_dir(with_weights=False), revision)
 
     folder = Path(base).expanduser()
@@ -114,6 +122,8 @@ def model_source(base: str, revision: str | None = None, *, spec_dir: Path | Non
     use. Raises ValueError for an unknown builtin or a local folder that does not exist."""
     ref = resolve_model(base, revision, spec_dir=spec_dir)
     if ref.kind == "builtin":
+        if base == TINY_CHAT_ID:
+            return str(TINY_CHAT_DIR), None
         return str(tiny_model_dir(with_weights=True)), None
     if ref.kind == "local":
         if not (ref.local_dir and ref.local_dir.is_dir()):

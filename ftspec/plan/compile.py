@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from ..data.pipeline import PreparedData, packing_strategy, prepare
+from ..data.pipeline import PreparedData, no_rows_cause, packing_strategy, prepare
 from ..models.resolve import resolve_model
 from . import fingerprint
 from .architectures import find_architecture
@@ -20,14 +20,18 @@ from .launch import Layout, render_launch, resolve_layout
 from .steps import optimizer_steps
 
 PLAN_FORMAT = 1
+CHAT_TEMPLATE_FILE = "data/chat_template.jinja"  # in the run folder
+NO_ROWS_RULE = "FT110"  # ftspec/rules/ft110_no_training_rows.py says the same in lint
 
 
 class PlanError(Exception):
     """A spec that cannot be planned; ``spec_path`` says where (for a located message)."""
 
-    def __init__(self, message: str, spec_path: tuple = (), file: str | None = None, line: int | None = None):
+    def __init__(self, message: str, spec_path: tuple = (), file: str | None = None, line: int | None = None,
+                 code: str | None = None, hint: str | None = None):
         super().__init__(message)
         self.message, self.spec_path, self.file, self.line = message, spec_path, file, line
+        self.code, self.hint = code, hint  # the lint rule that names the problem; FT000 when none does
 
 
 class TrainTokens(BaseModel):
@@ -184,7 +188,7 @@ def build_plan(loaded, *, run_dir_placeholder: str = "RUN_DIR") -> Plan:
             notes.append(f"{spec.model.base}'s tokenizer is not on this machine: token counts are estimates and the "
                          f"step count is {exact}; download the model (or point model.base at a folder) for exact counts")
     except PipelineError as exc:
-        raise PlanError(exc.message, exc.spec_path, exc.file, exc.line) from None
+        raise PlanError(exc.message, exc.spec_path, exc.file, exc.line, exc.code, exc.hint) from None
 
     t = spec.training
     rows, exact_steps = prepared.rows, prepared.rows is not None
@@ -192,8 +196,8 @@ def build_plan(loaded, *, run_dir_placeholder: str = "RUN_DIR") -> Plan:
         per = prepared.tokens_per_epoch or 0
         rows = math.ceil(per / spec.data.max_length) if spec.data.packing else prepared.counts["train"]
     if rows == 0:
-        raise PlanError("no training rows are left after dropping over-length and fully masked samples",
-                        ("data", "max_length"))
+        raise PlanError(no_rows_cause(prepared.counts, spec.data.max_length), ("data", "max_length"), code=NO_ROWS_RULE,
+                        hint="raise data.max_length, shorten the samples, or set over_length: truncate")
     steps = optimizer_steps(rows, epochs=t.epochs, per_device_batch=t.batch_size,
                             grad_accum=t.gradient_accumulation, world_size=layout.num_processes)
     per_epoch = prepared.tokens_per_epoch
@@ -236,6 +240,8 @@ def build_plan(loaded, *, run_dir_placeholder: str = "RUN_DIR") -> Plan:
         "peft": peft_config(spec),
         "quantization": quantization(spec),
         "trainer_args": trainer_args(spec, layout, prepared, mixed, checkpointing),
+        # data.chat_template: the trainer sets it on the tokenizer, as TRL's chat_template_path does.
+        "chat_template": CHAT_TEMPLATE_FILE if spec.data.chat_template else None,
         "data": {"train": "data/train.jsonl",
                  "validation": "data/validation.jsonl" if has_validation_rows(prepared) else None},
         "expected_optimizer_steps": steps,

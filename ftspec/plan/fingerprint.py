@@ -42,6 +42,8 @@ def data_files(loaded) -> dict[str, Path]:
         names.append(spec.data.validation)
     if spec.eval.holdout:
         names.append(spec.eval.holdout)
+    if spec.data.chat_template:  # it shapes every training row
+        names.append(spec.data.chat_template)
     return {name: loaded.resolve(name) for name in names}
 
 

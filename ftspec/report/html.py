@@ -7,6 +7,7 @@ and must not escape. Everything is turned into display strings here; the templat
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 from typing import Any
@@ -15,6 +16,8 @@ from jinja2 import FileSystemLoader, StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
+from ftspec.report.contract import side_result
+from ftspec.report.story import story
 from ftspec.templating import TEMPLATE_DIR
 
 DASH = "—"
@@ -168,6 +171,61 @@ def _sample_rows(base: dict | None, tuned: dict | None) -> list[dict]:
     return rows
 
 
+MAX_PAIRS = 12
+
+
+def diff_markup(before: str, after: str) -> tuple[Markup, Markup]:
+    """``before`` and ``after`` escaped, with the characters one has and the other lacks wrapped in
+    ``<mark>`` (a removed space shows as a highlighted blank)."""
+    from markupsafe import escape
+
+    a_parts, b_parts = [], []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, before, after, autojunk=False).get_opcodes():
+        a, b = escape(before[i1:i2]), escape(after[j1:j2])
+        if op == "equal":
+            a_parts.append(a)
+            b_parts.append(b)
+            continue
+        if a:
+            a_parts.append(Markup('<mark class="del">') + a + Markup("</mark>"))
+        if b:
+            b_parts.append(Markup('<mark class="ins">') + b + Markup("</mark>"))
+    return Markup("").join(a_parts), Markup("").join(b_parts)
+
+
+def _pair_rows(base: dict | None, tuned: dict | None, metric: str) -> list[dict]:
+    """The same prompt's base and fine-tuned output, the fixes first (base fails, fine-tuned passes), then
+    the cases the fine-tuned model still fails."""
+    base_by_index = {s.get("index"): s for s in (base or {}).get("samples") or []}
+    fixed, still = [], []
+    for sample in (tuned or {}).get("samples") or []:
+        before = base_by_index.get(sample.get("index"))
+        if before is None or sample.get("scenario") == "general":
+            continue
+        b_ok, t_ok = (before.get("scores") or {}).get(metric), (sample.get("scores") or {}).get(metric)
+        if b_ok == t_ok and t_ok:
+            continue
+        b_html, t_html = diff_markup(before.get("output") or "", sample.get("output") or "")
+        row = {"scenario": fmt(sample.get("scenario")), "prompt": _prompt_text(sample.get("prompt")),
+               "reference": fmt(sample.get("reference")), "base": b_html, "tuned": t_html,
+               "base_ok": bool(b_ok), "tuned_ok": bool(t_ok)}
+        (fixed if t_ok and not b_ok else still).append(row)
+    return fixed[:MAX_PAIRS - min(len(still), MAX_PAIRS // 3)] + still[:MAX_PAIRS // 3]
+
+
+def _story_context(report: dict, base: dict | None, tuned: dict | None) -> dict:
+    told = story(report)
+    if told is None:
+        return {"story": None}
+    rows = [{"scenario": r["scenario"], "n": fmt(r["n"]), "base": pct(r["base"]), "base_guard": pct(r["base_guard"]),
+             "tuned": pct(r["tuned"]), "tuned_guard": pct(r["tuned_guard"])} for r in told["rows"]]
+    g = told["general"]
+    general = None if g is None else {"metric": g["metric"], "n": fmt(g["n"]), "base": pct(g["base"]),
+                                      "tuned": pct(g["tuned"]), "delta": _delta(g["tuned"], g["base"])}
+    return {"story": {"metric": told["metric"], "guard": told["guard"], "rows": rows, "general": general,
+                      "pairs": _pair_rows(base, tuned, told["metric"]) if base else []}}
+
+
 def _tokens(planned: Any) -> Any:
     """The plan's train_tokens object as one line; other shapes pass through."""
     if not isinstance(planned, dict):
@@ -211,7 +269,7 @@ def report_context(report: dict) -> dict:
     plan, actual = report.get("plan") or {}, report.get("actual") or {}
     loss = report.get("loss") or {}
     evals = report.get("eval") or {}
-    base, tuned = evals.get("base"), evals.get("finetuned")
+    base, tuned = side_result(evals, "base"), side_result(evals, "finetuned")
     names = _metric_names(base, tuned)
     scenarios = sorted({*((base or {}).get("by_scenario") or {}), *((tuned or {}).get("by_scenario") or {})}, key=str)
     n_by_scenario = (tuned or {}).get("by_scenario_n") or (base or {}).get("by_scenario_n") or {}
@@ -238,6 +296,7 @@ def report_context(report: dict) -> dict:
                           for row in _metric_rows(base, tuned, names, s)],
         "sample_rows": _sample_rows(base, tuned),
         "samples_total": len(tuned_samples),
+        **_story_context(report, base, tuned),
         "versions": _kv(report.get("versions")),
         "fingerprint": _kv(report.get("fingerprint")),
     }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterable
 
 from ..findings import Finding, Severity
@@ -20,6 +20,10 @@ class Rule:
     docs: str  # What it does / Why it matters / Example / Source guide
     source: str
     check: Callable[["LintContext", "Rule"], Iterable[Finding]]
+    # What each lint.profile changes about this rule (`ftspec rules --profile P` lists them); a rule whose
+    # ``only`` names profiles is silent under every other profile.
+    profiles: dict = field(default_factory=dict)
+    only: tuple = ()
 
     def finding(self, ctx: "LintContext", message: str, *, at: tuple = (), path: str | None = None,
                 line: int | None = None, severity: Severity | None = None, hint: str | None = None,
@@ -29,6 +33,7 @@ class Rule:
             path, line, column = loc[0], loc[1], loc[2]
         else:
             column = None
+        extra = {k: v for k, v in extra.items() if v is not None}
         return Finding(self.code, severity or self.severity, message, path, line, column,
                        self.source, hint, extra)
 

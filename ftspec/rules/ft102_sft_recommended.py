@@ -21,4 +21,6 @@ def check(ctx, rule):
 RULE = Rule("FT102", "sft-below-recommended", "warning", "SFT data below the recommended volume for the profile.",
             doc("Warns when the SFT set is below the profile's recommended size (ark 100, bailian 1000, openai/peft 50).",
                 "Small sets give weak, unstable gains; guides ask for hundreds to thousands.",
-                "identity.json (91 records) under profile ark", "000, 001, 003"), "000/001/003", check)
+                "identity.json (91 records) under profile ark", "000, 001, 003"), "000/001/003", check,
+            profiles={"ark": "100+ SFT examples", "bailian": "1,000+ SFT examples", "openai": "50+ SFT examples",
+                      "peft": "50+ SFT examples"})

@@ -9,4 +9,5 @@ def check(ctx, rule):
 
 RULE = Rule("FT103", "dpo-too-few-pairs", "warning", "DPO needs 100+ preference pairs.",
             doc("Counts valid preference pairs for method dpo.", "Too few pairs give no reliable preference signal.",
-                "dpo data with 40 pairs", "000 Ark, 001 Bailian"), "000/001", check)
+                "dpo data with 40 pairs", "000 Ark, 001 Bailian"), "000/001", check,
+            profiles={"bailian": "100+ pairs (Bailian's DPO floor)"})

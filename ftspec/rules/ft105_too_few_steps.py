@@ -3,28 +3,44 @@ import math
 from .base import Rule, doc
 
 
-def steps(ctx) -> int:
+def _processes(s) -> int:
+    return s.compute.nodes * (s.compute.processes_per_node or (1 if s.compute.accelerator == "cpu" else s.compute.gpus_per_node))
+
+
+def steps(ctx) -> tuple[int, bool]:
+    """(optimizer steps, exact): the plan's own count when the model's tokenizer is here, else an estimate."""
+    from ..plan.steps import optimizer_steps
+
     s = ctx.spec
+    prepared = ctx.prepared()
+    if prepared is not None and prepared.rows:
+        return optimizer_steps(prepared.rows, epochs=s.training.epochs, per_device_batch=s.training.batch_size,
+                               grad_accum=s.training.gradient_accumulation, world_size=_processes(s)), True
     n = ctx.effective_train_count()
-    procs = s.compute.nodes * (s.compute.processes_per_node or (1 if s.compute.accelerator == "cpu" else s.compute.gpus_per_node))
-    batches = math.ceil(math.ceil(n / s.training.batch_size) / procs)
-    return math.ceil(math.ceil(batches / s.training.gradient_accumulation) * s.training.epochs)
+    batches = math.ceil(math.ceil(n / s.training.batch_size) / _processes(s))
+    return math.ceil(math.ceil(batches / s.training.gradient_accumulation) * s.training.epochs), False
 
 
 def check(ctx, rule):
     t = ctx.train
     if t is None or t.read_error or t.records == 0:
         return
-    n = steps(ctx)
+    n, exact = steps(ctx)
     if n < 50:
         s = ctx.spec.training
-        yield rule.finding(ctx, f"about {n} optimizer steps ({ctx.effective_train_count()} samples after split, batch "
-                           f"{s.batch_size} x accumulation {s.gradient_accumulation}, {s.epochs:g} epochs); fewer than "
-                           f"~50 steps often trains poorly", at=("training", "batch_size"),
+        if exact:
+            rows = ctx.prepared().rows
+            what = f"{n} optimizer steps (exact, as the plan counts: {rows} training rows"
+        else:
+            what = f"about {n} optimizer steps (estimated: {ctx.effective_train_count()} samples after split"
+        yield rule.finding(ctx, f"{what}, batch {s.batch_size} x accumulation {s.gradient_accumulation}, "
+                           f"{s.epochs:g} epochs); fewer than ~50 steps often trains poorly", at=("training", "batch_size"),
                            hint="lower batch_size/gradient_accumulation or add data")
 
 
 RULE = Rule("FT105", "too-few-steps", "warning", "Fewer than ~50 optimizer steps.",
-            doc("Estimates steps = ceil(ceil(N/batch)/processes/grad_accum) * epochs with N after the validation split.",
+            doc("Counts optimizer steps as the plan does (the data pipeline's rows) when the model's tokenizer is on "
+                "this machine; otherwise estimates steps = ceil(ceil(N/batch)/processes/grad_accum) * epochs with N "
+                "after the validation split.",
                 "Too few updates is a common cause of poor fine-tuning results.",
                 "100 samples, batch 16, 3 epochs -> 21 steps", "000 Ark overview"), "000", check)

@@ -2,6 +2,8 @@ import math
 
 from .base import Rule, doc
 
+GUIDE_ALPHA = {64: 6, 32: 4}
+
 
 def check(ctx, rule):
     a = ctx.spec.adapter
@@ -10,14 +12,23 @@ def check(ctx, rule):
     scale = a.alpha / math.sqrt(a.rank) if a.type == "rslora" else a.alpha / a.rank
     formula = "alpha/sqrt(r)" if a.type == "rslora" else "alpha/r"
     relaxed = ctx.spec.lint.profile in ("peft", "bailian")
+    fixed = fixed_alpha(a.rank)
     yield rule.finding(ctx, f"lora alpha {a.alpha:g} > sqrt(rank {a.rank}) = {math.sqrt(a.rank):.2f} (Ark rule sqrt(r) >= alpha); "
                        f"effective scale {formula} = {scale:.3g} for {a.type}"
                        + (f"; allowed under profile {ctx.spec.lint.profile!r}" if relaxed else ""),
                        at=("adapter", "alpha"), severity="info" if relaxed else None,
-                       hint="e.g. rank 64 / alpha 6 or rank 32 / alpha 4")
+                       hint=f"alpha: {fixed:g} for rank {a.rank} (guide pairs: rank 64 / alpha 6, rank 32 / alpha 4)",
+                       fix=None if relaxed else {"set": ["adapter", "alpha"], "value": fixed})
+
+
+def fixed_alpha(rank: int) -> float:
+    """The guide's alpha for its recommended ranks, else the largest whole alpha with sqrt(rank) >= alpha."""
+    return GUIDE_ALPHA.get(rank, max(1, math.isqrt(rank)))
 
 
 RULE = Rule("FT201", "lora-rank-alpha", "warning", "LoRA alpha larger than sqrt(rank).",
             doc("Checks sqrt(rank) >= alpha for LoRA adapters (skipped for full); shows the effective scale.",
                 "Ark's best practice; too large a scale destabilises training. Bailian/PEFT defaults differ (info there).",
-                "adapter: {rank: 32, alpha: 8}", "003 Ark best practices"), "003", check)
+                "adapter: {rank: 32, alpha: 8}", "003 Ark best practices"), "003", check,
+            profiles={"bailian": "info, not a warning (Bailian's defaults are rank 8 / alpha 32)",
+                      "peft": "info, not a warning (PEFT's defaults are r 8 / alpha 8)"})

@@ -1,3 +1,4 @@
+from ..spec import DEFAULT_LEARNING_RATE
 from .base import Rule, doc
 
 RANGES = {"lora": (1e-4, 2e-4), "qlora": (1e-4, 2e-4), "rslora": (1e-5, 5e-5), "full": (1e-5, 2e-5)}
@@ -11,7 +12,8 @@ def check(ctx, rule):
     lr = s.learning_rate
     if not lo <= lr <= hi:
         yield rule.finding(ctx, f"learning rate {lr:g} is outside the {lo:g}-{hi:g} range for {s.adapter.type}",
-                           at=("training", "learning_rate"))
+                           at=("training", "learning_rate"), hint=f"learning_rate: {DEFAULT_LEARNING_RATE[s.adapter.type]:g}",
+                           fix={"set": ["training", "learning_rate"], "value": DEFAULT_LEARNING_RATE[s.adapter.type]})
 
 
 RULE = Rule("FT202", "learning-rate-range", "warning", "Learning rate outside the guide's range for the adapter type.",

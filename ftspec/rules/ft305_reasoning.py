@@ -12,4 +12,6 @@ def check(ctx, rule):
 RULE = Rule("FT305", "reasoning-content", "info", "Records with reasoning content need a thinking-mode template.",
             doc("Notes assistant turns with reasoning parts/fields.",
                 "Training and inference formats must match; thinking training needs reasoning content.",
-                'content: [{"type": "reasoning", ...}]', "000 Ark, Bailian thinking models"), "000", check)
+                'content: [{"type": "reasoning", ...}]', "000 Ark, Bailian thinking models"), "000", check,
+            profiles={"ark": "reasoning_content is Ark's own key (accepted)",
+                      "openai": "reasoning_content is also an unrecognized key there (FT601)"})

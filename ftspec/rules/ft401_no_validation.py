@@ -4,7 +4,8 @@ from .base import Rule, doc
 def check(ctx, rule):
     if ctx.spec.data.validation is None:
         yield rule.finding(ctx, "no validation split: train and validation loss cannot be compared (guide: 20%)",
-                           at=("data",), key=True, hint="data.validation: 0.2")
+                           at=("data",), key=True, hint="data.validation: 0.2",
+                           fix={"set": ["data", "validation"], "value": 0.2})
 
 
 RULE = Rule("FT401", "no-validation", "warning", "No validation split or file.",

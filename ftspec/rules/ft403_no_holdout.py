@@ -8,7 +8,7 @@ def check(ctx, rule):
                            at=("eval",), key=True)
     if not e.baseline:
         yield rule.finding(ctx, "eval.baseline is false: without the base model's score a regression cannot be seen",
-                           at=("eval", "baseline"))
+                           at=("eval", "baseline"), fix={"set": ["eval", "baseline"], "value": True})
 
 
 RULE = Rule("FT403", "no-holdout-or-baseline", "warning", "No holdout set, or baseline evaluation off.",

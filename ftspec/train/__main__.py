@@ -71,6 +71,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--resume", action="store_true",
                         help="continue from the newest complete checkpoint in RUN_DIR/checkpoints")
     ns = parser.parse_args(argv)
+    import warnings
+
+    # Raised inside transformers/TRL by their own deprecated call, not by anything the job chose.
+    warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
 
     try:
         return _run(ns)

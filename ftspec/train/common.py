@@ -77,9 +77,17 @@ def trainer_config(config_cls, job: dict, run_dir: Path):
         raise JobError(f"plan.json job.trainer_args: {exc}") from None
 
 
+# Columns whose values are nested JSON (messages, tool schemas): stored as JSON per value, not as Arrow structs.
+# Arrow would unify the structs across rows, giving every row's tool schema and tool-call arguments every other
+# row's keys as nulls, which the chat template then renders (a 571-token row became 773).
+# Every other column but CPT's text is stored the same way (tools, label, ...).
+MESSAGE_COLUMNS = ("messages", "prompt", "chosen", "rejected")
+
+
 def read_rows(path: Path):
-    """A JSONL file as a datasets.Dataset, in file order, every row with the union of all keys."""
-    from datasets import Dataset
+    """A JSONL file as a datasets.Dataset, in file order, every row with the union of all keys; each row's
+    messages and tools exactly as written."""
+    from datasets import Dataset, Features, Json, List, Value
 
     rows = []
     with path.open(encoding="utf-8") as fh:
@@ -89,7 +97,8 @@ def read_rows(path: Path):
     keys: dict[str, None] = {}
     for row in rows:
         keys.update(dict.fromkeys(row))
-    return Dataset.from_list([{k: row.get(k) for k in keys} for row in rows])
+    features = {k: Value("string") if k == "text" else List(Json()) if k in MESSAGE_COLUMNS else Json() for k in keys}
+    return Dataset.from_dict({k: [row.get(k) for row in rows] for k in keys}, features=Features(features))
 
 
 def load_data(run_dir: Path, job: dict):
@@ -138,6 +147,8 @@ def load_model_and_tokenizer(job: dict, args):
         kwargs["device_map"] = {"": PartialState().local_process_index}  # one whole model per GPU
     set_seed(args.seed)
     tokenizer = AutoTokenizer.from_pretrained(source, revision=revision, trust_remote_code=trust)
+    if job.get("chat_template"):  # data.chat_template, as SFTConfig(chat_template_path=...) would set it
+        tokenizer.chat_template = (Path(args.output_dir).parent / job["chat_template"]).read_text(encoding="utf-8")
     model = AutoModelForCausalLM.from_pretrained(source, **kwargs)
     if quant:
         from peft import prepare_model_for_kbit_training
@@ -241,12 +252,19 @@ class CheckpointManifest(TrainerCallback):
 
 
 class ProgressLine(TrainerCallback):
-    """One line per logging step on stderr, in place of the Trainer's dict printer when there is no tqdm bar."""
+    """Progress on stderr in place of the Trainer's dict printer when there is no tqdm bar: a line every
+    ``max_steps / LINES`` steps (and the first and last), so a log file gets a few dozen lines, not one per
+    step. Validation losses are always printed; every logged loss still reaches TensorBoard and the report."""
+
+    LINES = 25
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if not state.is_world_process_zero or not logs:
             return
+        every = max(1, -(-state.max_steps // self.LINES))
         if "loss" in logs:
+            if state.global_step % every and state.global_step not in (1, state.max_steps):
+                return
             parts = [f"step {state.global_step}/{state.max_steps}", f"epoch {state.epoch or 0:.2f}",
                      f"loss {logs['loss']:.4f}"]
             if "learning_rate" in logs:

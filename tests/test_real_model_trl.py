@@ -1,0 +1,230 @@
+"""On the real-model fixtures, the plan's rows, tokens, loss-bearing tokens, assistant masks and optimizer steps
+equal what TRL 1.16's own trainers compute from the same run-folder rows.
+
+The fixtures (tests/conftest.py, ftspec/models/fixtures.py) carry Qwen2.5-Instruct's and Qwen3's real vocabulary,
+added tokens, tokenizer_config.json and chat templates (TRL's copies of the hub originals, which have no
+``{% generation %}`` markers); TRL swaps in its training templates, and so must the plan. Each case writes a spec
+and its data, compiles the plan (no torch), writes the rows the way ``apply`` does, reads them the way the trainer
+does (ftspec.train.common.read_rows), builds the real TRL trainer on them and compares its prepared dataset.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from ftspec.data.pipeline import prepare, read_chat_template, training_tokenizer
+from ftspec.load import load_spec
+from ftspec.plan.compile import build_plan
+from ftspec.tokenize import ChatTokenizer
+
+torch = pytest.importorskip("torch")
+trl = pytest.importorskip("trl")
+transformers = pytest.importorskip("transformers")
+
+SEARCH = {"name": "search_recipes", "description": "Search for recipes based on ingredients",
+          "parameters": {"type": "object", "properties": {"ingredients": {"type": "array", "items": {"type": "string"},
+                                                                          "description": "The ingredients"}},
+                         "required": ["ingredients"]}}
+CONVERT = {"name": "convert_currency", "description": "Convert an amount between currencies",
+           "parameters": {"type": "object", "properties": {"amount": {"type": "number"}, "from": {"type": "string"},
+                                                           "to": {"type": "string"}},
+                          "required": ["amount", "from", "to"]}}
+
+
+def _chat(i: int) -> dict:
+    turns = [{"role": "system", "content": "You answer in one short sentence."}] if i % 2 else []
+    turns += [{"role": "user", "content": f"What is {i} plus {i}?"}, {"role": "assistant", "content": f"It is {2 * i}."}]
+    if i % 3 == 0:  # multi-turn
+        turns += [{"role": "user", "content": "And doubled again?"}, {"role": "assistant", "content": f"{4 * i}."}]
+    if i % 5 == 4:  # long: over max_length, dropped
+        turns[-1] = {"role": "assistant", "content": " ".join(["lorem ipsum dolor"] * 40)}
+    return {"messages": turns}
+
+
+def _tool(i: int) -> dict:
+    # Two tool schemas with different properties: each row must keep its own (no Arrow struct unification).
+    if i % 2:
+        call = {"name": "convert_currency", "arguments": {"amount": 10 + i, "from": "USD", "to": "EUR"}}
+        tools, result, answer = [CONVERT], {"converted_amount": 9.1 + i}, f"That is {9.1 + i} euros."
+    else:
+        call = {"name": "search_recipes", "arguments": {"ingredients": ["rice", f"egg {i}"]}}
+        tools, result, answer = [SEARCH], {"recipes": [f"fried rice {i}"]}, f"Try fried rice {i}."
+    return {"conversations": [{"from": "human", "value": f"Help me with request {i}."},
+                              {"from": "function_call", "value": json.dumps(call)},
+                              {"from": "observation", "value": json.dumps(result)},
+                              {"from": "gpt", "value": answer}],
+            "tools": json.dumps(tools)}
+
+
+FORMATS = {
+    "chat": lambda i: _chat(i),
+    "alpaca": lambda i: {"instruction": f"Name the number after {i}.", "input": "" if i % 2 else "Digits only.",
+                         "output": str(i + 1) if i % 5 != 4 else " ".join(["one two three"] * 40)},
+    "prompt_completion": lambda i: {"prompt": f"Spell {i}.", "completion": " ".join(str(i))},
+    "tools": _tool,
+    "dpo": lambda i: {"conversations": [{"from": "human", "value": f"Say hi to person {i}."}],
+                      "chosen": {"from": "gpt", "value": f"Hi, person {i}!"},
+                      "rejected": {"from": "gpt", "value": "no" if i % 3 else " ".join(["go away"] * 30)}},
+    "cpt": lambda i: {"text": f"Document {i}. " + "The quick brown fox jumps over the lazy dog. " * (1 + i % 4)},
+}
+
+
+# Qwen's tool prompt alone is ~150 tokens, and the schemas come on top.
+MAX_LENGTH = {"tools": 384}
+
+
+def write_spec(folder, model_dir, fmt: str, *, n: int = 10, max_length: int | None = None, adapter: str = "lora",
+               extra_data: dict | None = None, training: dict | None = None):
+    method = {"dpo": "dpo", "cpt": "cpt"}.get(fmt, "sft")
+    rows = [FORMATS[fmt](i) for i in range(n)]
+    if method == "cpt":
+        (folder / "train.txt").write_text("\n".join(r["text"] for r in rows) + "\n")
+        train = "train.txt"
+    else:
+        (folder / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+        train = "train.jsonl"
+    spec = {"version": 1, "name": f"real-{fmt}", "method": method, "model": {"base": str(model_dir)},
+            "adapter": {"type": adapter, "rank": 4, "alpha": 2},
+            "data": {"train": train, "max_length": max_length or MAX_LENGTH.get(fmt, 96), **(extra_data or {})},
+            "training": {"epochs": 1, "batch_size": 2, "gradient_accumulation": 2, **(training or {})}}
+    (folder / "spec.yaml").write_text(json.dumps(spec))
+    return load_spec(folder / "spec.yaml")
+
+
+@pytest.fixture(scope="module")
+def hf_tokenizers(qwen25_dir, qwen3_dir):
+    transformers.logging.set_verbosity_error()
+    import datasets
+
+    datasets.disable_progress_bars()
+    return {str(d): transformers.AutoTokenizer.from_pretrained(d) for d in (qwen25_dir, qwen3_dir)}
+
+
+def trl_trainer(loaded, plan, prepared, tmp_path, hf_tokenizer):
+    """TRL's trainer on the run-folder rows, with the plan's own arguments (only output settings overridden)."""
+    from ftspec.apply import _write_jsonl
+    from ftspec.train.common import read_rows
+
+    _write_jsonl(tmp_path / "rows.jsonl", prepared.train)
+    args = dict(plan.job["trainer_args"])
+    args.update(output_dir=str(tmp_path / "out"), report_to=[], save_strategy="no", logging_strategy="no",
+                disable_tqdm=True, eval_strategy="no")
+    args.pop("metric_for_best_model", None)
+    dpo = plan.method == "dpo"
+    config = (trl.DPOConfig if dpo else trl.SFTConfig)(**args)
+    model = transformers.AutoModelForCausalLM.from_pretrained(plan.job["model"]["base"], dtype=torch.float32)
+    cls = trl.DPOTrainer if dpo else trl.SFTTrainer
+    return cls(model=model, args=config, processing_class=hf_tokenizer, train_dataset=read_rows(tmp_path / "rows.jsonl"))
+
+
+def _ours_masks(loaded, prepared, model_dir):
+    """ftspec's assistant mask of every row the trainer keeps, truncated as the trainer truncates."""
+    spec = loaded.spec
+    tok = training_tokenizer(ChatTokenizer.from_files(model_dir / "tokenizer.json"), spec.method,
+                             spec.data.assistant_only_loss, read_chat_template(loaded))
+    L = spec.data.max_length
+    out = []
+    for ids, mask in tok.encode_chat_batch([r["messages"] for r in prepared.train],
+                                           tools=[r.get("tools") for r in prepared.train]):
+        first = mask.index(1) if 1 in mask else None
+        if first is not None and first < min(len(ids), L):  # TRL drops rows left without a label
+            out.append((ids[:L], mask[:L]))
+    return out
+
+
+CASES = [(family, fmt) for family in ("qwen25_dir", "qwen3_dir") for fmt in FORMATS]
+
+
+@pytest.mark.parametrize("family,fmt", CASES, ids=[f"{f[:-4]}-{m}" for f, m in CASES])
+def test_plan_equals_trl_on_real_templates(family, fmt, request, tmp_path, hf_tokenizers):
+    model_dir = request.getfixturevalue(family)
+    loaded = write_spec(tmp_path, model_dir, fmt)
+    plan = build_plan(loaded)  # the issue: this was "FT000 no training rows are left" on real templates
+    prepared = prepare(loaded)
+    trainer = trl_trainer(loaded, plan, prepared, tmp_path, hf_tokenizers[str(model_dir)])
+    ds = trainer.train_dataset
+    L = loaded.spec.data.max_length
+
+    assert len(ds) == plan.data["rows"] > 0
+    if fmt == "dpo":
+        pairs = [(len(p), len(c), len(r)) for p, c, r in zip(ds["prompt_ids"], ds["chosen_ids"], ds["rejected_ids"])]
+        assert plan.train_tokens.per_epoch == sum(min(p + c, L) + min(p + r, L) for p, c, r in pairs)
+        assert plan.train_tokens.loss_bearing_per_epoch == sum(
+            max(0, min(p + c, L) - p) + max(0, min(p + r, L) - p) for p, c, r in pairs)
+    else:
+        assert plan.train_tokens.per_epoch == sum(len(x) for x in ds["input_ids"])
+        if fmt == "cpt":
+            assert plan.train_tokens.loss_bearing_per_epoch == sum(len(x) for x in ds["input_ids"])
+        else:
+            labels = [[t != -100 for t in row] for row in ds["labels"]]
+            assert plan.train_tokens.loss_bearing_per_epoch == sum(map(sum, labels))
+            # The template TRL trains with is the one the plan rendered with, and the masks agree token by token.
+            ours = training_tokenizer(ChatTokenizer.from_files(model_dir / "tokenizer.json"), "sft", True)
+            assert trainer.chat_template == ours.chat_template != ChatTokenizer.from_files(
+                model_dir / "tokenizer.json").chat_template
+            masks = _ours_masks(loaded, prepared, model_dir)
+            assert [ids for ids, _ in masks] == list(ds["input_ids"])
+            assert [[bool(b) for b in m] for _, m in masks] == labels
+    batches = len(trainer.get_train_dataloader())
+    t = loaded.spec.training
+    assert plan.optimizer_steps == math.ceil(batches / t.gradient_accumulation) * t.epochs
+    assert plan.data["dropped_by_trainer"] == len(prepared.train) - len(ds)
+
+
+def test_the_cases_exercise_drops_and_tools(tmp_path, qwen25_dir):
+    chat = build_plan(write_spec(tmp_path, qwen25_dir, "chat")).data
+    assert chat["dropped_over_length"] == 2  # rows 4 and 9 are long
+    dpo = build_plan(write_spec(tmp_path, qwen25_dir, "dpo", max_length=48)).data
+    assert dpo["dropped_over_length"] > 0
+    prepared = prepare(write_spec(tmp_path, qwen25_dir, "tools"))
+    assert all(isinstance(r["tools"], list) and r["messages"][1]["tool_calls"] for r in prepared.train)
+
+
+def test_tool_rows_keep_their_own_schema_and_render_tool_call_tags(tmp_path, qwen25_dir, hf_tokenizers):
+    """The glaive regression: each row renders its own tools only, and its call as <tool_call>...</tool_call>."""
+    loaded = write_spec(tmp_path, qwen25_dir, "tools")
+    plan = build_plan(loaded)
+    prepared = prepare(loaded)
+    trainer = trl_trainer(loaded, plan, prepared, tmp_path, hf_tokenizers[str(qwen25_dir)])
+    tok = hf_tokenizers[str(qwen25_dir)]
+    text0 = tok.decode(trainer.train_dataset[0]["input_ids"])
+    assert "search_recipes" in text0 and "convert_currency" not in text0 and "null" not in text0
+    assert '<tool_call>\n{"name": "search_recipes", "arguments": {"ingredients": ["rice", "egg 0"]}}\n</tool_call>' in text0
+    assert "<tool_response>" in text0
+
+
+def test_a_template_trl_cannot_train_is_a_located_ft310(tmp_path, qwen25_dir):
+    from conftest import run_cli
+
+    loaded = write_spec(tmp_path, qwen25_dir, "chat")
+    custom = tmp_path / "custom.jinja"
+    custom.write_text("{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}")
+    spec = json.loads((tmp_path / "spec.yaml").read_text())
+    spec["data"]["chat_template"] = "custom.jinja"
+    (tmp_path / "spec.yaml").write_text(json.dumps(spec, indent=1))
+    for command in ("lint", "plan"):
+        proc = run_cli(command, tmp_path / "spec.yaml")
+        assert proc.returncode == 1, proc.stdout + proc.stderr
+        out = proc.stdout + proc.stderr
+        assert "FT310" in out and "FT000" not in out and "generation" in out
+        assert "assistant_only_loss: false" in out and "data.chat_template" in out
+        line = next(i for i, text in enumerate((tmp_path / "spec.yaml").read_text().splitlines(), 1)
+                    if '"chat_template"' in text)
+        assert f"spec.yaml:{line}:" in out
+    # The way out the message names works: the same template trains on whole conversations.
+    spec["data"]["assistant_only_loss"] = False
+    (tmp_path / "spec.yaml").write_text(json.dumps(spec, indent=1))
+    assert build_plan(load_spec(tmp_path / "spec.yaml")).data["rows"] > 0
+
+
+def test_no_rows_left_names_the_cause(tmp_path, qwen25_dir):
+    from conftest import run_cli
+
+    write_spec(tmp_path, qwen25_dir, "chat", max_length=16)
+    proc = run_cli("plan", tmp_path / "spec.yaml")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1 and "FT110" in out and "FT000" not in out
+    assert "10 of 10 samples are longer than data.max_length 16" in out
