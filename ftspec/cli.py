@@ -409,8 +409,8 @@ def _is_saved_plan(target: str) -> bool:
     from .source import MAX_BYTES
 
     try:
-        head = Path(target).open("rb").read(MAX_BYTES * 50)
-        return looks_like_saved_plan(json.loads(head))
+        with Path(target).open("rb") as fh:
+            return looks_like_saved_plan(json.loads(fh.read(MAX_BYTES * 50)))
     except (OSError, ValueError):
         return True  # not a spec either: the saved-plan reader says what is wrong with it
 
