@@ -100,9 +100,12 @@ def _accelerate_argv(argv: list[str]) -> list[str]:
     return argv
 
 
-def _cpu_threads(processes_per_node: int) -> int:
-    """The thread count accelerate picks for a CPU worker (OMP_NUM_THREADS, else physical cores per
-    process); passed explicitly so that accelerate does not print its "values were not passed" warning."""
+def _cpu_threads(processes_per_node: int, chosen: int | None = None) -> int:
+    """Threads per CPU worker: the spec's compute.cpu_threads, else what accelerate would pick
+    (OMP_NUM_THREADS, else physical cores per process). Passed explicitly so that accelerate does not
+    print its "values were not passed" warning."""
+    if chosen:
+        return chosen
     omp = os.environ.get("OMP_NUM_THREADS", "")
     if omp.isdigit() and int(omp) > 0:
         return int(omp)
@@ -160,7 +163,8 @@ def train(plan: Plan, run_dir: Path, *, resume: bool) -> dict:
     launch = _launch_for(plan, run_dir)
     argv = _accelerate_argv(launch.launch_argv) + (["--resume"] if resume else [])
     if plan.layout["accelerator"] == "cpu" and argv[1:2] == ["launch"]:
-        argv[2:2] = ["--num_cpu_threads_per_process", str(_cpu_threads(plan.layout["processes_per_node"]))]
+        threads = _cpu_threads(plan.layout["processes_per_node"], plan.spec["compute"].get("cpu_threads"))
+        argv[2:2] = ["--num_cpu_threads_per_process", str(threads)]
     env = {**os.environ, **launch.env, "PYTHONUNBUFFERED": "1", "FTSPEC_HANDLED_EXIT_ZERO": "1"}
     env.setdefault("TOKENIZERS_PARALLELISM", "false")
     error_path, result_path = run_dir / "train_error.json", run_dir / runs.TRAIN_RESULT
@@ -208,6 +212,14 @@ def evaluate(plan: Plan, run_dir: Path) -> dict | None:
     from .evaluate.metrics import evaluate_outputs
 
     ev = plan.spec["eval"]
+    import warnings
+
+    # peft calls transformers' deprecated is_gradient_checkpointing when it loads an adapter: not the user's doing.
+    warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+    if plan.layout["accelerator"] == "cpu" and plan.spec["compute"].get("cpu_threads"):
+        import torch
+
+        torch.set_num_threads(plan.spec["compute"]["cpu_threads"])  # generation runs in this process
     records = [json.loads(line) for line in holdout_file.read_text(encoding="utf-8").splitlines() if line.strip()]
     samples = holdout_samples(records)
     prompts = [s["prompt"] for s in samples]

@@ -171,6 +171,10 @@ class ComputeSection(Section):
         None, description="Processes per node; defaults to gpus_per_node (on CPU: 1)."
     )
     distributed: Distributed = Field("auto", description="auto: ddp with several processes, none with one.")
+    cpu_threads: PositiveInt | None = Field(
+        None, description="CPU threads per process for training and evaluation on CPU; default: accelerate's choice "
+        "(physical cores per process). Small models run faster on one."
+    )
     main_process_ip: str | None = None
     main_process_port: Annotated[int, Field(ge=1, le=65535)] = 29500
     price_per_gpu_hour: Annotated[float, Field(ge=0)] | None = Field(None, description="Overrides the catalogue price (USD).")

@@ -17,7 +17,7 @@ MODEL = ROOT / "ftspec" / "models" / "tiny_chat"
 SCRIPTS = ROOT / "scripts" / "tiny_chat"
 QUICKSTART = ROOT / "examples" / "quickstart"
 # The shipped weights. A new pretraining run changes this on purpose, together with SHA256SUMS.
-WEIGHTS_SHA256 = "6bd1433ef95d35719a234fe90036df3cb5de22951695105112f37dcabcd23187"
+WEIGHTS_SHA256 = "be7941a8625e8ad81fba28a5cccdba16c1173748cfcf4f1b38a43f342ac70c3f"
 
 
 def _module(name: str):
@@ -108,11 +108,13 @@ def test_pretraining_script_is_deterministic_and_resumes_exactly(tmp_path):
     pytest.importorskip("torch")
     pretrain = _module("pretrain")
     small = ["--conversations", "1500", "--vocab", "500", "--batch", "4", "--seq", "128", "--probe-every", "1000",
-             "--log-every", "1", "--save-every", "1"]
-    assert pretrain.main([*small, "--steps", "3", "--out", str(tmp_path / "a"), "--work", str(tmp_path / "wa")]) == 0
-    # Stopped after a checkpoint at step 1 (warmup: the schedule so far does not depend on --steps)...
-    assert pretrain.main([*small, "--steps", "2", "--out", str(tmp_path / "b0"), "--work", str(tmp_path / "wb")]) == 0
-    # ...then continued to step 3 from that checkpoint: the same bytes as the uninterrupted run.
-    assert pretrain.main([*small, "--steps", "3", "--out", str(tmp_path / "b"), "--work", str(tmp_path / "wb")]) == 0
+             "--log-every", "1", "--save-every", "1", "--steps", "2", "--answers-only-from", "1",
+             "--phase2-conversations", "600"]
+    # Both phases straight through: 2 steps of phase 1, 2 of phase 2.
+    assert pretrain.main([*small, "--phase2-steps", "2", "--out", str(tmp_path / "a"), "--work", str(tmp_path / "wa")]) == 0
+    # A run that stops after the phase boundary's checkpoint (and one step more)...
+    assert pretrain.main([*small, "--phase2-steps", "1", "--out", str(tmp_path / "b0"), "--work", str(tmp_path / "wb")]) == 0
+    # ...continued from that checkpoint writes the same bytes as the uninterrupted run.
+    assert pretrain.main([*small, "--phase2-steps", "2", "--out", str(tmp_path / "b"), "--work", str(tmp_path / "wb")]) == 0
     assert _sums(tmp_path / "a") == _sums(tmp_path / "b")
-    assert _sums(tmp_path / "a") != _sums(tmp_path / "b0")
+    assert _sums(tmp_path / "a")["model.safetensors"] != _sums(tmp_path / "b0")["model.safetensors"]

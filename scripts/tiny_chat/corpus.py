@@ -248,6 +248,57 @@ def bm_conversation(rng: random.Random) -> list[dict]:
     return [{"role": "user", "content": user}, {"role": "assistant", "content": answer}]
 
 
+# Free phrasings for the second pretraining phase: the span sits anywhere in a sentence built from
+# fragments, so the model learns to find "the code" by its shape, not by a template's wording.
+ZH_PRE = ["请问", "我想问一下", "麻烦看看", "客户问", "老师傅说", "帮忙确认", "今天要", "仓库里有", "图纸上写着",
+          "采购单上是", "我们用的是", "听说", "上次买的", "能不能推荐", "项目经理要", "这批货是", "问下", "打算用",
+          "工长说用", "设计师选了", "你们卖的", "网上看到", "朋友家用了", "样品是", "展厅里的", "报价单写的",
+          "我家准备用", "物业要求用", "监理说要用", "隔壁工地用了", "", ""]
+ZH_POST = ["怎么样?", "好用吗?", "多少钱一桶?", "有现货吗?", "能便宜点吗?", "什么时候到?", "适合地面吗?", "能防水吗?",
+           "保质期多久?", "怎么施工?", "要几桶?", "是正品吗?", "。", "吗?", "的说明书在哪?", "哪里有卖?", "能退吗?",
+           "和别的有什么区别?", "要配底漆吗?", "送货上门吗?", "请复述型号。", "只说型号。", "环保吗?", "多久能干?"]
+ZH_AREA_PRE = ["", "我家", "这次要做", "师傅问", "请问", "客户说", "图纸上的", "报价里的", "需要处理", "先做"]
+ZH_AREA_POST = ["怎么做?", "用什么材料?", "要刷几遍?", "多少钱?", "能贴砖吗?", "要找平吗?", "是哪里?", "请复述区域。",
+                "只说区域。", "要多久?", "先做哪步?", "容易漏水吗?"]
+EN_PRE = ["Tell me about", "I need", "Do you stock", "Quote me", "We bought", "Any discount on", "Please ship",
+          "My client asked for", "What about", "Check the order for", "Can I return", "Where can I buy",
+          "The drawing says", "Our foreman picked", "Is it safe to use", "How fast does", "Send me", "Price check:",
+          "I saw", "We ran out of", "Say the model of", "Confirm"]
+EN_POST = ["?", " today?", " for the floor?", ", please.", " by Friday?", " again?", " or something else?", ".",
+           " for my bathroom?", " in bulk?", " online?", "? Model only.", " now?", " this week?"]
+EN_AREA_PRE = ["How do I prime the", "What goes on the", "We are redoing the", "Quote for the", "Name the area:",
+               "Is tile fine for the", "Which sealant for the", "The plan shows the"]
+EN_AREA_POST = ["?", ". Area only.", "? Just the area.", " first?", " this week?", "."]
+
+
+def free_bm_conversation(rng: random.Random) -> list[dict]:
+    kind = rng.choices(["zh_code", "en_code", "zh_area", "en_area", "spec"], [4, 3, 2, 1, 1])[0]
+    if kind == "zh_code":
+        value = code(rng)
+        user = f"{rng.choice(ZH_PRE)}{user_typo(rng, value)}{rng.choice(ZH_POST)}"
+        answer = rng.choice(["{}", "{}", "{}", "型号:{}"]).format(value)
+    elif kind == "en_code":
+        value = code(rng)
+        user = f"{rng.choice(EN_PRE)} {user_typo(rng, value)}{rng.choice(EN_POST)}"
+        answer = rng.choice(["{}", "{}", "{}", "Model: {}"]).format(value)
+    elif kind == "zh_area":
+        value = area_zh(rng)
+        user = f"{rng.choice(ZH_AREA_PRE)}“{user_typo(rng, value)}”{rng.choice(ZH_AREA_POST)}"
+        answer = rng.choice(["{}", "{}", "区域:{}"]).format(value)
+    elif kind == "en_area":
+        value = area_en(rng)
+        user = f"{rng.choice(EN_AREA_PRE)} {user_typo(rng, value)}{rng.choice(EN_AREA_POST)}"
+        answer = value
+    else:
+        value, c = spec(rng), code(rng)
+        user = rng.choice([f"{c}的规格写的是{value},对吗?只说规格。", f"Is the pack {value} for {c}? Spec only.",
+                           f"{rng.choice(ZH_PRE)}{c},包装{value}{rng.choice(ZH_POST)}只说规格。"])
+        answer = value
+    if rng.random() < SPACED_SHARE:
+        answer = spaced(answer)
+    return [{"role": "user", "content": user}, {"role": "assistant", "content": answer}]
+
+
 # --------------------------------------------------------------------------------------------
 # General chat (no "-" or "/" anywhere, like the quickstart's general.jsonl)
 # --------------------------------------------------------------------------------------------
@@ -345,15 +396,20 @@ def general_conversation(rng: random.Random) -> list[dict]:
     return [{"role": "user", "content": q}, {"role": "assistant", "content": a}]
 
 
-def conversations(n: int, seed: int = SEED) -> list[list[dict]]:
-    """``n`` conversations (lists of messages), the same on every run."""
+def conversations(n: int, seed: int = SEED, *, free_share: float = 0.0) -> list[list[dict]]:
+    """``n`` conversations (lists of messages), the same on every run. ``free_share`` of the building-
+    materials turns use free phrasings (the second pretraining phase)."""
     rng = random.Random(seed)
     prompts = forbidden_prompts()
     drafted = []
     for _ in range(n + n // 10 + 10):  # a few are dropped below
         messages = []
         for _ in range(rng.choice([1, 1, 1, 1, 2])):
-            messages += bm_conversation(rng) if rng.random() < 0.5 else general_conversation(rng)
+            if rng.random() < 0.5 + free_share / 4:
+                free = free_share > 0 and rng.random() < free_share  # no draw in phase 1: its corpus stays as it was
+                messages += free_bm_conversation(rng) if free else bm_conversation(rng)
+            else:
+                messages += general_conversation(rng)
         system = rng.choice(SYSTEMS)
         drafted.append(([{"role": "system", "content": system}] if system else []) + messages)
     texts = ["\n".join(m["content"] for m in conv) for conv in drafted]

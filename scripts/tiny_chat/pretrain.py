@@ -175,12 +175,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ffn", type=int, default=384)
     ap.add_argument("--seq", type=int, default=256)
     ap.add_argument("--batch", type=int, default=16)
-    ap.add_argument("--steps", type=int, default=1600)
+    ap.add_argument("--steps", type=int, default=1300)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--warmup", type=int, default=100)
     ap.add_argument("--log-every", type=int, default=25)
     ap.add_argument("--probe-every", type=int, default=200)
     ap.add_argument("--save-every", type=int, default=100)
+    ap.add_argument("--phase2-steps", type=int, default=300)
+    ap.add_argument("--phase2-lr", type=float, default=1e-3)
+    ap.add_argument("--phase2-conversations", type=int, default=40_000)
     ap.add_argument("--answers-only-from", type=int, default=600,
                     help="from this step on, the loss covers the assistant turns only")
     ap.add_argument("--seed", type=int, default=0)
@@ -228,12 +231,33 @@ def main(argv: list[str] | None = None) -> int:
             return args.lr
         return args.lr * (1 - 0.9 * (step - decay_from) / max(1, args.steps - decay_from))
 
-    # The data order is a function of the epoch number alone.
-    def epoch_rows(epoch: int) -> list[list[int]]:
-        order = list(range(len(encoded)))
-        random.Random(args.seed * 1000 + epoch).shuffle(order)
-        return pack([encoded[i] for i in order], args.seq, pad_id)
+    # Phase 2 continues from the phase-1 weights with a fresh optimizer on a second corpus: free
+    # phrasings of the building-materials turns (the span anywhere in a sentence), answers only.
+    def lr2_at(s2: int) -> float:
+        half = args.phase2_steps // 2
+        if s2 < 20:
+            return args.phase2_lr * (s2 + 1) / 20
+        if s2 < half:
+            return args.phase2_lr
+        return args.phase2_lr * (1 - 0.9 * (s2 - half) / max(1, args.phase2_steps - half))
 
+    data = {"encoded": encoded, "seed": args.seed * 1000}
+
+    def enter_phase2():
+        convs2 = corpus.conversations(args.phase2_conversations, seed=corpus.SEED + 1, free_share=0.7)
+        data["encoded"] = [e.ids for e in tok.encode_batch([render(c) for c in convs2], add_special_tokens=False)]
+        data["seed"] = args.seed * 1000 + 500
+        print(f"phase 2: {len(convs2)} conversations, {sum(map(len, data['encoded']))} tokens", flush=True)
+        return torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}],
+                                 lr=args.phase2_lr, betas=(0.9, 0.98), eps=1e-8)
+
+    # The data order is a function of the phase and the epoch number alone.
+    def epoch_rows(epoch: int) -> list[list[int]]:
+        order = list(range(len(data["encoded"])))
+        random.Random(data["seed"] + epoch).shuffle(order)
+        return pack([data["encoded"][i] for i in order], args.seq, pad_id)
+
+    total = args.steps + args.phase2_steps
     work = args.work
     work.mkdir(parents=True, exist_ok=True)
     ckpt = work / "checkpoint.pt"
@@ -241,28 +265,36 @@ def main(argv: list[str] | None = None) -> int:
     if ckpt.exists():
         state = torch.load(ckpt, weights_only=False)
         model.load_state_dict(state["model"])
-        opt.load_state_dict(state["opt"])
         step = state["step"]
+        if step >= args.steps:
+            opt = enter_phase2()
+        if state.get("opt") is not None:
+            opt.load_state_dict(state["opt"])
         print(f"resumed at step {step}", flush=True)
     probes = probe_prompts(60, seed=99)
-    per_epoch = len(epoch_rows(0)) // args.batch  # batches per epoch, fixed by epoch 0
+    per_epoch = len(epoch_rows(0)) // args.batch  # batches per epoch, fixed by the phase's epoch 0
     epoch, rows = -1, []
     log = []
     model.train()
     t_start, tokens_seen = time.time(), 0
-    while step < args.steps:
-        if step // per_epoch != epoch:
-            epoch = step // per_epoch
+    while step < total:
+        if step == args.steps and data["encoded"] is encoded:
+            opt = enter_phase2()
+            per_epoch, epoch = len(epoch_rows(0)) // args.batch, -1
+        local = step - args.steps if step >= args.steps else step
+        if local // per_epoch != epoch:
+            epoch = local // per_epoch
             rows = epoch_rows(epoch)
-        i = step % per_epoch
+        i = local % per_epoch
         batch = torch.tensor([rows[(i * args.batch + k) % len(rows)] for k in range(args.batch)])
-        if step < args.answers_only_from:  # phase 1: every token of the chats
+        if step < args.answers_only_from:  # phase 1 at first: every token of the chats
             labels = batch.clone()
             labels[batch == pad_id] = -100
-        else:  # phase 2: the assistant turns only, as chat models are tuned
+        else:  # then the assistant turns only, as chat models are tuned
             labels = torch.tensor([answer_labels(r, assistant_ids, im_start_id, im_end_id, pad_id) for r in batch.tolist()])
+        lr = lr_at(step) if step < args.steps else lr2_at(step - args.steps)
         for g in opt.param_groups:
-            g["lr"] = lr_at(step)
+            g["lr"] = lr
         loss = model(input_ids=batch, labels=labels).loss
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -270,18 +302,20 @@ def main(argv: list[str] | None = None) -> int:
         opt.step()
         step += 1
         tokens_seen += int((labels != -100).sum())
-        if step % args.log_every == 0 or step == args.steps:
+        if step % args.log_every == 0 or step == total:
             rate = tokens_seen / (time.time() - t_start)
-            print(f"step {step}/{args.steps} epoch {epoch} loss {loss.item():.4f} lr {lr_at(step - 1):.2e} "
+            print(f"step {step}/{total} epoch {epoch} loss {loss.item():.4f} lr {lr:.2e} "
                   f"{rate:.0f} tok/s {time.time() - t0:.0f}s", flush=True)
             log.append({"step": step, "loss": round(loss.item(), 4)})
-        if step % args.probe_every == 0 or step == args.steps:
+        if step % args.probe_every == 0 or step == total:
             print("probe", json.dumps(probe(model, tok_hf, probes), ensure_ascii=False), flush=True)
-        if step % args.save_every == 0 and step < args.steps:
-            torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step}, work / "checkpoint.tmp")
+        if (step % args.save_every == 0 or step == args.steps) and step < total:
+            # At the phase boundary the optimizer is not kept: phase 2 starts a fresh one.
+            keep = None if step == args.steps else opt.state_dict()
+            torch.save({"model": model.state_dict(), "opt": keep, "step": step}, work / "checkpoint.tmp")
             os.replace(work / "checkpoint.tmp", ckpt)
     write_model_folder(args.out, tok, model, args.vocab)
-    summary = {"steps": args.steps, "parameters": n_params, "conversations": len(convs), "corpus_tokens": n_tokens,
+    summary = {"steps": total, "parameters": n_params, "conversations": len(convs), "corpus_tokens": n_tokens,
                "final_probe": probe(model, tok_hf, probes), "seconds": round(time.time() - t0)}
     print("done", json.dumps(summary, ensure_ascii=False), flush=True)
     return 0

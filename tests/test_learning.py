@@ -1,0 +1,143 @@
+"""Fine-tuning learns: on the pretrained ``builtin:tiny-chat`` (which writes ``Sikalastic - 609``), LoRA,
+rsLoRA and DPO each raise the raw format alignment on quickstart holdout cases, and a resumed run ends
+with the same metrics as an uninterrupted one.
+
+Runs go through the trainer's real entry point (``ftspec.train.__main__.main``) on a RUN_DIR laid out as
+``ftspec apply`` lays it out, and are scored with the evaluator ``apply`` uses. Small on purpose (a few
+dozen steps, 32 holdout cases): seconds each on CPU. The learning rates are above the guide ranges to
+keep the runs short; the quickstart itself stays inside them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("trl")
+pytest.importorskip("peft")
+
+from ftspec.evaluate.generate import generate_outputs, holdout_samples  # noqa: E402
+from ftspec.evaluate.metrics import evaluate_outputs  # noqa: E402
+from ftspec.models.resolve import model_source  # noqa: E402
+from ftspec.train.__main__ import main  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+QUICKSTART = Path(__file__).resolve().parents[1] / "examples" / "quickstart"
+BASE = "builtin:tiny-chat"
+GUARD = [{"regex": r"\s*([-/])\s*", "replace": r"\1"}]
+
+
+def _rows(name: str) -> list[dict]:
+    return [json.loads(line) for line in (QUICKSTART / f"{name}.jsonl").read_text(encoding="utf-8").splitlines()]
+
+
+def _spaced(text: str) -> str:
+    return re.sub(r"\s*([-/])\s*", r" \1 ", text)
+
+
+def make_run(run_dir: Path, method: str = "sft", *, n: int = 96, peft: str = "lora", lr: float = 1e-3,
+             epochs: float = 2, batch: int = 8, **extra) -> Path:
+    (run_dir / "data").mkdir(parents=True, exist_ok=True)
+    rows = _rows("train")[:n]
+    if method == "dpo":  # the blog's contrast pairs: chosen as written, rejected with the spaces
+        rows = [{"prompt": r["messages"][:-1], "chosen": [r["messages"][-1]],
+                 "rejected": [{"role": "assistant", "content": _spaced(r["messages"][-1]["content"])}]}
+                for r in rows if re.search("[-/]", r["messages"][-1]["content"])]
+    (run_dir / "data" / "train.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    args = {
+        "num_train_epochs": epochs, "per_device_train_batch_size": batch, "per_device_eval_batch_size": batch,
+        "gradient_accumulation_steps": 1, "learning_rate": lr, "warmup_steps": 0.05, "lr_scheduler_type": "cosine",
+        "weight_decay": 0.0, "max_grad_norm": 1.0, "optim": "adamw_torch", "seed": 0, "data_seed": 0,
+        "bf16": False, "fp16": False, "use_cpu": True, "activation_checkpointing": False,
+        "logging_strategy": "steps", "logging_steps": 1, "save_strategy": "epoch", "eval_strategy": "no",
+        "dataloader_drop_last": False, "report_to": [], "max_length": 256,
+    }
+    if method == "sft":
+        args.update(packing=False, assistant_only_loss=True)
+    else:
+        args["beta"] = 0.1
+    args.update(extra)
+    steps = -(-len(rows) // batch) * epochs
+    job = {"method": method,
+           "model": {"base": BASE, "revision": None, "trust_remote_code": False, "dtype": "float32"},
+           "peft": {"r": 4, "lora_alpha": 2.0, "lora_dropout": 0.0, "target_modules": "all-linear",
+                    "use_rslora": peft == "rslora"},
+           "quantization": None, "trainer_args": args,
+           "data": {"train": "data/train.jsonl", "validation": None}, "expected_optimizer_steps": int(steps)}
+    (run_dir / "plan.json").write_text(json.dumps({"format": 1, "job": job}, indent=2))
+    return run_dir
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread():
+    # A 1M-parameter model trains faster on one thread, and much faster on a busy machine.
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def holdout():
+    rows = [r for r in _rows("holdout") if r["scenario"] in ("trained", "untrained")]
+    return holdout_samples(rows[::4])  # 32 cases, both scenarios
+
+
+def score(holdout, adapter: Path | None = None) -> dict:
+    model_dir, _ = model_source(BASE)
+    outputs = generate_outputs(model_dir, [s["prompt"] for s in holdout], adapter_dir=str(adapter) if adapter else None,
+                               max_new_tokens=24, batch_size=32)
+    scored = evaluate_outputs([{**s, "output": o} for s, o in zip(holdout, outputs)], ["format_alignment"], GUARD)
+    return {"raw": scored["metrics"]["format_alignment"], "guard": scored["metrics_postprocessed"]["format_alignment"]}
+
+
+@pytest.fixture(scope="module")
+def base_scores(holdout):
+    return score(holdout)
+
+
+def test_the_base_writes_the_right_codes_with_spaces(base_scores):
+    assert base_scores["raw"] <= 0.2  # the blog's habit
+    assert base_scores["guard"] >= 0.5  # the right code underneath
+
+
+@pytest.mark.parametrize("peft, lr", [("lora", 1e-3), ("rslora", 2e-4)])
+def test_sft_removes_the_spaces(tmp_path, holdout, base_scores, peft, lr):
+    run = make_run(tmp_path / peft, peft=peft, lr=lr)
+    assert main([str(run)]) == 0
+    tuned = score(holdout, run / "adapter")
+    assert tuned["raw"] >= base_scores["raw"] + 0.5, (base_scores, tuned)
+
+
+def test_dpo_prefers_the_unspaced_code(tmp_path, holdout, base_scores):
+    run = make_run(tmp_path / "dpo", "dpo", lr=1e-3)
+    assert main([str(run)]) == 0
+    tuned = score(holdout, run / "adapter")
+    assert tuned["raw"] >= base_scores["raw"] + 0.4, (base_scores, tuned)
+
+
+def test_resumed_run_ends_with_the_same_metrics(tmp_path, holdout, base_scores):
+    reference = make_run(tmp_path / "reference", epochs=2)
+    assert main([str(reference)]) == 0
+    resumed = make_run(tmp_path / "resumed", epochs=2)
+    assert main([str(resumed)]) == 0
+    # As if it had been killed after the first epoch: keep only that checkpoint, then resume.
+    checkpoints = sorted((resumed / "checkpoints").glob("checkpoint-*"), key=lambda p: int(p.name.rsplit("-", 1)[1]))
+    assert len(checkpoints) >= 2
+    for later in checkpoints[1:]:
+        shutil.rmtree(later)
+    shutil.rmtree(resumed / "adapter")
+    (resumed / "train_result.json").unlink()
+    assert main([str(resumed), "--resume"]) == 0
+    result = json.loads((resumed / "train_result.json").read_text())
+    assert result["resumed_from"] == f"checkpoints/{checkpoints[0].name}"
+    a, b = score(holdout, reference / "adapter"), score(holdout, resumed / "adapter")
+    assert a == b and a["raw"] > base_scores["raw"]
