@@ -3,7 +3,10 @@
 Each case is run as the real CLI in a subprocess with a timeout. An outcome is good when the command exits
 0 or 1 in time, prints no traceback or "internal error", and (for plan --format json) prints JSON on stdout.
 
-    python bench/fuzz_data.py [--big-mb 50] [--timeout 60] [--only NAME]
+    python bench/fuzz_data.py [--big-mb 50] [--timeout 60] [--mem-cap-gb 4] [--only NAME]
+
+--mem-cap-gb runs every command under that address-space limit (RLIMIT_AS), as a memory-capped container
+would; each line also shows the command's peak RSS.
 
 Prints one line per case and command, then the totals; exits 1 if any case is bad.
 """
@@ -131,28 +134,47 @@ def cases(big_mb: int):
     yield model_case("model-fifo-tokenizer", lambda m: ((m / "tokenizer.json").unlink(), os.mkfifo(m / "tokenizer.json")))
 
 
-def run_one(args: list[str], cwd: Path, timeout: float) -> tuple[str, float, str]:
+# The CLI, reporting its own peak RSS on the way out (whatever the exit code).
+_WRAPPER = ("import resource, runpy, sys\n"
+            "try:\n    runpy.run_module('ftspec.cli', run_name='__main__')\n"
+            "finally:\n    print(f'FUZZ_RSS_KB={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}', file=sys.stderr)\n")
+
+
+def run_one(args: list[str], cwd: Path, timeout: float, mem_cap_gb: float | None = None,
+            ) -> tuple[str, float, str, int | None]:
+    import re
+    import resource
+
+    def cap():
+        if mem_cap_gb:
+            limit = int(mem_cap_gb * 1024**3)
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
     started = time.perf_counter()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     try:
-        proc = subprocess.run([sys.executable, "-m", "ftspec.cli", *args], cwd=cwd, capture_output=True, text=True,
-                              timeout=timeout, env=env)
+        proc = subprocess.run([sys.executable, "-c", _WRAPPER, *args], cwd=cwd, capture_output=True, text=True,
+                              timeout=timeout, env=env, preexec_fn=cap)
     except subprocess.TimeoutExpired:
-        return "hang", time.perf_counter() - started, ""
+        return "hang", time.perf_counter() - started, "", None
     took = time.perf_counter() - started
+    found = re.findall(r"FUZZ_RSS_KB=(\d+)", proc.stderr)
+    rss = int(found[-1]) // 1024 if found else None
+    stderr = re.sub(r"FUZZ_RSS_KB=\d+\n?", "", proc.stderr)
+    proc = subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout, stderr)
     out = proc.stdout + proc.stderr
     if proc.returncode < 0:
-        return f"killed by signal {-proc.returncode}", took, out
+        return f"killed by signal {-proc.returncode}", took, out, rss
     if "Traceback" in out:
-        return "traceback", took, out
+        return "traceback", took, out, rss
     if "internal error" in out or proc.returncode not in (0, 1):
-        return f"internal error (exit {proc.returncode})", took, out
+        return f"internal error (exit {proc.returncode})", took, out, rss
     if "--format" in args and "json" in args:
         try:
             json.loads(proc.stdout)
         except ValueError:
-            return "not JSON", took, out
-    return f"ok (exit {proc.returncode})", took, out
+            return "not JSON", took, out, rss
+    return f"ok (exit {proc.returncode})", took, out, rss
 
 
 def main() -> int:
@@ -160,6 +182,7 @@ def main() -> int:
     parser.add_argument("--big-mb", type=int, default=50)
     parser.add_argument("--timeout", type=float, default=60)
     parser.add_argument("--only", default=None)
+    parser.add_argument("--mem-cap-gb", type=float, default=None)
     ns = parser.parse_args()
     bad = total = 0
     for name, build in cases(ns.big_mb):
@@ -169,12 +192,13 @@ def main() -> int:
             d = Path(tmp)
             (d / "spec.yaml").write_text(build(d))
             for args in (["lint", "spec.yaml"], ["plan", "spec.yaml", "--format", "json"]):
-                outcome, took, out = run_one(args, d, ns.timeout)
+                outcome, took, out, rss = run_one(args, d, ns.timeout, ns.mem_cap_gb)
                 total += 1
                 good = outcome.startswith("ok")
                 bad += not good
                 last = next((line for line in reversed(out.strip().splitlines()) if "FT" in line), "")
-                print(f"{name:<28} {args[0]:<5} {outcome:<22} {took:6.2f}s  {last[:110] if good else out[-400:]!r}")
+                print(f"{name:<28} {args[0]:<5} {outcome:<22} {took:6.2f}s {rss or 0:6d} MB  "
+                      f"{last[:100] if good else out[-400:]!r}")
             for p in d.rglob("*"):  # chmod 0 files must be removable
                 try:
                     p.chmod(0o700)

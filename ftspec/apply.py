@@ -85,8 +85,12 @@ def emit_run_folder(loaded, plan: Plan, folder: Path) -> Path:
 
 
 def _accelerate_argv(argv: list[str]) -> list[str]:
-    """The plan's launch argv, with `accelerate` taken from this interpreter's environment."""
+    """The plan's launch argv, with `accelerate` taken from this interpreter's environment. Under apply the
+    launcher also gets --quiet: a trainer that dies (say, killed by the OOM killer) is then apply's one line,
+    not accelerate's CalledProcessError traceback; nothing else about the launch changes."""
     if argv and argv[0] == "accelerate":
+        if argv[1:2] == ["launch"] and "--quiet" not in argv:
+            argv = [argv[0], "launch", "--quiet", *argv[2:]]
         exe = Path(sys.executable).with_name("accelerate")
         if exe.exists():
             return [str(exe), *argv[1:]]

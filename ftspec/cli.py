@@ -33,7 +33,13 @@ def _load_specs(specs: tuple[str, ...]) -> tuple[list, list]:
 
     loaded, findings = [], []
     for spec in specs:
-        if not Path(spec).is_file():
+        try:
+            present = Path(spec).exists()
+        except (OSError, ValueError) as exc:  # a name too long, a NUL byte
+            findings.append(Finding("FT000", "error", f"cannot use this path: {getattr(exc, 'strerror', None) or exc}",
+                                    spec.replace("\x00", "\\0")))
+            continue
+        if not present:
             findings.append(Finding("FT000", "error", "spec file not found", spec))
             continue
         try:
@@ -403,8 +409,8 @@ def _is_saved_plan(target: str) -> bool:
     from .source import MAX_BYTES
 
     try:
-        head = Path(target).open("rb").read(MAX_BYTES * 50)
-        return looks_like_saved_plan(json.loads(head))
+        with Path(target).open("rb") as fh:
+            return looks_like_saved_plan(json.loads(fh.read(MAX_BYTES * 50)))
     except (OSError, ValueError):
         return True  # not a spec either: the saved-plan reader says what is wrong with it
 

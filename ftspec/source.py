@@ -185,6 +185,34 @@ class _Builder:
                               f"write the value without the !!{kind} tag, or fix it") from None
 
 
+def _check_expansion(root: Node, file: str) -> None:
+    """Refuse an alias bomb before building anything: an alias is the same node object again, so the size
+    the document expands to is a sum over its distinct nodes, memoized (time linear in the file)."""
+    memo: dict[int, tuple[int, int]] = {}
+
+    def size(node: Node) -> tuple[int, int]:
+        key = id(node)
+        if key not in memo:
+            memo[key] = (1, 0)  # a cycle (a recursive alias) counts once here; the builder refuses it
+            if isinstance(node, ScalarNode):
+                memo[key] = (1, len(node.value))
+            else:
+                children = [c for pair in node.value for c in pair] if isinstance(node, MappingNode) else node.value
+                n, chars = 1, 0
+                for child in children:
+                    cn, cc = size(child)
+                    n, chars = n + cn, chars + cc
+                memo[key] = (n, chars)
+        return memo[key]
+
+    n, chars = size(root)
+    if n > MAX_NODES:
+        raise SourceError(f"document expands to more than {MAX_NODES} nodes (YAML alias bomb?)", _loc(file, root))
+    if chars > MAX_EXPANDED_CHARS:
+        raise SourceError(f"document expands to more than {MAX_EXPANDED_CHARS} characters of text (YAML alias bomb?)",
+                          _loc(file, root))
+
+
 def parse_yaml(text: str, file: str = "<string>") -> tuple[Any, SourceMap]:
     """Parse one YAML document into plain values plus a map of their locations."""
     if len(text) > MAX_BYTES:
@@ -206,6 +234,7 @@ def parse_yaml(text: str, file: str = "<string>") -> tuple[Any, SourceMap]:
     if not nodes or nodes[0] is None:
         return None, builder.map
     try:
+        _check_expansion(nodes[0], file)
         value = builder.build(nodes[0], ())
     except RecursionError:
         raise SourceError("invalid YAML: nesting is too deep", Location(file, 1, 1)) from None

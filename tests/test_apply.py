@@ -125,7 +125,8 @@ def test_report_command(finished):
     _, run_dir, _ = finished
     proc = run_cli("report", run_dir)
     assert proc.returncode == 0, proc.stderr
-    assert "optimizer steps" in proc.stdout and "format_alignment" in proc.stdout
+    headline = next(iter(json.loads((run_dir / "report.json").read_text())["eval"]["finetuned"]))
+    assert "optimizer steps" in proc.stdout and headline in proc.stdout  # the story leads with the first metric
 
 
 def test_same_spec_same_result(finished, tmp_path):

@@ -17,6 +17,7 @@ import pytest
 
 from ftspec.plan.architectures import ARCHITECTURES, UnknownArchitecture, find_architecture, get_architecture
 from ftspec.plan.estimate import (
+    CPU_PROCESS_GIB,
     GIB,
     MEMORY_BAND,
     OPTIMIZED_STACK_MFU,
@@ -418,7 +419,9 @@ def test_fit_with_headroom():
 def test_cpu_reports_memory_without_a_fit_check():
     est = estimate(QWEN25_05, adapter="lora", accelerator="cpu", train_tokens=1000)
     assert est.fit.fits is None and est.fit.device_memory_gib is None
-    assert est.memory.cuda_context == 0 and est.memory.total == est.memory.allocated > 0
+    assert est.memory.cuda_context == 0 and est.memory.allocated > 0
+    # Host RAM is the training process's resident set: its measured baseline plus the live tensors.
+    assert est.memory.process == CPU_PROCESS_GIB and est.memory.total == pytest.approx(est.memory.allocated + CPU_PROCESS_GIB)
     assert est.cost_usd is None and est.wall_time_hours > 0
     assert any("CPU" in note for note in est.notes)
     assert any("4-bit" in n for n in estimate(QWEN25_05, adapter="qlora", accelerator="cpu", train_tokens=1).notes)
@@ -452,3 +455,36 @@ def test_planner_modules_import_without_torch_or_transformers():
             "assert not bad, bad")
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     subprocess.run([sys.executable, "-c", code], env=env, check=True)
+
+
+def _with_vocab(arch: dict, vocab: int) -> dict:
+    return {**arch, "vocab_size": vocab}
+
+
+def test_vocabulary_terms_scale_with_the_vocabulary_on_gpu():
+    common = dict(accelerator="h100", train_tokens=1000, micro_batch_size=1, seq_len=4096, gradient_checkpointing=False)
+    small, big = (estimate(_with_vocab(QWEN25_05, v), adapter="full", **common) for v in (64000, 128000))
+    # The LM head is a V x h matmul: +6·ΔV·h FLOPs per trained token, and its fp32 gradient ΔV·h·4 bytes.
+    h = QWEN25_05["hidden_size"]
+    assert big.flops_per_token - small.flops_per_token == pytest.approx(6 * 64000 * h)
+    assert (big.memory.logits - small.memory.logits) * GIB == pytest.approx(64000 * h * 4)
+    # The plain HF loss: c ~ 16 bytes per vocabulary entry per token, which fits Unsloth's 2.47 MB/token at V = 128k
+    # (COMPUTE-REFERENCES, "Logits").
+    hf = estimate(_with_vocab(QWEN25_05, 128256), adapter="lora", loss_impl="hf", **common).memory
+    assert 0.8 < hf.logits * GIB / 4096 / 2.47e6 < 1.2
+
+
+def test_cpu_terms_hold_the_measured_real_vocabulary_runs():
+    """bench/bench_real_vocab_cost.py, qwen25-lora-b8-long: Qwen2.5 fixture (V = 151,936, 4.9M parameters), LoRA r8,
+    micro-batch 8 x 222 tokens: measured peak RSS 2.447 GiB (train 270.8 s for 7,084 tokens at load ~7)."""
+    from ftspec.models.fixtures import FAMILIES
+
+    arch = FAMILIES["qwen2.5-instruct"].config
+    est = estimate(arch, adapter="lora", rank=8, accelerator="cpu", train_tokens=7084, micro_batch_size=8,
+                   seq_len=222, gradient_checkpointing=False, precision="fp32")
+    assert abs(est.memory.total / 2.447 - 1) <= 0.30
+    assert abs(est.wall_time_hours * 3600 / 270.8 - 1) <= 0.50
+    # Both vocabulary terms scale with V: a byte-level vocabulary costs next to nothing.
+    tiny = estimate(_with_vocab(arch, 259), adapter="lora", rank=8, accelerator="cpu", train_tokens=7084,
+                    micro_batch_size=8, seq_len=222, gradient_checkpointing=False, precision="fp32")
+    assert tiny.memory.logits < 0.01 and tiny.wall_time_hours * 3600 < 5

@@ -15,6 +15,7 @@ import math
 
 import pytest
 
+from conftest import SHARED_DATA
 from ftspec.data.pipeline import prepare, read_chat_template, training_tokenizer
 from ftspec.load import load_spec
 from ftspec.plan.compile import build_plan
@@ -199,7 +200,7 @@ def test_tool_rows_keep_their_own_schema_and_render_tool_call_tags(tmp_path, qwe
 def test_a_template_trl_cannot_train_is_a_located_ft310(tmp_path, qwen25_dir):
     from conftest import run_cli
 
-    loaded = write_spec(tmp_path, qwen25_dir, "chat")
+    write_spec(tmp_path, qwen25_dir, "chat")
     custom = tmp_path / "custom.jinja"
     custom.write_text("{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}")
     spec = json.loads((tmp_path / "spec.yaml").read_text())
@@ -209,7 +210,7 @@ def test_a_template_trl_cannot_train_is_a_located_ft310(tmp_path, qwen25_dir):
         proc = run_cli(command, tmp_path / "spec.yaml")
         assert proc.returncode == 1, proc.stdout + proc.stderr
         out = proc.stdout + proc.stderr
-        assert "FT310" in out and "FT000" not in out and "generation" in out
+        assert "FT313" in out and "FT000" not in out and "generation" in out
         assert "assistant_only_loss: false" in out and "data.chat_template" in out
         line = next(i for i, text in enumerate((tmp_path / "spec.yaml").read_text().splitlines(), 1)
                     if '"chat_template"' in text)
@@ -228,3 +229,33 @@ def test_no_rows_left_names_the_cause(tmp_path, qwen25_dir):
     out = proc.stdout + proc.stderr
     assert proc.returncode == 1 and "FT110" in out and "FT000" not in out
     assert "10 of 10 samples are longer than data.max_length 16" in out
+
+
+def test_lint_counts_what_the_plan_counts(tmp_path, qwen25_dir):
+    """Lint's exact counts are the pipeline's: DPO's rejected side (long here, chosen short) and lint's step count."""
+    from ftspec.lint import run_lint
+
+    loaded = write_spec(tmp_path, qwen25_dir, "dpo", n=12, max_length=48)
+    plan = build_plan(loaded)
+    findings = {f.code: f for f in run_lint(loaded)}
+    over = plan.data["over_max_length"]
+    assert over == 4  # rows 0, 3, 6, 9: a long rejected answer
+    assert findings["FT302"].message.startswith(f"{over} of 12 samples") and "exact" in findings["FT302"].message
+    assert findings["FT105"].message.startswith(f"{plan.optimizer_steps} optimizer steps (exact")
+
+
+@pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="needs ../shared/data")
+def test_glaive_tool_calls_plan_equals_trainer(tmp_path, qwen25_dir, hf_tokenizers):
+    """The issue's case: 60 glaive records at max_length 384 planned 18 rows where the trainer kept 14, because
+    Arrow unified the tools structs across rows (row 0: 571 -> 773 tokens)."""
+    records = json.loads((SHARED_DATA / "glaive_toolcall_en_demo.json").read_text())[:60]
+    (tmp_path / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    spec = {"version": 1, "name": "glaive", "model": {"base": str(qwen25_dir)}, "data": {"train": "train.jsonl",
+            "max_length": 384}, "training": {"epochs": 1, "batch_size": 4}}
+    (tmp_path / "spec.yaml").write_text(json.dumps(spec))
+    loaded = load_spec(tmp_path / "spec.yaml")
+    plan = build_plan(loaded)
+    trainer = trl_trainer(loaded, plan, prepare(loaded), tmp_path, hf_tokenizers[str(qwen25_dir)])
+    assert len(trainer.train_dataset) == plan.data["rows"] > 0
+    assert sum(len(x) for x in trainer.train_dataset["input_ids"]) == plan.train_tokens.per_epoch
+    assert plan.optimizer_steps == math.ceil(len(trainer.get_train_dataloader()) / 1)

@@ -5,7 +5,7 @@ records into the run folder, so the trainer sees exactly the rows the plan count
 (validation split, mix-in sampling, shuffle) is drawn from ``training.seed``.
 
 What TRL does afterwards (truncation, dropping fully masked examples, packing) is not done here but
-counted by :mod:`ftspec.plan.packing`, which replicates it.
+counted by :mod:`ftspec.data.packing`, which replicates it.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from ..plan.packing import pack_lengths, sft_kept_lengths
-from .formats import char_token_estimate, detect_format, message_texts, to_canonical, validate_record
+from .packing import pack_lengths, sft_kept_lengths
+from .formats import detect_format, to_canonical, validate_record
 from .reader import DataReadError, read_records
 
 
@@ -76,8 +76,9 @@ def trl_training_templates() -> dict[str, str] | None:
 class TemplateError(PipelineError):
     """The chat template cannot train this spec as TRL would (no template, or no training template for it)."""
 
-    def __init__(self, message: str, spec_path: tuple, hint: str | None = None):
+    def __init__(self, message: str, spec_path: tuple, hint: str | None = None, severity: str = "error"):
         super().__init__(message, spec_path, code=TEMPLATE_RULE, hint=hint)
+        self.severity = severity  # "warning": lint cannot tell (trl is not installed), the trainer may still run
 
 
 WAYS_OUT = ("set data.assistant_only_loss: false to train on whole conversations, or data.chat_template: a .jinja "
@@ -105,7 +106,7 @@ def training_tokenizer(tok, method: str, assistant_only_loss: bool, user_templat
     if table is None:
         raise TemplateError("the chat template has no {% generation %} markers and trl is not installed here, so "
                             "which training template SFTTrainer swaps in cannot be known", where,
-                            hint="install ftspec[train], or " + WAYS_OUT)
+                            hint="install ftspec[train], or " + WAYS_OUT, severity="warning")
     default = tok.chat_template["default"] if isinstance(tok.chat_template, dict) else tok.chat_template
     swapped = table.get(default)
     if swapped is None:
@@ -415,7 +416,9 @@ def prepare(loaded, tok=None) -> PreparedData:
         tok = load_tokenizer(loaded)
     if tok is None:
         counts["train"] = len(train)
-        return _without_tokenizer(spec, method, train, validation, holdout, counts)
+        from .untokenized import without_tokenizer
+
+        return without_tokenizer(spec, method, train, validation, holdout, counts)
 
     tok = training_tokenizer(tok, method, d.assistant_only_loss, read_chat_template(loaded))
     L = d.max_length
@@ -450,31 +453,3 @@ def prepare(loaded, tok=None) -> PreparedData:
     attention = (sum(s * s for s in seqs) / sum(seqs)) if seqs else None
     return PreparedData(method, train, validation, holdout, counts, tokens, rows, per_epoch, loss,
                         max(seqs) if seqs else None, attention)
-
-
-# Byte-level BPE never makes a token out of less than one byte, so UTF-8 bytes plus a generous chat-template
-# allowance bound a sample's token count from above, whatever the tokenizer.
-TEMPLATE_TOKENS_PER_MESSAGE, TEMPLATE_TOKENS_PER_SAMPLE = 16, 32
-
-
-def _upper_bound_tokens(record: dict) -> int:
-    texts = message_texts(record)
-    return sum(len(t.encode("utf-8")) for t in texts) + TEMPLATE_TOKENS_PER_MESSAGE * len(texts) + TEMPLATE_TOKENS_PER_SAMPLE
-
-
-def _estimated_tokens(record: dict) -> int:
-    texts = message_texts(record)
-    return char_token_estimate("".join(texts)) + 4 * len(texts)  # ~4 template tokens per message
-
-
-def _without_tokenizer(spec, method, train, validation, holdout, counts) -> PreparedData:
-    """Counts without the model's tokenizer: rows stay exact when no sample can reach max_length."""
-    d = spec.data
-    bound = max((_upper_bound_tokens(r) for r in train), default=0)
-    estimates = [_estimated_tokens(r) for r in train]
-    per_epoch = sum(min(n, d.max_length) for n in estimates) * (2 if method == "dpo" else 1)
-    # Without packing, nothing is truncated or dropped when even the upper bound fits.
-    rows = len(train) if (not d.packing and bound <= d.max_length) else None
-    counts["upper_bound_tokens"] = bound
-    return PreparedData(method, train, validation, holdout, counts, None, rows, per_epoch, None,
-                        min(max(estimates, default=0), d.max_length), None, tokens_estimated=True)

@@ -64,6 +64,17 @@ FUSED_TOKEN_TILE, FUSED_VOCAB_TILE = 4096, 32768
 # benchmark's 512-token LoRA run got ~16 GFLOP/s. A tiny model is overhead-bound: order of magnitude only.
 MFU_PRIORS = {"ampere-datacenter": 0.30, "workstation": 0.25, "hopper": 0.20, "bandwidth-starved": 0.20,
               "cpu": 0.077}
+# CPU terms, measured by bench/bench_real_vocab_cost.py on the Qwen fixtures (vocabulary 151,936, bodies of 4.9M
+# parameters, micro-batches of 100-1,800 tokens; 5 runs, 2026-12-01, on the shared 2-core machine at load 6-7).
+# At a real vocabulary the loss, not the body, is the CPU run: peak RSS grew 6.8 B per vocabulary entry per token
+# of the micro-batch (the fused LM head runs as torch ops tile by tile there, yet the peak scales with tokens x
+# vocab; the cause inside TRL/transformers is not pinned down), and train time 2.8e-7 s per vocabulary entry per
+# token, 100x what the FLOPs say (log-softmax, entropy and top-1 metrics over the whole vocabulary are memory-bound).
+# The process itself (Python, torch, transformers, TRL, datasets, the tokenizer) held 0.70 GiB before any tensor.
+CPU_PROCESS_GIB = 0.70
+CPU_BYTES_PER_VOCAB_TOKEN = 6.8
+CPU_SECONDS_PER_VOCAB_TOKEN = 2.8e-7
+
 # Centre of the published 35-55% for optimized stacks (FlashAttention-2, fused kernels, compile, packing):
 # pass it as ``mfu`` when the run uses one. QwenLM/Qwen's finetune.py (FA2 + fused rotary/RMSNorm) lands here.
 OPTIMIZED_STACK_MFU = 0.45
@@ -244,6 +255,7 @@ class MemoryBreakdown:
     fragmentation: float
     allocated: float
     total: float
+    process: float = 0.0  # CPU: the training process's resident set before any tensor (CPU_PROCESS_GIB)
 
 
 def _weight_bytes(s: ModelShape, st: _Setup, trainable: int) -> float:
@@ -314,7 +326,8 @@ def _memory(s: ModelShape, st: _Setup) -> MemoryBreakdown:
         buffers += biggest * 2  # one Linear dequantised to bf16 at a time
 
     per_token_layer = _activation_bytes_per_token_layer(s, st)
-    logits = _logits_bytes(s, st, tokens)
+    on_gpu = st.accelerator.memory_gib is not None
+    logits = _logits_bytes(s, st, tokens) if on_gpu else CPU_BYTES_PER_VOCAB_TOKEN * s.vocab * tokens
     if st.gradient_checkpointing:
         act_scale = 4 if st.precision == "fp32" else 2
         activations = s.layers * tokens * s.hidden * act_scale  # each layer's input, kept
@@ -327,13 +340,13 @@ def _memory(s: ModelShape, st: _Setup) -> MemoryBreakdown:
         transient = logits  # every layer's activations are still alive when the loss runs
 
     allocated = weights + grads + optim + activations + transient + buffers
-    on_gpu = st.accelerator.memory_gib is not None
     context = (CUDA_CONTEXT_GIB + (NCCL_BUFFERS_GIB if world > 1 else 0.0)) * GIB if on_gpu else 0.0
     fragmentation = FRAGMENTATION * allocated if on_gpu else 0.0
-    total = allocated + context + fragmentation
+    process = 0.0 if on_gpu else CPU_PROCESS_GIB * GIB  # host RAM is the whole process's resident set
+    total = allocated + context + fragmentation + process
     g = lambda b: b / GIB  # noqa: E731
     return MemoryBreakdown(g(weights), g(grads), g(optim), g(activations), g(recompute), g(logits), g(buffers),
-                           g(context), g(fragmentation), g(allocated), g(total))
+                           g(context), g(fragmentation), g(allocated), g(total), g(process))
 
 
 # ---------------------------------------------------------------- fit and remedies
@@ -540,6 +553,8 @@ def estimate(
     if adapter == "qlora":
         utilisation /= QLORA_SLOWDOWN  # dequantising every weight on every use
     seconds = total_flops / (num_processes * acc.peak_bf16_tflops * 1e12 * utilisation)
+    if acc.memory_gib is None:  # the vocabulary-wide loss work, measured (CPU_SECONDS_PER_VOCAB_TOKEN)
+        seconds += CPU_SECONDS_PER_VOCAB_TOKEN * s.vocab * train_tokens
     hours = seconds / 3600
     gpu_hours = hours * num_processes
     price = acc.price_usd_per_hour

@@ -10,7 +10,8 @@ def check(ctx, rule):
     if exc is None:
         return
     at = getattr(exc, "spec_path", None) or ("data", "assistant_only_loss")
-    yield rule.finding(ctx, getattr(exc, "message", str(exc)), at=at, hint=getattr(exc, "hint", None))
+    yield rule.finding(ctx, getattr(exc, "message", str(exc)), at=at, hint=getattr(exc, "hint", None),
+                       severity=getattr(exc, "severity", None))
 
 
 RULE = Rule("FT313", "chat-template-untrainable", "error",

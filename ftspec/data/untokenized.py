@@ -1,0 +1,33 @@
+"""Row and token counts without the model's tokenizer (a hub model that is not downloaded): bounds and estimates."""
+
+from __future__ import annotations
+
+from .formats import char_token_estimate, message_texts
+from .pipeline import PreparedData
+
+# Byte-level BPE never makes a token out of less than one byte, so UTF-8 bytes plus a generous chat-template
+# allowance bound a sample's token count from above, whatever the tokenizer.
+TEMPLATE_TOKENS_PER_MESSAGE, TEMPLATE_TOKENS_PER_SAMPLE = 16, 32
+
+
+def _upper_bound_tokens(record: dict) -> int:
+    texts = message_texts(record)
+    return sum(len(t.encode("utf-8")) for t in texts) + TEMPLATE_TOKENS_PER_MESSAGE * len(texts) + TEMPLATE_TOKENS_PER_SAMPLE
+
+
+def _estimated_tokens(record: dict) -> int:
+    texts = message_texts(record)
+    return char_token_estimate("".join(texts)) + 4 * len(texts)  # ~4 template tokens per message
+
+
+def without_tokenizer(spec, method, train, validation, holdout, counts) -> PreparedData:
+    """Counts without the model's tokenizer: rows stay exact when no sample can reach max_length."""
+    d = spec.data
+    bound = max((_upper_bound_tokens(r) for r in train), default=0)
+    estimates = [_estimated_tokens(r) for r in train]
+    per_epoch = sum(min(n, d.max_length) for n in estimates) * (2 if method == "dpo" else 1)
+    # Without packing, nothing is truncated or dropped when even the upper bound fits.
+    rows = len(train) if (not d.packing and bound <= d.max_length) else None
+    counts["upper_bound_tokens"] = bound
+    return PreparedData(method, train, validation, holdout, counts, None, rows, per_epoch, None,
+                        min(max(estimates, default=0), d.max_length), None, tokens_estimated=True)
