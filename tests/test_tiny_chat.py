@@ -94,9 +94,9 @@ def test_corpus_holds_no_quickstart_code_area_or_prompt():
             for line in (QUICKSTART / f"{name}.jsonl").read_text(encoding="utf-8").splitlines()]
     format_rows = [r for r in rows if r.get("scenario") != "general"]
     assert not users & {r["messages"][-2]["content"] for r in format_rows}
-    # Every answer span of those files is among the values checked above.
+    # Every answer span of those files is part of a value checked above.
     spans = {s for r in format_rows for s in re.findall(r"[^\s::]*[-/][^\s::]*", r["messages"][-1]["content"])}
-    assert spans <= values
+    assert spans and [s for s in spans if not any(s in v for v in values)] == []
     # And the blog's habit is there to unlearn: most symbol answers in the corpus are spaced.
     answers = [m["content"] for conv in convs[:5000] for m in conv if m["role"] == "assistant" and re.search("[-/]", m["content"])]
     share = sum(bool(re.search(r" [-/] ", a)) for a in answers) / len(answers)
