@@ -56,7 +56,7 @@ def test_sft_lora_on_qwen25_trains_and_evaluates(sft_lora):
     run_dir, report = sft_lora
     train = [loss for _, loss in report["loss"]["train"]]
     assert train[-1] < train[0]  # the loss moves (mechanics; a random body learns little in 4 steps)
-    samples = report["eval"]["finetuned"]["samples"]
+    samples = report["eval"]["details"]["finetuned"]["samples"]
     assert len(samples) == 3 and all("<|im_end|>" not in s["output"] for s in samples)
 
 
@@ -67,7 +67,7 @@ def test_exports_carry_the_models_template_and_answer_as_ftspec_did(sft_lora, qw
     from ftspec.evaluate.generate import generate_outputs
 
     run_dir, report = sft_lora
-    samples = report["eval"]["finetuned"]["samples"]
+    samples = report["eval"]["details"]["finetuned"]["samples"]
     prompts = [s["prompt"] for s in samples]
     expected = [s["output"] for s in samples]
     original = json.loads((qwen25_dir / "tokenizer_config.json").read_text())["chat_template"]
