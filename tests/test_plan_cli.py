@@ -37,10 +37,10 @@ def test_json_has_the_documented_keys(quickstart):
     for key in KEYS:
         assert key in plan
     assert plan["optimizer_steps_exact"] is True
-    # 360 records - 36 validation + 81 mixed in (20 % of the total) = 405 rows; ceil(405 / 16) x 16 epochs.
-    assert plan["data"]["rows"] == 405 and plan["optimizer_steps"] == 26 * 16
+    # 360 records - 36 validation + 81 mixed in (20 % of the total) = 405 rows; ceil(405 / 4) x 5 epochs.
+    assert plan["data"]["rows"] == 405 and plan["optimizer_steps"] == 102 * 5
     assert plan["train_tokens"]["per_epoch"] > plan["train_tokens"]["loss_bearing_per_epoch"] > 0
-    assert plan["train_tokens"]["total"] == plan["train_tokens"]["per_epoch"] * 16
+    assert plan["train_tokens"]["total"] == plan["train_tokens"]["per_epoch"] * 5
     assert plan["flops"] > 0 and plan["fits"] is None  # CPU: host RAM, no fit check
     assert "accelerate launch" in plan["launch"]["launch_line"]
     assert set(plan["fingerprint"]["data"]) == {"train.jsonl", "general.jsonl", "holdout.jsonl"}
@@ -49,7 +49,7 @@ def test_json_has_the_documented_keys(quickstart):
 def test_text_view(quickstart):
     proc = run_cli("plan", quickstart / "ftspec.yaml")
     assert proc.returncode == 0, proc.stderr
-    assert "416 optimizer steps (exact" in proc.stdout and "accelerate launch" in proc.stdout
+    assert "510 optimizer steps (exact" in proc.stdout and "accelerate launch" in proc.stdout
 
 
 def test_plan_is_deterministic(quickstart):
@@ -99,7 +99,7 @@ def test_saved_plan_round_trips_and_goes_stale(quickstart):
     proc = run_cli("plan", quickstart / "ftspec.yaml", "-o", plan_file)
     assert proc.returncode == 0, proc.stderr
     saved = json.loads(plan_file.read_text())
-    assert saved["optimizer_steps"] == 416
+    assert saved["optimizer_steps"] == 510
     # Change one data file: apply must refuse and name it, before doing anything.
     with open(quickstart / "general.jsonl", "a") as fh:
         fh.write(json.dumps({"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}) + "\n")
