@@ -153,9 +153,6 @@ def _run_trainer(argv: list[str], env: dict) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     if stopping:
-        # Stopping now: a repeated signal during the interpreter's exit would raise inside its finalizers.
-        for sig in previous:
-            signal.signal(sig, signal.SIG_IGN)
         name = "Ctrl-C" if stopping[0] == signal.SIGINT else "SIGTERM"
         raise ApplyError(f"interrupted ({name}): training stopped; rerun `ftspec apply` to resume from the newest "
                          "complete checkpoint", 130)

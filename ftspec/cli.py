@@ -515,11 +515,6 @@ def main() -> None:
     except SystemExit:
         raise
     except KeyboardInterrupt:
-        import signal
-
-        # A second Ctrl-C/SIGTERM while the interpreter exits would raise inside its finalizers (a traceback).
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, signal.SIG_IGN)
         click.echo("interrupted; nothing half-written is kept, and `ftspec apply` resumes where it stopped", err=True)
         sys.exit(130)
     except OSError as exc:  # a full disk, a read-only folder, a vanished file: one line, not a traceback
