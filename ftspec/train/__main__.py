@@ -48,6 +48,10 @@ def _quiet_signals() -> None:
     import signal
 
     def stop(signum, frame):
+        # apply signals the whole launcher group and accelerate forwards it too: a second SIGTERM must not
+        # raise again inside the clean-up (it would print "Exception ignored in __del__" with a traceback).
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
