@@ -26,8 +26,21 @@ def apply(spec) -> subprocess.CompletedProcess:
                           env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=900)
 
 
-def run_case(folder, model_dir, fmt, *, n, holdout=0, baseline=True, **kwargs):
+def _weight_first_answers_zero(train_file) -> None:
+    """Ark-style (the default profile's key): the first answer of each multi-turn conversation weighted 0 (the
+    trainer tokenizes those rows)."""
+    rows = [json.loads(line) for line in train_file.read_text().splitlines()]
+    for row in rows:
+        answers = [m for m in row["messages"] if m["role"] == "assistant"]
+        if len(answers) > 1:
+            answers[0]["loss_weight"] = 0
+    train_file.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def run_case(folder, model_dir, fmt, *, n, holdout=0, baseline=True, weighted=False, **kwargs):
     loaded = write_spec(folder, model_dir, fmt, n=n, **kwargs)
+    if weighted:
+        _weight_first_answers_zero(folder / "train.jsonl")
     spec = json.loads((folder / "spec.yaml").read_text())
     if holdout:
         rows = [FORMATS[fmt](1000 + i) for i in range(holdout)]
@@ -48,7 +61,7 @@ def run_case(folder, model_dir, fmt, *, n, holdout=0, baseline=True, **kwargs):
 
 @pytest.fixture(scope="module")
 def sft_lora(tmp_path_factory, qwen25_dir):
-    return run_case(tmp_path_factory.mktemp("sft-lora"), qwen25_dir, "chat", n=10, holdout=3,
+    return run_case(tmp_path_factory.mktemp("sft-lora"), qwen25_dir, "chat", n=10, holdout=3, weighted=True,
                     training={"epochs": 2, "learning_rate": 5e-3})
 
 

@@ -259,3 +259,59 @@ def test_glaive_tool_calls_plan_equals_trainer(tmp_path, qwen25_dir, hf_tokenize
     assert len(trainer.train_dataset) == plan.data["rows"] > 0
     assert sum(len(x) for x in trainer.train_dataset["input_ids"]) == plan.train_tokens.per_epoch
     assert plan.optimizer_steps == math.ceil(len(trainer.get_train_dataloader()) / 1)
+
+
+def _weighted_chat(i: int) -> dict:
+    """OpenAI-style weights: a draft answer weighted 0 before the final one; every 7th sample all weighted 0."""
+    turns = [{"role": "user", "content": f"Draft an answer to {i}."},
+             {"role": "assistant", "content": f"draft number {i}", "weight": 0},
+             {"role": "user", "content": "Now the final one."},
+             {"role": "assistant", "content": f"final {i}", "weight": 0 if i % 7 == 6 else 1}]
+    return {"messages": turns if i % 2 == 0 else turns[2:]}
+
+
+@pytest.mark.parametrize("family", ["qwen25_dir", "qwen3_dir"])
+def test_weight_zero_turns_carry_no_loss_in_plan_and_trainer(family, request, tmp_path, hf_tokenizers):
+    from ftspec.apply import _write_jsonl
+    from ftspec.train.common import read_rows
+    from ftspec.train.weighted import tokenize_weighted, training_template, weighted_datasets
+
+    model_dir = request.getfixturevalue(family)
+    (tmp_path / "train.jsonl").write_text("".join(json.dumps(_weighted_chat(i)) + "\n" for i in range(14)))
+    spec = {"version": 1, "name": "weights", "model": {"base": str(model_dir)}, "adapter": {"rank": 4, "alpha": 2},
+            "data": {"train": "train.jsonl", "max_length": 128},
+            "training": {"epochs": 1, "batch_size": 2, "gradient_accumulation": 1}}
+    (tmp_path / "spec.yaml").write_text(json.dumps(spec))
+    loaded = load_spec(tmp_path / "spec.yaml")
+    plan, prepared = build_plan(loaded), prepare(loaded)
+    assert prepared.counts["dropped_zero_weight"] == 2 and len(prepared.train) == 12  # samples 6 and 13
+
+    tokenizer = hf_tokenizers[str(model_dir)]
+    _write_jsonl(tmp_path / "rows.jsonl", prepared.train)
+    args = dict(plan.job["trainer_args"], output_dir=str(tmp_path / "out"), report_to=[], save_strategy="no",
+                logging_strategy="no", disable_tqdm=True, eval_strategy="no")
+    args.pop("metric_for_best_model", None)
+    config = trl.SFTConfig(**args)
+    rows = read_rows(tmp_path / "rows.jsonl")
+    train, _ = weighted_datasets(rows, None, tokenizer, config)  # what ftspec.train.common does before SFTTrainer
+    model = transformers.AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=torch.float32)
+    ds = trl.SFTTrainer(model=model, args=config, processing_class=tokenizer, train_dataset=train).train_dataset
+
+    labelled = [[t for t in row if t != -100] for row in ds["labels"]]
+    assert len(ds) == plan.data["rows"] == 12
+    assert plan.train_tokens.loss_bearing_per_epoch == sum(map(len, labelled))
+    assert plan.train_tokens.per_epoch == sum(len(x) for x in ds["input_ids"])
+    for row, record in zip(labelled, prepared.train):
+        text = tokenizer.decode(row)
+        assert "final" in text and "draft" not in text, text  # the weight-0 draft is out of the loss
+    # The rows ftspec tokenized are TRL's own: on the same conversations without weights they are identical.
+    unweighted = [{"messages": [{k: v for k, v in m.items() if k != "weight"} for m in r["messages"]]}
+                  for r in prepared.train]
+    _write_jsonl(tmp_path / "plain.jsonl", unweighted)
+    own = trl.SFTTrainer(model=model, args=config, processing_class=tokenizer,
+                         train_dataset=read_rows(tmp_path / "plain.jsonl")).train_dataset
+    ours = trl.SFTTrainer(model=model, args=config, processing_class=tokenizer,
+                          train_dataset=tokenize_weighted(read_rows(tmp_path / "plain.jsonl"), tokenizer,
+                                                          training_template(tokenizer, True))).train_dataset
+    assert list(ours["input_ids"]) == list(own["input_ids"]) and list(ours["labels"]) == list(own["labels"])
+    assert sum(t != -100 for row in own["labels"] for t in row) > plan.train_tokens.loss_bearing_per_epoch

@@ -20,6 +20,9 @@ from typing import Any
 from .packing import pack_lengths, sft_kept_lengths
 from .formats import detect_format, to_canonical, validate_record
 from .reader import DataReadError, read_records
+from .turn_weights import TurnWeightError, all_turns_zero, apply_turn_weights, has_zero_weight
+
+WEIGHT_RULE = "FT603"  # ftspec/rules/ft603_message_weights.py
 
 
 
@@ -297,11 +300,24 @@ def tokenize(records: list[dict], method: str, tok, *, assistant_only_loss: bool
     for index, (ids, mask) in enumerate(encoded):
         n = len(ids)
         t.lengths.append(n)
+        weighted = has_zero_weight(records[index]["messages"])
+        if weighted and not assistant_only_loss:
+            raise PipelineError(f"training sample {index + 1} weights an assistant turn 0, which needs the assistant mask",
+                                ("data", "assistant_only_loss"), code=WEIGHT_RULE,
+                                hint="set data.assistant_only_loss: true, or remove the weights")
         if assistant_only_loss:
-            if 1 not in mask and at is not None and n > at:  # a bounded prefix of a sample the caller drops
-                t.first_loss.append(None)
-                t.loss_tokens.append(0)
-                continue
+            if at is not None and n > at:  # a bounded prefix of a sample the caller drops
+                if 1 not in mask:
+                    t.first_loss.append(None)
+                    t.loss_tokens.append(0)
+                    continue
+            elif weighted:
+                try:
+                    mask = apply_turn_weights(mask, records[index]["messages"])
+                except TurnWeightError as exc:
+                    raise PipelineError(f"training sample {index + 1}: {exc}", ("data", "train"), code=WEIGHT_RULE,
+                                        hint="remove the weights, or use a chat template with one {% generation %} "
+                                             "block per assistant turn") from None
             if 1 not in mask:  # SFTTrainer raises on such a sample ("at least one example has no assistant tokens")
                 raise TemplateError(f"the chat template marks no assistant token in training sample {index + 1}: "
                                     "SFTTrainer stops on it", ("data", "assistant_only_loss"), hint=WAYS_OUT)
@@ -349,6 +365,8 @@ def no_rows_cause(counts: dict, max_length: int) -> str:
     over = counts.get("dropped_over_length", 0)
     trainer = counts.get("dropped_by_trainer", 0)
     parts = []
+    if counts.get("dropped_zero_weight"):
+        parts.append(f"{counts['dropped_zero_weight']} of {n} samples weight every assistant turn 0")
     if over:
         parts.append(f"{over} of {n} samples are longer than data.max_length {max_length} tokens and over_length is "
                      "drop")
@@ -404,6 +422,12 @@ def prepare(loaded, tok=None) -> PreparedData:
     if d.system_prompt:
         train = [_with_system_prompt(r, d.system_prompt) for r in train]
         validation = [_with_system_prompt(r, d.system_prompt) for r in validation]
+    if method == "sft":  # every assistant turn weighted 0: nothing to learn from the sample
+        kept = [r for r in train if not all_turns_zero(r.get("messages"))]
+        if len(kept) < len(train):
+            counts["dropped_zero_weight"] = len(train) - len(kept)
+        train = kept
+        validation = [r for r in validation if not all_turns_zero(r.get("messages"))]
     holdout: list[dict] = []
     if spec.eval.holdout:
         holdout = load_records(loaded.resolve(spec.eval.holdout), "auto", "sft" if method == "cpt" else method,

@@ -57,6 +57,8 @@ def _data_line(plan: Plan) -> str:
         parts.append(f"{d['validation']} held for validation")
     for path, n in (d.get("mix") or {}).items():
         parts.append(f"{n} mixed in from {path}")
+    if d.get("dropped_zero_weight"):
+        parts.append(f"{d['dropped_zero_weight']} dropped (every assistant turn weighted 0)")
     if d.get("dropped_over_length"):
         parts.append(f"{d['dropped_over_length']} dropped over max_length {spec['data']['max_length']}")
     if d.get("truncated"):

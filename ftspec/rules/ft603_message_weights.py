@@ -16,30 +16,40 @@ def check(ctx, rule):
                 yield rule.finding(ctx, f"{off_turn.count} records in {d.spec_value} put {key} on a non-assistant turn; "
                                    f"only assistant turns carry loss (lines {off_turn.where})", path=d.display,
                                    line=off_turn.lines[0])
-            below = d.tallied(f"{key}:below_one")
-            if below.count and d.role != "holdout":
-                yield rule.finding(ctx, f"{below.count} records in {d.spec_value} weight an assistant turn below 1 "
-                                   f"({key}); ftspec's trainer does not apply message weights yet, so those turns "
-                                   f"would be trained with full loss (lines {below.where})", path=d.display,
-                                   line=below.lines[0], hint="drop those turns from the data, or weight them 1")
             fractional = d.tallied(f"{key}:fractional")
-            if key == "weight" and profile == "openai" and fractional.count:
-                yield rule.finding(ctx, f"{fractional.count} records in {d.spec_value} have a weight other than 0 or 1; "
-                                   f"OpenAI takes weight 0 or 1 only (lines {fractional.where})", path=d.display,
-                                   line=fractional.lines[0])
+            if fractional.count:
+                why = ("OpenAI takes weight 0 or 1 only" if key == "weight" and profile == "openai" else
+                       "ftspec trains a turn or leaves it out: 0 or 1 (TRL has no fractional loss weights)")
+                yield rule.finding(ctx, f"{fractional.count} records in {d.spec_value} have a {key} other than 0 or 1; "
+                                   f"{why} (lines {fractional.where})", path=d.display, line=fractional.lines[0],
+                                   hint="round each weight to 0 (no loss) or 1 (trained)")
+            zero = d.tallied(f"{key}:below_one")
+            if zero.count and d.role != "holdout":
+                if ctx.spec.method != "sft":
+                    yield rule.finding(ctx, f"{zero.count} records in {d.spec_value} weight an assistant turn below 1, "
+                                       f"but message weights apply to SFT only, not {ctx.spec.method} (lines "
+                                       f"{zero.where})", path=d.display, line=zero.lines[0])
+                elif not ctx.spec.data.assistant_only_loss:
+                    yield rule.finding(ctx, f"{zero.count} records in {d.spec_value} weight an assistant turn below 1, "
+                                       f"which needs the assistant mask; data.assistant_only_loss is false (lines "
+                                       f"{zero.where})", path=d.display, line=zero.lines[0],
+                                       hint="set data.assistant_only_loss: true, or remove the weights")
             if key == "weight" and profile == "ark":
                 yield rule.finding(ctx, f"'weight' on messages in {t.count} records of {d.spec_value}: Ark takes "
-                                   f"loss_weight (in [0, 1]) instead (lines {t.where})", path=d.display,
-                                   line=t.lines[0])
+                                   f"loss_weight (in [0, 1]) instead; ftspec trains with either, but the file will not "
+                                   f"upload to Ark as it is (lines {t.where})", path=d.display, line=t.lines[0],
+                                   severity="warning", hint="rename weight to loss_weight")
 
 
 RULE = Rule("FT603", "message-weights", "error", "Message weights out of range or not the platform's.",
             doc("Checks weight / loss_weight on messages: a number in [0, 1] on assistant turns only; under "
-                "lint.profile openai weight is 0 or 1; under ark the key is loss_weight. (Under bailian any weight is "
-                "FT601; under openai loss_weight is FT601.) An assistant turn weighted below 1 is an error under every "
-                "profile for now: ftspec's trainer does not apply message weights, so it would get full loss.",
-                "A weight the platform does not take is rejected or ignored, and a turn meant to carry no loss is "
-                "trained anyway.",
+                "lint.profile openai weight is 0 or 1; under ark the key is loss_weight ('weight' there is a warning). (Under bailian any weight is "
+                "FT601; under openai loss_weight is FT601.) ftspec honours weights as those platforms do: a turn weighted 0 "
+                "carries no loss in training and the plan counts it out; a sample whose turns are all weighted 0 is "
+                "dropped. A weight strictly between 0 and 1 cannot be applied (TRL has no fractional loss weights) "
+                "and is an error; so are weights under DPO or CPT, or with data.assistant_only_loss: false.",
+                "A weight the platform does not take is rejected or ignored, and a weight ftspec cannot apply would "
+                "train a turn meant to carry no loss.",
                 '{"role": "assistant", "content": "...", "weight": 0.5} under profile openai',
                 "OpenAI API (weight 0 or 1); Ark API (loss_weight in [0, 1])"),
             "openai/ark", check,

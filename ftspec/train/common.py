@@ -374,6 +374,10 @@ def build_and_train(config_cls, trainer_cls, run_dir: Path, job: dict, resume: b
     args = trainer_config(config_cls, job, run_dir)
     model, tokenizer = load_model_and_tokenizer(job, args)
     train, validation = load_data(run_dir, job)
+    if job["method"] == "sft":
+        from ftspec.train.weighted import weighted_datasets
+
+        train, validation = weighted_datasets(train, validation, tokenizer, args)
     trainer = trainer_cls(model=model, args=args, processing_class=tokenizer, train_dataset=train,
                           eval_dataset=validation, peft_config=lora_config(job), callbacks=[RunGuard()])
     return train_and_report(trainer, run_dir, job, resume)

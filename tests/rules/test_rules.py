@@ -148,8 +148,9 @@ CASES = {
     "FT602": (ok("lint:\n  profile: openai\n", **{"train.jsonl": "\n".join(json.dumps({"instruction": f"q{i}", "output": f"a{i}"})
                                                                               for i in range(2000)) + "\n"}),
               ok("  system_prompt: Be brief.\nlint:\n  profile: openai\n")),
-    "FT603": (ok(**{"train.jsonl": lines(2000) + rec([turn("user", "a"), turn("assistant", "b", weight=0)]) + "\n"}),
-              ok(**{"train.jsonl": lines(2000) + rec([turn("user", "a"), turn("assistant", "b", loss_weight=1)]) + "\n"})),
+    "FT603": (ok(**{"train.jsonl": lines(2000) + rec([turn("user", "a"), turn("assistant", "b", weight=0.5)]) + "\n"}),
+              ok(**{"train.jsonl": lines(2000) + rec([turn("user", "a"), turn("assistant", "b", loss_weight=0),
+                                                      turn("user", "c"), turn("assistant", "d", loss_weight=1)]) + "\n"})),
     "FT604": (ok("lint:\n  profile: openai\ntraining:\n  epochs: 60\n"), ok("lint:\n  profile: openai\n")),
     "FT605": (ok("lint:\n  profile: bailian\n"), ok("lint:\n  profile: bailian\n", **{"train.jsonl": lines(100)})),
 }
@@ -311,12 +312,16 @@ def test_profile_only_rules_are_silent_under_other_profiles(tmp_path):
     assert _lint(tmp_path, (body, OK_FILES), "FT006") == []
 
 
-def test_weight_zero_turns_are_refused_until_the_trainer_applies_them(tmp_path):
+def test_weight_zero_turns_are_trained_out_and_what_cannot_be_applied_is_refused(tmp_path):
     row = rec([turn("user", "a"), turn("assistant", "draft", loss_weight=0), turn("user", "again"),
                turn("assistant", "final")])
-    found = _lint(tmp_path, ok(**{"train.jsonl": lines(2000) + row + "\n"}), "FT603")
-    assert [f.line for f in found] == [2001] and "would be trained with full loss" in found[0].message
-    assert found[0].severity == "error"
+    assert _lint(tmp_path, ok(**{"train.jsonl": lines(2000) + row + "\n"}), "FT603") == []  # SFT applies it
+    (found,) = _lint(tmp_path, ok("  assistant_only_loss: false\n", **{"train.jsonl": lines(2000) + row + "\n"}),
+                     "FT603")
+    assert found.line == 2001 and "data.assistant_only_loss is false" in found.message and found.severity == "error"
+    half = rec([turn("user", "a"), turn("assistant", "b", loss_weight=0.3)])
+    (found,) = _lint(tmp_path, ok(**{"train.jsonl": lines(2000) + half + "\n"}), "FT603")
+    assert "other than 0 or 1" in found.message and "no fractional loss weights" in found.message
 
 
 def test_stratify_by_key_missing_from_records(tmp_path):
