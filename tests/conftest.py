@@ -12,6 +12,12 @@ settings.register_profile("explore", derandomize=False)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Parallel workers (pytest-xdist, see pyproject.toml) share the cores: each trains with its share of the threads
+# (torch here, and the trainers apply launches, which take OMP_NUM_THREADS) instead of all of them contending.
+_workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+if _workers > 1:
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // _workers)))
 SHARED_DATA = ROOT.parent / "shared" / "data" / "llamafactory"
 
 

@@ -191,10 +191,18 @@ def cache_root() -> Path:
 
 def cached(family_name: str) -> Path:
     """The family's folder in the fixture cache, built on first use (keyed by everything it is made from)."""
+    import fcntl
+
     family = FAMILIES[family_name]
     dest = cache_root() / f"{family_name}-{definition_hash(family)}"
-    if not (dest / "model.safetensors").is_file() or not (dest / "tokenizer.json").is_file():
-        build(family_name, dest)
+    if (dest / "model.safetensors").is_file() and (dest / "tokenizer.json").is_file():
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    # Processes sharing the cache (parallel test workers) build each folder once: the others wait, then read it.
+    with open(dest.parent / f".{dest.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (dest / "model.safetensors").is_file() or not (dest / "tokenizer.json").is_file():
+            build(family_name, dest)
     return dest
 
 
