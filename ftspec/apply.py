@@ -159,6 +159,23 @@ def _run_trainer(argv: list[str], env: dict) -> int:
     return code
 
 
+def _import_evaluation_stack():
+    """Import what evaluation needs (torch, transformers, peft: ~5-8 s) in a thread while this process waits for
+    the trainer, whose own start-up runs on another core; evaluation then starts at once."""
+    import threading
+
+    def load() -> None:
+        try:
+            import peft  # noqa: F401  (imports torch and transformers)
+            from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: F401
+        except Exception:  # evaluation reports its own import problems
+            pass
+
+    thread = threading.Thread(target=load, name="ftspec-import-eval", daemon=True)
+    thread.start()
+    return thread
+
+
 def train(plan: Plan, run_dir: Path, *, resume: bool) -> dict:
     launch = _launch_for(plan, run_dir)
     argv = _accelerate_argv(launch.launch_argv) + (["--resume"] if resume else [])
@@ -169,7 +186,12 @@ def train(plan: Plan, run_dir: Path, *, resume: bool) -> dict:
     env.setdefault("TOKENIZERS_PARALLELISM", "false")
     error_path, result_path = run_dir / "train_error.json", run_dir / runs.TRAIN_RESULT
     error_path.unlink(missing_ok=True)  # from an earlier attempt
-    returncode = _run_trainer(argv, env)
+    warm = _import_evaluation_stack() if plan.spec["eval"].get("holdout") else None
+    try:
+        returncode = _run_trainer(argv, env)
+    finally:
+        if warm is not None:
+            warm.join()
     result = runs.read_json(result_path) if result_path.is_file() else None
     error = runs.read_json(error_path) if error_path.is_file() else None
     error = error if isinstance(error, dict) else {}

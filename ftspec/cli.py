@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -503,6 +504,30 @@ def _sigterm_as_interrupt() -> None:
 
 def main() -> None:
     """Entry point: usage errors and internal failures exit 2 with one line, never a traceback."""
+    try:
+        _main()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code
+    _exit(code)
+
+
+def _exit(code) -> None:
+    """Exit with ``code``. Once torch is loaded (apply's evaluation) the interpreter's own teardown takes ~1.7 s
+    and does nothing ftspec needs (every file is written and closed), so the process ends at once instead."""
+    if code is None:
+        code = 0
+    elif not isinstance(code, int):
+        print(code, file=sys.stderr)
+        code = 1
+    if "torch" not in sys.modules:
+        sys.exit(code)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def _main() -> None:
     _sigterm_as_interrupt()  # SIGTERM stops like Ctrl-C: one line, and apply resumes on the next run
     try:
         cli(standalone_mode=False)
