@@ -502,19 +502,15 @@ def _sigterm_as_interrupt() -> None:
         pass
 
 
-def main() -> None:
-    """Entry point: usage errors and internal failures exit 2 with one line, never a traceback."""
+def run() -> None:
+    """The `ftspec` command (console script and ``python -m ftspec.cli``): :func:`main`, then the process exits.
+    Once torch is loaded (apply's evaluation) the interpreter's own teardown takes ~1.7 s and does nothing ftspec
+    needs (every file is written and closed), so the process ends at once instead."""
     try:
-        _main()
+        main()
         code = 0
     except SystemExit as exc:
         code = exc.code
-    _exit(code)
-
-
-def _exit(code) -> None:
-    """Exit with ``code``. Once torch is loaded (apply's evaluation) the interpreter's own teardown takes ~1.7 s
-    and does nothing ftspec needs (every file is written and closed), so the process ends at once instead."""
     if code is None:
         code = 0
     elif not isinstance(code, int):
@@ -527,7 +523,8 @@ def _exit(code) -> None:
     os._exit(code)
 
 
-def _main() -> None:
+def main() -> None:
+    """Entry point: usage errors and internal failures exit 2 with one line, never a traceback."""
     _sigterm_as_interrupt()  # SIGTERM stops like Ctrl-C: one line, and apply resumes on the next run
     try:
         cli(standalone_mode=False)
@@ -557,4 +554,4 @@ def _main() -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    run()

@@ -83,6 +83,7 @@ class TokenCounter:
         self._train_tok = None  # what the trainer renders with (template swap), or None when that fails
         self.template_error = None  # the pipeline's TemplateError, reported by FT313
         self.overhead = 4
+        self._calibrated_counter = None  # lint_count.CalibratedCounter, made on first use
         self.model_error: str | None = None  # why the model's files are unusable (rule FT004)
 
     def _load(self) -> None:
@@ -139,9 +140,23 @@ class TokenCounter:
         self._load()
         return self._train_tok is not None
 
+    def _calibrated(self):
+        from .lint_count import CalibratedCounter
+
+        if self._calibrated_counter is None:
+            limit = PLATFORM_TOKEN_LIMIT.get(self._spec.lint.profile)
+            L = self._spec.data.max_length
+            self._calibrated_counter = CalibratedCounter(self._train_tok, [L] + ([limit] if limit else []), L)
+        return self._calibrated_counter
+
     @property
     def mode(self) -> str:
         if self.exact:
+            c = self._calibrated_counter
+            if c is not None and c.counted:
+                return (f"model tokenizer and the trainer's chat template: exact for the {c.rendered:,} samples near a "
+                        f"limit or calibrating a shape, the other {c.counted:,} from their contents plus the template's "
+                        "measured overhead")
             return "exact (model tokenizer and the chat template the trainer uses)"
         why = "no tokenizer on this machine" if self.tok is None else "the chat template cannot render them"
         return f"estimated (~4 chars/token, ~3 for CJK; {why})"
@@ -153,9 +168,14 @@ class TokenCounter:
         if self.exact:
             from .data.pipeline import PipelineError, tokenize
 
-            try:
-                return tokenize(records, method, self._train_tok, assistant_only_loss=False,
+            def exact(batch: list[dict]) -> list[int]:
+                return tokenize(batch, method, self._train_tok, assistant_only_loss=False,
                                 max_length=self._spec.data.max_length, bounded=True).lengths
+
+            try:
+                if method == "cpt":  # plain text: no template to render, the exact count is cheap
+                    return exact(records)
+                return self._calibrated().count(records, method, exact)
             except (PipelineError, ValueError, TypeError, LookupError) as exc:  # a template that cannot render them
                 self.template_error = self.template_error or exc
                 self._train_tok = None

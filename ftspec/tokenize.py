@@ -331,6 +331,21 @@ class ChatTokenizer:
     def encode(self, text: str, add_special_tokens: bool = False) -> list[int]:
         return self.tokenizer.encode(text, add_special_tokens=add_special_tokens).ids
 
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        """len(encode(text)) of each text. A byte-level BPE without merges (builtin:tiny) maps every UTF-8 byte to
+        one token, so its count is the byte count with each added token counted once; others encode in a batch."""
+        added = _bytes_only_added_tokens(self.tokenizer)
+        if added is None:
+            return [len(e.ids) for e in self.tokenizer.encode_batch(texts, add_special_tokens=False)]
+        out = []
+        for text in texts:
+            n = len(text.encode("utf-8", "surrogatepass"))
+            for token, extra in added:
+                if token in text:
+                    n -= text.count(token) * extra
+            out.append(n)
+        return out
+
     def decode(self, ids: list[int], skip_special_tokens: bool = False) -> str:
         return self.tokenizer.decode(ids, skip_special_tokens=skip_special_tokens)
 
@@ -411,6 +426,29 @@ class ChatTokenizer:
 
 
 _TOKENIZERS: dict[tuple, Any] = {}
+_BYTES_ONLY: dict[int, Any] = {}
+
+
+def _bytes_only_added_tokens(tokenizer) -> list[tuple[str, int]] | None:
+    """[(added token, its UTF-8 length - 1)] when ``tokenizer`` turns each byte into one token (ByteLevel, BPE
+    with no merges, no normalizer, no byte fallback), else None."""
+    key = id(tokenizer)
+    if key in _BYTES_ONLY and _BYTES_ONLY[key][0] is tokenizer:
+        return _BYTES_ONLY[key][1]
+    try:
+        config = json.loads(tokenizer.to_str())
+        model, pre = config.get("model") or {}, config.get("pre_tokenizer") or {}
+        plain = (model.get("type") == "BPE" and not model.get("merges") and not model.get("byte_fallback")
+                 and config.get("normalizer") is None and pre.get("type") == "ByteLevel"
+                 and not pre.get("add_prefix_space"))
+        tokens = [t["content"] for t in config.get("added_tokens") or []]
+        # An added token inside another would make the counts overlap: encode those.
+        nested = any(a != b and a in b for a in tokens for b in tokens)
+        found = [(t, len(t.encode("utf-8")) - 1) for t in tokens] if plain and not nested and all(tokens) else None
+    except (ValueError, TypeError, AttributeError, KeyError):
+        found = None
+    _BYTES_ONLY[key] = (tokenizer, found)  # the reference keeps the id from being reused
+    return found
 
 
 def _load_tokenizer(path: Path):

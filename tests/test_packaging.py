@@ -18,7 +18,7 @@ def test_core_dependencies_exclude_training_stack():
     assert not core & HEAVY, core & HEAVY
     assert {"pydantic", "jinja2", "jsonschema", "click"} <= core
     assert {"torch", "transformers", "peft", "trl", "accelerate"} <= _names(project["optional-dependencies"]["train"])
-    assert project["scripts"]["ftspec"] == "ftspec.cli:main"
+    assert project["scripts"]["ftspec"] == "ftspec.cli:run"
 
 
 def test_pre_commit_hook_definition_points_at_lint():

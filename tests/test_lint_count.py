@@ -1,0 +1,78 @@
+"""Lint's fast token count (ftspec/lint_count.py): the over-length verdict of every sample equals the pipeline's
+exact one, on the real-model fixtures' templates and on builtin:tiny, while most samples are counted without a
+template render."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+from ftspec.lint import TokenCounter, run_lint
+from ftspec.load import load_spec
+from ftspec.plan.compile import build_plan
+
+WORDS = ["tile", "grout", "Sikalastic-609", "水吧台/岛台区域", "price", "stock", "厨房", "K11-Pro", "adhesive", "m²"]
+
+
+def _records(n: int, seed: int) -> list[dict]:
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        turns = [{"role": "system", "content": "You sell building materials."}] if i % 3 == 0 else []
+        for _ in range(1 + i % 2):  # one or two exchanges
+            turns.append({"role": "user", "content": " ".join(rng.choice(WORDS) for _ in range(rng.randint(2, 30)))})
+            turns.append({"role": "assistant", "content": " ".join(rng.choice(WORDS) for _ in range(rng.randint(1, 40)))})
+        out.append({"messages": turns})
+    return out
+
+
+def _spec(tmp_path, base: str, max_length: int, n: int = 600):
+    (tmp_path / "train.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in _records(n, 1)))
+    spec = {"version": 1, "name": "count", "model": {"base": base}, "adapter": {"rank": 4, "alpha": 2},
+            "data": {"train": "train.jsonl", "max_length": max_length}}
+    (tmp_path / "spec.yaml").write_text(json.dumps(spec))
+    return load_spec(tmp_path / "spec.yaml")
+
+
+@pytest.mark.parametrize("family", ["qwen25_dir", "qwen3_dir", "builtin:tiny"])
+def test_over_length_verdicts_equal_the_pipelines(family, request, tmp_path):
+    base = family if family.startswith("builtin:") else str(request.getfixturevalue(family))
+    max_length = 600 if family.startswith("builtin:") else 200  # the middle of the length spread: many near it
+    loaded = _spec(tmp_path, base, max_length)
+    plan = build_plan(loaded)
+    over = plan.data["over_max_length"]
+    assert 100 < over < 500, over  # the limit cuts through the data
+
+    counter = TokenCounter(loaded.spec, loaded.dir, loaded)
+    from ftspec.data.formats import to_canonical
+
+    records = [to_canonical(r, "messages") for r in _records(600, 1)]
+    counts = counter.count(records, "sft")
+    assert sum(n > max_length for n in counts) == over
+    calibrated = counter._calibrated_counter
+    assert calibrated.counted > 60 and calibrated.rendered + calibrated.counted == 600  # the fast path ran
+
+    (found,) = [f for f in run_lint(loaded) if f.code == "FT302"]
+    assert found.message.startswith(f"{over} of 600 samples") and "measured overhead" in found.message
+
+
+def test_byte_level_count_without_merges_equals_encoding():
+    from ftspec.models.resolve import resolve_model
+    from ftspec.tokenize import ChatTokenizer, _bytes_only_added_tokens
+
+    tok = ChatTokenizer.from_model(resolve_model("builtin:tiny", None))
+    assert _bytes_only_added_tokens(tok.tokenizer) is not None  # the shortcut applies to builtin:tiny
+    rng = random.Random(0)
+    pieces = WORDS + ["<|im_start|>", "<|im_end|>", "<|endoftext|>", "\n", " ", "😀", "<|im_", "é"]
+    texts = ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 20))) for _ in range(500)]
+    assert tok.count_tokens(texts) == [len(tok.encode(t)) for t in texts]
+
+
+def test_real_vocabularies_are_encoded_not_shortcut(qwen25_dir):
+    from ftspec.tokenize import ChatTokenizer, _bytes_only_added_tokens
+
+    tok = ChatTokenizer.from_files(qwen25_dir / "tokenizer.json")
+    assert _bytes_only_added_tokens(tok.tokenizer) is None
+    assert tok.count_tokens(["Hello world", "你好"]) == [2, 1]
