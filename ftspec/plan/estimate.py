@@ -68,12 +68,15 @@ MFU_PRIORS = {"ampere-datacenter": 0.30, "workstation": 0.25, "hopper": 0.20, "b
 # parameters, micro-batches of 100-1,800 tokens; 5 runs, 2026-12-01, on the shared 2-core machine at load 6-7).
 # At a real vocabulary the loss, not the body, is the CPU run: peak RSS grew 6.8 B per vocabulary entry per token
 # of the micro-batch (the fused LM head runs as torch ops tile by tile there, yet the peak scales with tokens x
-# vocab; the cause inside TRL/transformers is not pinned down), and train time 2.8e-7 s per vocabulary entry per
-# token, 100x what the FLOPs say (log-softmax, entropy and top-1 metrics over the whole vocabulary are memory-bound).
+# vocab; the cause inside TRL/transformers is not pinned down). Train time: 3.9e-8 s per vocabulary entry per
+# token, re-measured on the idle machine (2026-12-02: the mean of the two short LoRA cases, 3.2e-8 and 4.5e-8;
+# the three other cases then land at x0.84-0.98), ~14x what the FLOPs say (log-softmax, entropy and top-1
+# metrics over the whole vocabulary are memory-bound). The first fit, 2.8e-7, was taken at load 6-9 and was
+# 6-8x too slow for an idle machine.
 # The process itself (Python, torch, transformers, TRL, datasets, the tokenizer) held 0.70 GiB before any tensor.
 CPU_PROCESS_GIB = 0.70
 CPU_BYTES_PER_VOCAB_TOKEN = 6.8
-CPU_SECONDS_PER_VOCAB_TOKEN = 2.8e-7
+CPU_SECONDS_PER_VOCAB_TOKEN = 3.9e-8
 
 # Centre of the published 35-55% for optimized stacks (FlashAttention-2, fused kernels, compile, packing):
 # pass it as ``mfu`` when the run uses one. QwenLM/Qwen's finetune.py (FA2 + fused rotary/RMSNorm) lands here.
