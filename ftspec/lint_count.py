@@ -81,7 +81,6 @@ class CalibratedCounter:
         return any(abs(estimate - limit) <= margin for limit in self._limits)
 
     def count(self, records: list[dict], method: str, exact: Callable[[list[dict]], list[int]]) -> list[int]:
-        self._exact = exact
         keys, groups = zip(*(_parts(r, method) for r in records)) if records else ((), ())
         content = self._content_tokens(list(groups))
         result: list[int | None] = [None] * len(records)
@@ -92,7 +91,7 @@ class CalibratedCounter:
             if seen < CALIBRATION:
                 pending[key] = pending.get(key, 0) + 1
                 exact_now.append(i)
-        self._render(records, exact_now, keys, content, result, calibrate=True)
+        self._render(exact, records, exact_now, keys, content, result, calibrate=True)
         rest: list[int] = []
         for i, key in enumerate(keys):
             if result[i] is not None:
@@ -109,13 +108,13 @@ class CalibratedCounter:
             else:
                 result[i] = estimate
                 self.counted += 1
-        self._render(records, rest, keys, content, result, calibrate=False)
+        self._render(exact, records, rest, keys, content, result, calibrate=False)
         return [int(n) for n in result]
 
-    def _render(self, records, indices, keys, content, result, *, calibrate: bool) -> None:
+    def _render(self, exact, records, indices, keys, content, result, *, calibrate: bool) -> None:
         if not indices:
             return
-        for i, n in zip(indices, self._exact([records[i] for i in indices])):
+        for i, n in zip(indices, exact([records[i] for i in indices])):
             result[i] = n
             if calibrate and n <= self._bound:
                 self._overheads.setdefault(keys[i], []).append(n - content[i])

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .evaluate.metrics import _json_valid, apply_postprocess, metric_name
+from .data.turn_weights import WEIGHT_KEYS
 
 FIRST_LINES = 5
 SCENARIO_KEYS = ("scenario", "category", "label")
@@ -258,7 +259,7 @@ class RecordChecks:
             for k in m:
                 if k not in OPENAI_KEYS:
                     stats.tally(f"key:{k}", line)
-            for wkey in ("weight", "loss_weight"):
+            for wkey in WEIGHT_KEYS:
                 if wkey in m:
                     w = m[wkey]
                     stats.tally(wkey, line)

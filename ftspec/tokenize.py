@@ -447,6 +447,8 @@ def _bytes_only_added_tokens(tokenizer) -> list[tuple[str, int]] | None:
         found = [(t, len(t.encode("utf-8")) - 1) for t in tokens] if plain and not nested and all(tokens) else None
     except (ValueError, TypeError, AttributeError, KeyError):
         found = None
+    if len(_BYTES_ONLY) >= 8:  # bounded like _TOKENIZERS, whose tokenizers are the ones asked about
+        _BYTES_ONLY.pop(next(iter(_BYTES_ONLY)))
     _BYTES_ONLY[key] = (tokenizer, found)  # the reference keeps the id from being reused
     return found
 

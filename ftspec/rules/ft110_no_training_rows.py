@@ -1,4 +1,5 @@
 from .base import Rule, doc
+from ..data.turn_weights import WEIGHT_KEYS
 
 
 def _estimated_cause(ctx) -> str:
@@ -25,7 +26,7 @@ def _rows_certain(ctx) -> bool:
     t = ctx.train
     if ctx.effective_train_count() <= 64:
         return False
-    if any(t.tallied(f"{key}:below_one").count for key in ("weight", "loss_weight")):
+    if any(t.tallied(f"{key}:below_one").count for key in WEIGHT_KEYS):
         return False
     return ctx.spec.over_length == "drop" or ctx.spec.method == "cpt" or t.over_length < t.records
 

@@ -1,10 +1,11 @@
 from .base import Rule, doc
+from ..data.turn_weights import WEIGHT_KEYS
 
 
 def check(ctx, rule):
     profile = ctx.spec.lint.profile
     for d in ctx.datasets():
-        for key in ("weight", "loss_weight"):
+        for key in WEIGHT_KEYS:
             t = d.tallied(key)
             if not t.count:
                 continue
