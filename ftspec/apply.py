@@ -18,10 +18,10 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import runs
-from .atomic import write_text_atomic
-from .plan.compile import Plan
-from .report.contract import REPORT_FORMAT, eval_section
+from ftspec import runs
+from ftspec.atomic import write_text_atomic
+from ftspec.plan.compile import Plan
+from ftspec.report.contract import REPORT_FORMAT, eval_section
 
 EXIT_NAN, EXIT_STEPS, EXIT_OOM = 3, 4, 5
 
@@ -41,14 +41,14 @@ def _write_jsonl(path: Path, records: list[dict]) -> None:
 
 
 def _launch_for(plan: Plan, run_dir: Path):
-    from .plan.launch import Layout, render_launch
+    from ftspec.plan.launch import Layout, render_launch
 
     return render_launch(Layout(**plan.layout), run_dir=str(run_dir), job_name=plan.name)
 
 
 def write_inputs(loaded, plan: Plan, run_dir: Path) -> None:
     """Everything the trainer reads, recomputed from the same inputs the plan fingerprinted."""
-    from .data.pipeline import prepare, read_chat_template
+    from ftspec.data.pipeline import prepare, read_chat_template
 
     prepared = prepare(loaded)
     if prepared.rows != plan.data["rows"]:
@@ -215,7 +215,7 @@ def train(plan: Plan, run_dir: Path, *, resume: bool) -> dict:
 
 def base_model_source(plan: Plan) -> tuple[str, str | None]:
     """(folder or hub id, revision) of the base model, exactly as the trainer loaded it."""
-    from .models.resolve import model_source
+    from ftspec.models.resolve import model_source
 
     return model_source(plan.job["model"]["base"], plan.job["model"]["revision"])
 
@@ -230,8 +230,8 @@ def evaluate(plan: Plan, run_dir: Path) -> dict | None:
     holdout_file = run_dir / "data" / "holdout.jsonl"
     if not holdout_file.is_file():
         return None
-    from .evaluate.generate import generate_outputs, holdout_samples
-    from .evaluate.metrics import evaluate_outputs
+    from ftspec.evaluate.generate import generate_outputs, holdout_samples
+    from ftspec.evaluate.metrics import evaluate_outputs
 
     ev = plan.spec["eval"]
     import warnings
@@ -288,7 +288,7 @@ def _hardware() -> dict:
 
 
 def _weights_hashes(folder: Path) -> dict[str, str]:
-    from .plan.fingerprint import sha256_file
+    from ftspec.plan.fingerprint import sha256_file
 
     return {p.name: sha256_file(p) for p in sorted(folder.glob("*.safetensors"))}
 
@@ -369,14 +369,14 @@ def model_card(report: dict, plan: Plan, chat_template: str | None = None) -> st
 
 def saved_chat_template(folder: Path) -> str | None:
     """The default chat template of a saved tokenizer folder (what the trainer saved with the weights)."""
-    from .tokenize import _load_chat_template, _read_json
+    from ftspec.tokenize import _load_chat_template, _read_json
 
     template = _load_chat_template(folder, _read_json(folder / "tokenizer_config.json"))
     return template.get("default") if isinstance(template, dict) else template
 
 
 def write_report(plan: Plan, run_dir: Path, report: dict) -> None:
-    from .report.html import render_report_html
+    from ftspec.report.html import render_report_html
 
     artifact = weights_dir(plan, run_dir)
     if artifact.is_dir():
@@ -448,7 +448,7 @@ def apply_plan(loaded, plan: Plan, *, force: bool = False, echo=print, lint: lis
 
 
 def _apply_in(loaded, plan: Plan, run_dir: Path, root: Path, *, force: bool, echo, lint) -> Path:
-    from .atomic import clean_temp_files
+    from ftspec.atomic import clean_temp_files
 
     if force and (run_dir / runs.REPORT).exists():
         run_dir = runs.fresh_run_dir(root, run_dir.name)

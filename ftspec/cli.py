@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from . import __version__
+from ftspec import __version__
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -17,7 +17,7 @@ FORMATS = ["text", "json", "sarif", "github"]
 
 
 def _findings_from_errors(exc) -> list:
-    from .findings import Finding
+    from ftspec.findings import Finding
 
     out = []
     for err in exc.errors:
@@ -29,8 +29,8 @@ def _findings_from_errors(exc) -> list:
 
 def _load_specs(specs: tuple[str, ...]) -> tuple[list, list]:
     """Load each spec; those that fail become FT000 findings instead."""
-    from .findings import Finding
-    from .load import SpecErrors, load_spec
+    from ftspec.findings import Finding
+    from ftspec.load import SpecErrors, load_spec
 
     loaded, findings = [], []
     for spec in specs:
@@ -51,13 +51,13 @@ def _load_specs(specs: tuple[str, ...]) -> tuple[list, list]:
 
 
 def _emit(findings: list, fmt: str) -> None:
-    from . import output
+    from ftspec import output
 
     findings = sorted(findings, key=lambda f: f.sort_key())
     if fmt == "json":
         click.echo(output.render_json(findings))
     elif fmt == "sarif":
-        from .rules import all_rules
+        from ftspec.rules import all_rules
 
         click.echo(output.render_sarif(findings, all_rules()))
     elif fmt == "github":
@@ -72,7 +72,7 @@ def _emit(findings: list, fmt: str) -> None:
 
 def _exit_code(findings: list, fail_on: str = "error") -> int:
     """1 when any finding is at least as severe as ``fail_on`` (error < warning < info), else 0."""
-    from .findings import SEVERITY_ORDER
+    from ftspec.findings import SEVERITY_ORDER
 
     limit = SEVERITY_ORDER[fail_on]
     return EXIT_FINDINGS if any(SEVERITY_ORDER[f.severity] <= limit for f in findings) else EXIT_OK
@@ -112,7 +112,7 @@ def validate(specs: tuple[str, ...], fmt: str) -> None:
 def lint(specs: tuple[str, ...], fmt: str, select: tuple[str, ...], disable: tuple[str, ...], fail_on: str,
          fix: bool) -> None:
     """Validate SPECS, then check them and their datasets against the guides' rules."""
-    from .lint import run_lint
+    from ftspec.lint import run_lint
 
     def lint_all():
         loaded_specs, found = _load_specs(specs)
@@ -122,7 +122,7 @@ def lint(specs: tuple[str, ...], fmt: str, select: tuple[str, ...], disable: tup
 
     loaded_specs, findings = lint_all()
     if fix:
-        from .fix import apply_fixes
+        from ftspec.fix import apply_fixes
 
         changed = []
         for loaded in loaded_specs:
@@ -150,7 +150,7 @@ def lint(specs: tuple[str, ...], fmt: str, select: tuple[str, ...], disable: tup
               help="List only what this lint.profile changes: its own rules and the thresholds it sets.")
 def rules(code: str | None, fmt: str, profile: str | None) -> None:
     """List the lint rules, or explain one (ftspec rules FT201)."""
-    from .rules import all_rules, get_rule
+    from ftspec.rules import all_rules, get_rule
 
     if code:
         try:
@@ -220,7 +220,7 @@ def rules_docs_page(listed) -> str:
 @cli.command()
 def schema() -> None:
     """Print the spec's JSON Schema (generated from the pydantic models)."""
-    from .spec import json_schema
+    from ftspec.spec import json_schema
 
     click.echo(json.dumps(json_schema(), indent=2, ensure_ascii=False))
 
@@ -234,8 +234,8 @@ def schema() -> None:
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 def init(path: str, method: str, adapter: str, base: str, name: str | None, force: bool) -> None:
     """Write a commented starter spec with the guides' recommended values."""
-    from .spec import DEFAULT_LEARNING_RATE, SCHEMA_URL
-    from .templating import render
+    from ftspec.spec import DEFAULT_LEARNING_RATE, SCHEMA_URL
+    from ftspec.templating import render
 
     target = Path(path)
     if target.exists() and not force:
@@ -259,14 +259,14 @@ def init(path: str, method: str, adapter: str, base: str, name: str | None, forc
         train="data/train.txt" if method == "cpt" else "data/train.jsonl",
         accelerator=accelerator,
     )
-    from .atomic import write_text_atomic
+    from ftspec.atomic import write_text_atomic
 
     write_text_atomic(target, text)
     click.echo(f"wrote {path}")
 
 
 def _plan_error_finding(loaded, exc):
-    from .findings import Finding
+    from ftspec.findings import Finding
 
     code = getattr(exc, "code", None) or "FT000"
     hint = getattr(exc, "hint", None)
@@ -278,7 +278,7 @@ def _plan_error_finding(loaded, exc):
 
 
 def _does_not_fit(loaded, plan):
-    from .findings import Finding
+    from ftspec.findings import Finding
 
     loc = loaded.locate("compute", "accelerator")
     fitting = [r for r in plan.remedies if r["fits"]]
@@ -303,8 +303,8 @@ def _no_plan(findings: list, fmt: str, message: str) -> None:
 
 def compile_plan(spec_path: str, fmt: str = "text"):
     """Load, lint and plan one spec; on any error print the located findings and exit 1."""
-    from .lint import run_lint
-    from .plan.compile import PlanError, build_plan
+    from ftspec.lint import run_lint
+    from ftspec.plan.compile import PlanError, build_plan
 
     loaded_specs, findings = _load_specs((spec_path,))
     if not loaded_specs:
@@ -331,7 +331,7 @@ def compile_plan(spec_path: str, fmt: str = "text"):
                    "job.sbatch (Slurm) and sky.yaml (SkyPilot), for running the job outside `ftspec apply`.")
 def plan(spec: str, out: str | None, fmt: str, emit: str | None) -> None:
     """Compile SPEC into a launch plan and preview steps, tokens, memory, time and cost."""
-    from .plan.views import to_json, to_text
+    from ftspec.plan.views import to_json, to_text
 
     loaded, compiled, findings = compile_plan(spec, fmt)
     warnings = [f for f in findings if f.severity != "error"]
@@ -344,14 +344,14 @@ def plan(spec: str, out: str | None, fmt: str, emit: str | None) -> None:
                        err=True)
         click.echo(to_text(compiled), nl=False)
     if compiled.fits is False:
-        from .output import render_text
+        from ftspec.output import render_text
 
         # stdout stays pure JSON for tools; the finding goes to stderr there.
         click.echo(render_text([_does_not_fit(loaded, compiled)], colour=False), err=fmt == "json")
         sys.exit(EXIT_FINDINGS)
     if out:
-        from .atomic import write_text_atomic
-        from .plan.views import to_saved_json
+        from ftspec.atomic import write_text_atomic
+        from ftspec.plan.views import to_saved_json
 
         # Resolved: the saved plan applies from any folder.
         spec_file = str(Path(compiled.spec_file).resolve())
@@ -360,7 +360,7 @@ def plan(spec: str, out: str | None, fmt: str, emit: str | None) -> None:
         write_text_atomic(Path(out), to_saved_json(saved))
         click.echo(f"saved plan to {out}; run `ftspec apply {out}`", err=True)
     if emit:
-        from .apply import emit_run_folder
+        from ftspec.apply import emit_run_folder
 
         folder = emit_run_folder(loaded, compiled, Path(emit))
         click.echo(f"wrote a launchable run folder to {folder}: bash {folder / 'launch.sh'}, "
@@ -369,11 +369,11 @@ def plan(spec: str, out: str | None, fmt: str, emit: str | None) -> None:
 
 def _load_saved_plan(path: str):
     """A plan saved with `plan -o`, checked against its inputs as they are now."""
-    from .models.resolve import resolve_model
-    from .plan import fingerprint
-    from .plan.compile import Plan
+    from ftspec.models.resolve import resolve_model
+    from ftspec.plan import fingerprint
+    from ftspec.plan.compile import Plan
 
-    from .plan.views import from_saved_json
+    from ftspec.plan.views import from_saved_json
 
     try:
         plan_obj = from_saved_json(json.loads(Path(path).read_text(encoding="utf-8")))
@@ -406,8 +406,8 @@ def _is_saved_plan(target: str) -> bool:
     """A saved plan is told from a spec by its content (a JSON spec is a spec), not by its name."""
     if not target.endswith(".json"):
         return False
-    from .plan.views import looks_like_saved_plan
-    from .source import MAX_BYTES
+    from ftspec.plan.views import looks_like_saved_plan
+    from ftspec.source import MAX_BYTES
 
     try:
         with Path(target).open("rb") as fh:
@@ -421,12 +421,12 @@ def _is_saved_plan(target: str) -> bool:
 @click.option("--force", is_flag=True, help="Train again even if a finished run exists for these inputs.")
 def apply(target: str, force: bool) -> None:
     """Run a SPEC, or a PLAN saved by `ftspec plan -o`, then evaluate and report."""
-    from .apply import ApplyError, apply_plan
-    from .runs import RunLocked
-    from .plan.views import to_text
+    from ftspec.apply import ApplyError, apply_plan
+    from ftspec.runs import RunLocked
+    from ftspec.plan.views import to_text
 
     if _is_saved_plan(target):
-        from .lint import run_lint
+        from ftspec.lint import run_lint
 
         loaded, plan_obj = _load_saved_plan(target)
         findings = run_lint(loaded, count_tokens=False)
@@ -448,7 +448,7 @@ def apply(target: str, force: bool) -> None:
 
 
 def _print_report(run_dir: Path) -> None:
-    from .report.story import console_lines
+    from ftspec.report.story import console_lines
 
     report = json.loads((run_dir / "report.json").read_text(encoding="utf-8"))
     for line in console_lines(report, run_dir):
@@ -459,10 +459,10 @@ def _print_report(run_dir: Path) -> None:
 @click.argument("run", type=click.Path(file_okay=False, exists=True))
 def report(run: str) -> None:
     """Summarise a finished RUN folder and re-render its report.html."""
-    from .atomic import write_text_atomic
-    from .report.html import render_report_html
+    from ftspec.atomic import write_text_atomic
+    from ftspec.report.html import render_report_html
 
-    from .runs import read_json
+    from ftspec.runs import read_json
 
     run_dir = Path(run)
     if not (run_dir / "report.json").is_file():
@@ -481,7 +481,7 @@ def report(run: str) -> None:
 @click.option("-o", "--out", "out", type=click.Path(file_okay=False), help="Destination (default RUN/merged).")
 def export(run: str, merge: bool, out: str | None) -> None:
     """Export a RUN's model: the adapter as is, or merged into the base model (--merge)."""
-    from .export import ExportError, export_run
+    from ftspec.export import ExportError, export_run
 
     try:
         dest = export_run(Path(run), merge=merge, out=Path(out) if out else None)

@@ -60,8 +60,8 @@ def _merge(plan: dict, adapter: Path, dest: Path) -> None:
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from .apply import base_model_source
-    from .plan.compile import Plan
+    from ftspec.apply import base_model_source
+    from ftspec.plan.compile import Plan
 
     if plan["job"].get("quantization"):
         raise ExportError("a QLoRA adapter is merged into the 16-bit base: load the base in bf16 on a GPU machine")

@@ -7,11 +7,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .data.formats import canonical_texts, char_token_estimate, detect_format, message_texts, validate_and_convert
-from .data.reader import DataReadError, read_records
-from .findings import Finding
-from .load import LoadedSpec
-from .record_checks import RecordChecks, Tally
+from ftspec.data.formats import canonical_texts, char_token_estimate, detect_format, message_texts, validate_and_convert
+from ftspec.data.reader import DataReadError, read_records
+from ftspec.findings import Finding
+from ftspec.load import LoadedSpec
+from ftspec.record_checks import RecordChecks, Tally
 
 MAX_PROBLEMS_PER_FILE = 20
 CHUNK = 1024
@@ -92,9 +92,9 @@ class TokenCounter:
         self._loaded = True
         spec = self._spec
         try:
-            from .models.check import load_problem, model_problem
-            from .models.resolve import resolve_model
-            from .tokenize import ChatTokenizer
+            from ftspec.models.check import load_problem, model_problem
+            from ftspec.models.resolve import resolve_model
+            from ftspec.tokenize import ChatTokenizer
 
             try:
                 ref = resolve_model(spec.model.base, spec.model.revision, spec_dir=self._spec_dir)
@@ -114,7 +114,7 @@ class TokenCounter:
             self._tok = None
         if self._tok is None:
             return
-        from .data.pipeline import PipelineError, read_chat_template, training_tokenizer
+        from ftspec.data.pipeline import PipelineError, read_chat_template, training_tokenizer
 
         try:
             user = read_chat_template(self._loaded_spec) if self._loaded_spec is not None else None
@@ -141,7 +141,7 @@ class TokenCounter:
         return self._train_tok is not None
 
     def _calibrated(self):
-        from .lint_count import CalibratedCounter
+        from ftspec.lint_count import CalibratedCounter
 
         if self._calibrated_counter is None:
             limit = PLATFORM_TOKEN_LIMIT.get(self._spec.lint.profile)
@@ -166,7 +166,7 @@ class TokenCounter:
         sample far over max_length is counted from a bounded prefix (a lower bound, still over max_length), so
         one 50 MB record costs no more than a long one."""
         if self.exact:
-            from .data.pipeline import PipelineError, tokenize
+            from ftspec.data.pipeline import PipelineError, tokenize
 
             def exact(batch: list[dict]) -> list[int]:
                 return tokenize(batch, method, self._train_tok, assistant_only_loss=False,
@@ -214,7 +214,7 @@ class LintContext:
         if not hasattr(self, "_prepared"):
             self._prepared = None
             if self.counter.exact and self.train is not None and not self.train.read_error and not self.train.problems:
-                from .data.pipeline import PipelineError, prepare
+                from ftspec.data.pipeline import PipelineError, prepare
 
                 try:
                     self._prepared = prepare(self.loaded, self.counter.tok)
@@ -391,7 +391,7 @@ def _inline_disabled(path: str, cache: dict) -> dict[int, set[str]]:
 
 def run_lint(loaded: LoadedSpec, *, select: list[str] | None = None, disable=(), count_tokens: bool = True,
              ) -> list[Finding]:
-    from .rules import all_rules
+    from ftspec.rules import all_rules
 
     off = {c.upper() for c in disable} | {c.upper() for c in loaded.spec.lint.disable}
     if not count_tokens:

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .evaluate.metrics import _json_valid, apply_postprocess, metric_name
-from .data.turn_weights import WEIGHT_KEYS
+from ftspec.evaluate.metrics import _json_valid, apply_postprocess, metric_name
+from ftspec.data.turn_weights import WEIGHT_KEYS
 
 FIRST_LINES = 5
 SCENARIO_KEYS = ("scenario", "category", "label")

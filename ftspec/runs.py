@@ -103,7 +103,7 @@ def complete_checkpoints(run_dir: Path) -> list[Path]:
 
 def file_hashes(folder: Path, skip: tuple[str, ...] = ()) -> dict[str, str]:
     """sha256 of every file under ``folder`` (relative paths), the manifest and ``skip`` left out."""
-    from .plan.fingerprint import sha256_file
+    from ftspec.plan.fingerprint import sha256_file
 
     return {p.relative_to(folder).as_posix(): sha256_file(p) for p in sorted(folder.rglob("*"))
             if p.is_file() and p.name != MANIFEST and p.relative_to(folder).as_posix() not in skip}
@@ -118,14 +118,14 @@ def weights_hashes(folder: Path) -> dict[str, str]:
 
 
 def write_manifest(checkpoint: Path) -> None:
-    from .atomic import write_text_atomic
+    from ftspec.atomic import write_text_atomic
 
     write_text_atomic(checkpoint / MANIFEST, json.dumps({"sha256": file_hashes(checkpoint)}, indent=2) + "\n")
 
 
 def hashes_problem(folder: Path, recorded: dict) -> str | None:
     """None when every recorded file is there with its recorded sha256; else what differs."""
-    from .plan.fingerprint import sha256_file
+    from ftspec.plan.fingerprint import sha256_file
 
     if not isinstance(recorded, dict) or not recorded:
         return "no file hashes were recorded"

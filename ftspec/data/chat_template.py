@@ -8,7 +8,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from .errors import PipelineError
+from ftspec.data.errors import PipelineError
 
 # --- the chat template TRL trains with ---------------------------------------------------------------------
 # SFTTrainer (trl 1.16) with assistant_only_loss and a template without {% generation %} markers swaps in its own

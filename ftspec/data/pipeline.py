@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .packing import pack_lengths, sft_kept_lengths
-from .formats import detect_format, to_canonical, validate_record
-from .reader import DataReadError, read_records
-from .turn_weights import TurnWeightError, all_turns_zero, apply_turn_weights, has_zero_weight
-from .errors import PipelineError
-from .chat_template import (  # noqa: F401  (re-exported: plan, lint, apply and tests import them from here)
+from ftspec.data.packing import pack_lengths, sft_kept_lengths
+from ftspec.data.formats import detect_format, to_canonical, validate_record
+from ftspec.data.reader import DataReadError, read_records
+from ftspec.data.turn_weights import TurnWeightError, all_turns_zero, apply_turn_weights, has_zero_weight
+from ftspec.data.errors import PipelineError
+from ftspec.data.chat_template import (  # noqa: F401  (re-exported: plan, lint, apply and tests import them from here)
     TEMPLATE_RULE, WAYS_OUT, TemplateError, has_generation_markers, read_chat_template, training_tokenizer,
     trl_training_templates)
 
@@ -279,8 +279,8 @@ def no_rows_cause(counts: dict, max_length: int) -> str:
 
 def load_tokenizer(loaded):
     """The model's tokenizer from local files, or None (hub model not in the cache)."""
-    from ..models.resolve import resolve_model
-    from ..tokenize import ChatTokenizer
+    from ftspec.models.resolve import resolve_model
+    from ftspec.tokenize import ChatTokenizer
 
     spec = loaded.spec
     return ChatTokenizer.from_model(resolve_model(spec.model.base, spec.model.revision, spec_dir=loaded.dir))
@@ -341,7 +341,7 @@ def prepare(loaded, tok=None) -> PreparedData:
         tok = load_tokenizer(loaded)
     if tok is None:
         counts["train"] = len(train)
-        from .untokenized import without_tokenizer
+        from ftspec.data.untokenized import without_tokenizer
 
         return without_tokenizer(spec, method, train, validation, holdout, counts)
 

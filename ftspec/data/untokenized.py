@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .formats import char_token_estimate, message_texts
-from .pipeline import PreparedData
+from ftspec.data.formats import char_token_estimate, message_texts
+from ftspec.data.pipeline import PreparedData
 
 # Byte-level BPE never makes a token out of less than one byte, so UTF-8 bytes plus a generous chat-template
 # allowance bound a sample's token count from above, whatever the tokenizer.

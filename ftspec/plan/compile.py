@@ -11,13 +11,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from ..data.pipeline import PreparedData, no_rows_cause, packing_strategy, prepare
-from ..models.resolve import resolve_model
-from . import fingerprint
-from .architectures import find_architecture
-from .estimate import EstimateError, estimate
-from .launch import Layout, render_launch, resolve_layout
-from .steps import optimizer_steps
+from ftspec.data.pipeline import PreparedData, no_rows_cause, packing_strategy, prepare
+from ftspec.models.resolve import resolve_model
+from ftspec.plan import fingerprint
+from ftspec.plan.architectures import find_architecture
+from ftspec.plan.estimate import EstimateError, estimate
+from ftspec.plan.launch import Layout, render_launch, resolve_layout
+from ftspec.plan.steps import optimizer_steps
 
 PLAN_FORMAT = 1
 CHAT_TEMPLATE_FILE = "data/chat_template.jinja"  # in the run folder
@@ -156,7 +156,7 @@ def _arch(spec, ref) -> tuple[dict | None, str | None]:
 
 
 def _managed_costs(total_tokens: int | None) -> list[dict]:
-    from .hardware import managed_training_costs
+    from ftspec.plan.hardware import managed_training_costs
 
     if not total_tokens:
         return []
@@ -167,8 +167,8 @@ def _managed_costs(total_tokens: int | None) -> list[dict]:
 
 def build_plan(loaded, *, run_dir_placeholder: str = "RUN_DIR") -> Plan:
     """Compile ``loaded`` (a LoadedSpec that passed lint) into a Plan; PlanError for what cannot run."""
-    from ..data.pipeline import PipelineError, load_tokenizer
-    from .launch import LayoutError
+    from ftspec.data.pipeline import PipelineError, load_tokenizer
+    from ftspec.plan.launch import LayoutError
 
     spec = loaded.spec
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from .compile import Plan
+from ftspec.plan.compile import Plan
 
 
 def to_json(plan: Plan) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from .base import Rule
+from ftspec.rules.base import Rule
 
 _RULES: dict[str, Rule] | None = None
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterable
 
-from ..findings import Finding, Severity
+from ftspec.findings import Finding, Severity
 
 if TYPE_CHECKING:
-    from ..lint import LintContext
+    from ftspec.lint import LintContext
 
 
 @dataclass(frozen=True)

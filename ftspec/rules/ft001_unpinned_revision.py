@@ -1,11 +1,11 @@
-from .base import Rule, doc
+from ftspec.rules.base import Rule, doc
 
 
 def check(ctx, rule):
     m = ctx.spec.model
     if m.base.startswith("builtin:") or m.base.startswith((".", "/", "~")):
         return
-    from ..models.resolve import resolve_model
+    from ftspec.models.resolve import resolve_model
     try:
         ref = resolve_model(m.base, m.revision, spec_dir=ctx.loaded.dir)
     except ValueError:

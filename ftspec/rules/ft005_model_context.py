@@ -1,10 +1,10 @@
-from .base import Rule, doc
+from ftspec.rules.base import Rule, doc
 
 
 def model_max_positions(ctx) -> tuple[int | None, str]:
     """The model's context length and where it was read: its config.json, else the offline catalogue."""
     m = ctx.spec.model
-    from ..models.resolve import resolve_model
+    from ftspec.models.resolve import resolve_model
 
     try:
         ref = resolve_model(m.base, m.revision, spec_dir=ctx.loaded.dir)
@@ -12,7 +12,7 @@ def model_max_positions(ctx) -> tuple[int | None, str]:
         return None, ""
     config, where = ref.config, "config.json"
     if config is None:
-        from ..plan.architectures import find_architecture
+        from ftspec.plan.architectures import find_architecture
 
         config, where = find_architecture(m.base), "the offline catalogue"
     value = (config or {}).get("max_position_embeddings")

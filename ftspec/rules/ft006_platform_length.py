@@ -1,4 +1,4 @@
-from .base import Rule, doc
+from ftspec.rules.base import Rule, doc
 
 BAILIAN_MAX_LENGTH = 8192
 OPENAI_EXAMPLE_TOKENS = 16_385

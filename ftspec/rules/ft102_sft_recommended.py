@@ -1,4 +1,4 @@
-from .base import Rule, doc
+from ftspec.rules.base import Rule, doc
 
 # Recommended minimum per profile: Ark "hundreds or more", Bailian "at least a thousand",
 # OpenAI/PEFT pilot size 50.

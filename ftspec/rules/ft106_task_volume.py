@@ -1,4 +1,4 @@
-from .base import Rule, doc
+from ftspec.rules.base import Rule, doc
 
 # Ark best practices (003): recommended SFT volume by task type.
 VOLUME = {"generation": (2000, 3000), "qa": (2000, 10_000), "classification": (1000, 3000)}

@@ -1,6 +1,6 @@
 import math
 
-from .base import Rule, doc
+from ftspec.rules.base import Rule, doc
 
 GUIDE_ALPHA = {64: 6, 32: 4}
 

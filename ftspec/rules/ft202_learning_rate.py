@@ -1,5 +1,5 @@
-from ..spec import DEFAULT_LEARNING_RATE
-from .base import Rule, doc
+from ftspec.spec import DEFAULT_LEARNING_RATE
+from ftspec.rules.base import Rule, doc
 
 RANGES = {"lora": (1e-4, 2e-4), "qlora": (1e-4, 2e-4), "rslora": (1e-5, 5e-5), "full": (1e-5, 2e-5)}
 

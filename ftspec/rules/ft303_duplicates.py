@@ -1,4 +1,4 @@
-from .base import Rule, doc
+from ftspec.rules.base import Rule, doc
 
 
 def check(ctx, rule):

@@ -1,10 +1,10 @@
-from .base import Rule, doc
+from ftspec.rules.base import Rule, doc
 
 VISION_MODEL_TYPES = ("vl", "vision", "llava", "idefics", "paligemma", "pixtral", "mllama", "internvl", "minicpmv")
 
 
 def takes_images(ctx) -> tuple[bool, str]:
-    from ..models.resolve import resolve_model
+    from ftspec.models.resolve import resolve_model
 
     base = ctx.spec.model.base
     try:

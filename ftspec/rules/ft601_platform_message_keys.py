@@ -1,5 +1,5 @@
-from ..record_checks import BAILIAN_REFUSED_KEYS, OPENAI_KEYS
-from .base import Rule, doc
+from ftspec.record_checks import BAILIAN_REFUSED_KEYS, OPENAI_KEYS
+from ftspec.rules.base import Rule, doc
 
 
 def check(ctx, rule):

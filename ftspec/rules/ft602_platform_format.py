@@ -1,5 +1,5 @@
-from ..record_checks import OPENAI_ROLES
-from .base import Rule, doc
+from ftspec.record_checks import OPENAI_ROLES
+from ftspec.rules.base import Rule, doc
 
 ACCEPTED = {"openai": ("messages", "preference"), "bailian": ("messages", "preference", "text")}
 

@@ -1,5 +1,5 @@
-from .base import Rule, doc
-from ..data.turn_weights import WEIGHT_KEYS
+from ftspec.rules.base import Rule, doc
+from ftspec.data.turn_weights import WEIGHT_KEYS
 
 
 def check(ctx, rule):

@@ -1,4 +1,4 @@
-from .base import Rule, doc
+from ftspec.rules.base import Rule, doc
 
 BAILIAN_FILE_BYTES = 300 * 1024 * 1024
 
