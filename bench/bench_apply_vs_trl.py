@@ -66,7 +66,7 @@ SIDES = ("ftspec", "ftspec-accel", "hand", "hand+tb")
 def write_run(tmp: Path, case: str, records: int) -> tuple[Path, dict]:
     """Compile the plan and write its run folder (the template every run copies)."""
     from ftspec.apply import write_inputs
-    from ftspec.load import load_spec
+    from ftspec.spec.load import load_spec
     from ftspec.plan.compile import build_plan
 
     folder = tmp / case

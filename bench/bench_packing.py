@@ -1,6 +1,6 @@
 """Packing on a realistic dataset: LLaMA-Factory's alpaca_en_demo.json (999 alpaca records), builtin:tiny tokenizer.
 
-For each max_length, everything comes from ftspec's own plan pipeline (no torch): ``ftspec.load.load_spec`` +
+For each max_length, everything comes from ftspec's own plan pipeline (no torch): ``ftspec.spec.load.load_spec`` +
 ``ftspec.plan.compile.build_plan`` for the rows and optimizer steps the plan promises (packing off and on),
 ``ftspec.data.pipeline.prepare`` for the exact per-sample token lengths, and ``ftspec.plan.packing`` for the
 bfd rows (the replica of TRL 1.16's ``pack_dataset``).
@@ -64,7 +64,7 @@ def shuffled_padding(lengths: list[int], batch: int, n: int = 20) -> float:
 
 
 def timed_plan(spec: Path, repeats: int):
-    from ftspec.load import load_spec
+    from ftspec.spec.load import load_spec
     from ftspec.plan.compile import build_plan
 
     walls, loaded, plan = [], None, None

@@ -50,7 +50,7 @@ CASES = {
 
 def run_case(name: str, threads: int) -> dict:
     from ftspec.apply import write_inputs
-    from ftspec.load import load_spec
+    from ftspec.spec.load import load_spec
     from ftspec.models.fixtures import cached
     from ftspec.plan.compile import build_plan
 

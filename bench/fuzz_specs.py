@@ -225,7 +225,7 @@ def run_cli(args: list[str], timeout: int) -> tuple[str, int | None, str, str]:
 
 
 def mutants(n: int, seed: int):
-    from ftspec.load import load_spec
+    from ftspec.spec.load import load_spec
 
     rng = random.Random(seed)
     with tempfile.TemporaryDirectory() as tmp:

@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ftspec import runs
-from ftspec.atomic import write_text_atomic
+from ftspec.core.atomic import write_text_atomic
 from ftspec.plan.compile import Plan
 from ftspec.report.contract import REPORT_FORMAT, eval_section
 
@@ -231,7 +231,7 @@ def evaluate(plan: Plan, run_dir: Path) -> dict | None:
     if not holdout_file.is_file():
         return None
     from ftspec.evaluate.generate import generate_outputs, holdout_samples
-    from ftspec.evaluate.metrics import evaluate_outputs
+    from ftspec.scoring.metrics import evaluate_outputs
 
     ev = plan.spec["eval"]
     import warnings
@@ -369,9 +369,9 @@ def model_card(report: dict, plan: Plan, chat_template: str | None = None) -> st
 
 def saved_chat_template(folder: Path) -> str | None:
     """The default chat template of a saved tokenizer folder (what the trainer saved with the weights)."""
-    from ftspec.tokenize import _load_chat_template, _read_json
+    from ftspec.tokenizer.files import load_chat_template, read_json
 
-    template = _load_chat_template(folder, _read_json(folder / "tokenizer_config.json"))
+    template = load_chat_template(folder, read_json(folder / "tokenizer_config.json"))
     return template.get("default") if isinstance(template, dict) else template
 
 
@@ -448,7 +448,7 @@ def apply_plan(loaded, plan: Plan, *, force: bool = False, echo=print, lint: lis
 
 
 def _apply_in(loaded, plan: Plan, run_dir: Path, root: Path, *, force: bool, echo, lint) -> Path:
-    from ftspec.atomic import clean_temp_files
+    from ftspec.core.atomic import clean_temp_files
 
     if force and (run_dir / runs.REPORT).exists():
         run_dir = runs.fresh_run_dir(root, run_dir.name)

@@ -17,7 +17,7 @@ FORMATS = ["text", "json", "sarif", "github"]
 
 
 def _findings_from_errors(exc) -> list:
-    from ftspec.findings import Finding
+    from ftspec.core.findings import Finding
 
     out = []
     for err in exc.errors:
@@ -29,8 +29,8 @@ def _findings_from_errors(exc) -> list:
 
 def _load_specs(specs: tuple[str, ...]) -> tuple[list, list]:
     """Load each spec; those that fail become FT000 findings instead."""
-    from ftspec.findings import Finding
-    from ftspec.load import SpecErrors, load_spec
+    from ftspec.core.findings import Finding
+    from ftspec.spec.load import SpecErrors, load_spec
 
     loaded, findings = [], []
     for spec in specs:
@@ -72,7 +72,7 @@ def _emit(findings: list, fmt: str) -> None:
 
 def _exit_code(findings: list, fail_on: str = "error") -> int:
     """1 when any finding is at least as severe as ``fail_on`` (error < warning < info), else 0."""
-    from ftspec.findings import SEVERITY_ORDER
+    from ftspec.core.findings import SEVERITY_ORDER
 
     limit = SEVERITY_ORDER[fail_on]
     return EXIT_FINDINGS if any(SEVERITY_ORDER[f.severity] <= limit for f in findings) else EXIT_OK
@@ -220,7 +220,7 @@ def rules_docs_page(listed) -> str:
 @cli.command()
 def schema() -> None:
     """Print the spec's JSON Schema (generated from the pydantic models)."""
-    from ftspec.spec import json_schema
+    from ftspec.spec.schema import json_schema
 
     click.echo(json.dumps(json_schema(), indent=2, ensure_ascii=False))
 
@@ -234,8 +234,8 @@ def schema() -> None:
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 def init(path: str, method: str, adapter: str, base: str, name: str | None, force: bool) -> None:
     """Write a commented starter spec with the guides' recommended values."""
-    from ftspec.spec import DEFAULT_LEARNING_RATE, SCHEMA_URL
-    from ftspec.templating import render
+    from ftspec.spec.schema import DEFAULT_LEARNING_RATE, SCHEMA_URL
+    from ftspec.core.templating import render
 
     target = Path(path)
     if target.exists() and not force:
@@ -259,14 +259,14 @@ def init(path: str, method: str, adapter: str, base: str, name: str | None, forc
         train="data/train.txt" if method == "cpt" else "data/train.jsonl",
         accelerator=accelerator,
     )
-    from ftspec.atomic import write_text_atomic
+    from ftspec.core.atomic import write_text_atomic
 
     write_text_atomic(target, text)
     click.echo(f"wrote {path}")
 
 
 def _plan_error_finding(loaded, exc):
-    from ftspec.findings import Finding
+    from ftspec.core.findings import Finding
 
     code = getattr(exc, "code", None) or "FT000"
     hint = getattr(exc, "hint", None)
@@ -278,7 +278,7 @@ def _plan_error_finding(loaded, exc):
 
 
 def _does_not_fit(loaded, plan):
-    from ftspec.findings import Finding
+    from ftspec.core.findings import Finding
 
     loc = loaded.locate("compute", "accelerator")
     fitting = [r for r in plan.remedies if r["fits"]]
@@ -350,7 +350,7 @@ def plan(spec: str, out: str | None, fmt: str, emit: str | None) -> None:
         click.echo(render_text([_does_not_fit(loaded, compiled)], colour=False), err=fmt == "json")
         sys.exit(EXIT_FINDINGS)
     if out:
-        from ftspec.atomic import write_text_atomic
+        from ftspec.core.atomic import write_text_atomic
         from ftspec.plan.views import to_saved_json
 
         # Resolved: the saved plan applies from any folder.
@@ -407,7 +407,7 @@ def _is_saved_plan(target: str) -> bool:
     if not target.endswith(".json"):
         return False
     from ftspec.plan.views import looks_like_saved_plan
-    from ftspec.source import MAX_BYTES
+    from ftspec.spec.source import MAX_BYTES
 
     try:
         with Path(target).open("rb") as fh:
@@ -459,7 +459,7 @@ def _print_report(run_dir: Path) -> None:
 @click.argument("run", type=click.Path(file_okay=False, exists=True))
 def report(run: str) -> None:
     """Summarise a finished RUN folder and re-render its report.html."""
-    from ftspec.atomic import write_text_atomic
+    from ftspec.core.atomic import write_text_atomic
     from ftspec.report.html import render_report_html
 
     from ftspec.runs import read_json

@@ -11,7 +11,7 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from ftspec.atomic import write_text_atomic
+from ftspec.core.atomic import write_text_atomic
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from ftspec.data.formats import canonical_texts, char_token_estimate, detect_format, message_texts, validate_and_convert
 from ftspec.data.reader import DataReadError, read_records
-from ftspec.findings import Finding
-from ftspec.load import LoadedSpec
+from ftspec.core.findings import Finding
+from ftspec.spec.load import LoadedSpec
 from ftspec.record_checks import RecordChecks, Tally
 
 MAX_PROBLEMS_PER_FILE = 20
@@ -94,7 +94,7 @@ class TokenCounter:
         try:
             from ftspec.models.check import load_problem, model_problem
             from ftspec.models.resolve import resolve_model
-            from ftspec.tokenize import ChatTokenizer
+            from ftspec.tokenizer.chat import ChatTokenizer
 
             try:
                 ref = resolve_model(spec.model.base, spec.model.revision, spec_dir=self._spec_dir)

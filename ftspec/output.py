@@ -7,7 +7,7 @@ import os
 from collections import Counter
 
 from ftspec import __version__
-from ftspec.findings import Finding
+from ftspec.core.findings import Finding
 
 _COLOURS = {"error": "\033[31m", "warning": "\033[33m", "info": "\033[36m"}
 _RESET = "\033[0m"

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ftspec.evaluate.metrics import _json_valid, apply_postprocess, metric_name
+from ftspec.scoring.metrics import json_valid, apply_postprocess, metric_name
 from ftspec.data.turn_weights import WEIGHT_KEYS
 
 FIRST_LINES = 5
@@ -60,7 +60,7 @@ def answer_checks(spec) -> list[tuple[str, Any]]:
     checks: list[tuple[str, Any]] = []
     for m in spec.eval.metrics:
         if m == "json_valid":
-            checks.append(("json_valid", _json_valid))
+            checks.append(("json_valid", json_valid))
         elif not isinstance(m, str):
             pattern = re.compile(m.regex)
             checks.append((metric_name(m), lambda a, p=pattern: p.search(a) is not None))

@@ -118,7 +118,7 @@ def weights_hashes(folder: Path) -> dict[str, str]:
 
 
 def write_manifest(checkpoint: Path) -> None:
-    from ftspec.atomic import write_text_atomic
+    from ftspec.core.atomic import write_text_atomic
 
     write_text_atomic(checkpoint / MANIFEST, json.dumps({"sha256": file_hashes(checkpoint)}, indent=2) + "\n")
 

@@ -159,7 +159,7 @@ def test_export_merge(finished):
 
 
 def test_concurrent_apply_is_refused(tmp_path):
-    from ftspec.load import load_spec
+    from ftspec.spec.load import load_spec
     from ftspec.plan.compile import build_plan
     from ftspec.runs import RunLock, run_id, run_root
 
@@ -174,7 +174,7 @@ def test_concurrent_apply_is_refused(tmp_path):
 def test_nan_loss_stops_with_a_clear_message(tmp_path):
     """A learning rate no spec allows (1e30) makes the loss NaN for real; apply stops and says so."""
     from ftspec.apply import ApplyError, EXIT_NAN, train, write_inputs
-    from ftspec.load import load_spec
+    from ftspec.spec.load import load_spec
     from ftspec.plan.compile import build_plan
 
     spec = make_project(tmp_path / "p", epochs=1)
@@ -254,7 +254,7 @@ def test_out_of_memory_is_one_clear_line_with_the_plans_estimate(tmp_path, monke
     """A real OOM needs a GPU; here the trainer's OOM path is forced (sitecustomize raises torch's OOM error
     in the training subprocess), and everything from there on is the real launch, files and message."""
     from ftspec.apply import ApplyError, EXIT_OOM, train, write_inputs
-    from ftspec.load import load_spec
+    from ftspec.spec.load import load_spec
     from ftspec.plan.compile import build_plan
 
     spec = make_project(tmp_path / "p", epochs=1)

@@ -166,7 +166,7 @@ def test_edited_saved_plan_is_refused(reference, tmp_path):
 
 
 def test_a_json_spec_is_applied_as_a_spec(reference, tmp_path):
-    from ftspec.load import load_spec
+    from ftspec.spec.load import load_spec
 
     spec, _ = copy_of(reference, tmp_path / "p")
     as_json = spec.with_suffix(".json")
@@ -223,7 +223,7 @@ def test_stopping_apply_stops_its_trainer_and_resumes_to_the_same_result(referen
 
 
 def test_leftover_temp_files_are_removed_and_modes_follow_the_umask(tmp_path):
-    from ftspec.atomic import clean_temp_files, write_text_atomic
+    from ftspec.core.atomic import clean_temp_files, write_text_atomic
 
     old = os.umask(0o022)
     try:
@@ -240,7 +240,7 @@ def test_leftover_temp_files_are_removed_and_modes_follow_the_umask(tmp_path):
 
 
 def _loaded_plan(spec: Path):
-    from ftspec.load import load_spec
+    from ftspec.spec.load import load_spec
     from ftspec.plan.compile import build_plan
 
     loaded = load_spec(spec)

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from ftspec.plan.launch import MAIN_IP_PLACEHOLDER, LayoutError, render_launch, resolve_layout
-from ftspec.spec import Spec
+from ftspec.spec.schema import Spec
 
 
 def make_spec(compute=None, **sections):

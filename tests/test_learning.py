@@ -22,7 +22,7 @@ pytest.importorskip("trl")
 pytest.importorskip("peft")
 
 from ftspec.evaluate.generate import generate_outputs, holdout_samples  # noqa: E402
-from ftspec.evaluate.metrics import evaluate_outputs  # noqa: E402
+from ftspec.scoring.metrics import evaluate_outputs  # noqa: E402
 from ftspec.models.resolve import model_source  # noqa: E402
 from ftspec.train.__main__ import main  # noqa: E402
 

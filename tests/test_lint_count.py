@@ -10,7 +10,7 @@ import random
 import pytest
 
 from ftspec.lint import TokenCounter, run_lint
-from ftspec.load import load_spec
+from ftspec.spec.load import load_spec
 from ftspec.plan.compile import build_plan
 
 WORDS = ["tile", "grout", "Sikalastic-609", "水吧台/岛台区域", "price", "stock", "厨房", "K11-Pro", "adhesive", "m²"]
@@ -60,10 +60,10 @@ def test_over_length_verdicts_equal_the_pipelines(family, request, tmp_path):
 
 def test_byte_level_count_without_merges_equals_encoding():
     from ftspec.models.resolve import resolve_model
-    from ftspec.tokenize import ChatTokenizer, _bytes_only_added_tokens
+    from ftspec.tokenizer.chat import ChatTokenizer, bytes_only_added_tokens
 
     tok = ChatTokenizer.from_model(resolve_model("builtin:tiny", None))
-    assert _bytes_only_added_tokens(tok.tokenizer) is not None  # the shortcut applies to builtin:tiny
+    assert bytes_only_added_tokens(tok.tokenizer) is not None  # the shortcut applies to builtin:tiny
     rng = random.Random(0)
     pieces = WORDS + ["<|im_start|>", "<|im_end|>", "<|endoftext|>", "\n", " ", "😀", "<|im_", "é"]
     texts = ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 20))) for _ in range(500)]
@@ -71,8 +71,8 @@ def test_byte_level_count_without_merges_equals_encoding():
 
 
 def test_real_vocabularies_are_encoded_not_shortcut(qwen25_dir):
-    from ftspec.tokenize import ChatTokenizer, _bytes_only_added_tokens
+    from ftspec.tokenizer.chat import ChatTokenizer, bytes_only_added_tokens
 
     tok = ChatTokenizer.from_files(qwen25_dir / "tokenizer.json")
-    assert _bytes_only_added_tokens(tok.tokenizer) is None
+    assert bytes_only_added_tokens(tok.tokenizer) is None
     assert tok.count_tokens(["Hello world", "你好"]) == [2, 1]

@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ftspec.lint import run_lint
-from ftspec.load import load_spec
+from ftspec.spec.load import load_spec
 
 GOOD_LINE = json.dumps({"messages": [{"role": "user", "content": "hi 你好"}, {"role": "assistant", "content": "K11-Pro"}]},
                        ensure_ascii=False)

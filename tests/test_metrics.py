@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ftspec.evaluate.metrics import apply_postprocess, evaluate_outputs, metric_name, score_sample
-from ftspec.spec import PostProcess, RegexMetric
+from ftspec.scoring.metrics import apply_postprocess, evaluate_outputs, metric_name, score_sample
+from ftspec.spec.schema import PostProcess, RegexMetric
 
 ROOT = Path(__file__).resolve().parent.parent
 HOLDOUT = ROOT / "examples" / "quickstart" / "holdout.jsonl"
@@ -135,7 +135,7 @@ def test_evaluate_outputs_without_rules_or_scenarios():
 
 
 def test_format_alignment_needs_the_whole_code_not_a_prefix_of_a_longer_one():
-    from ftspec.evaluate.metrics import score_sample
+    from ftspec.scoring.metrics import score_sample
 
     assert not score_sample("format_alignment", "Knauf-425/6", "Knauf-425")
     assert not score_sample("format_alignment", "SBS-III", "SBS-II")

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from ftspec.data.pipeline import prepare
-from ftspec.load import load_spec
+from ftspec.spec.load import load_spec
 from ftspec.plan.compile import build_plan
 
 torch = pytest.importorskip("torch")

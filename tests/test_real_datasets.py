@@ -5,7 +5,7 @@ import pytest
 from ftspec.data.formats import detect_format, to_canonical, validate_record
 from ftspec.data.reader import read_records
 from ftspec.lint import run_lint
-from ftspec.load import load_spec
+from ftspec.spec.load import load_spec
 
 from conftest import SHARED_DATA
 

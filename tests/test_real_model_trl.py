@@ -17,9 +17,9 @@ import pytest
 
 from conftest import SHARED_DATA
 from ftspec.data.pipeline import prepare, read_chat_template, training_tokenizer
-from ftspec.load import load_spec
+from ftspec.spec.load import load_spec
 from ftspec.plan.compile import build_plan
-from ftspec.tokenize import ChatTokenizer
+from ftspec.tokenizer.chat import ChatTokenizer
 
 torch = pytest.importorskip("torch")
 trl = pytest.importorskip("trl")

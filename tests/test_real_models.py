@@ -14,7 +14,7 @@ import json
 
 import pytest
 
-from ftspec.tokenize import ChatTokenizer
+from ftspec.tokenizer.chat import ChatTokenizer
 
 # Token ids of the real Qwen2 vocabulary (from the published tokenizer.json of Qwen/Qwen2.5-0.5B-Instruct).
 KNOWN = {"Hello world": [9707, 1879], "你好": [108386], "user": [872], "assistant": [77091], "system": [8948]}

@@ -16,7 +16,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import fuzz_data  # noqa: E402
 import fuzz_specs  # noqa: E402
 
-from ftspec.load import SpecErrors, load_spec  # noqa: E402
+from ftspec.spec.load import SpecErrors, load_spec  # noqa: E402
 
 
 def test_mutated_specs_end_in_located_errors_or_plans():
@@ -102,7 +102,7 @@ def test_bounded_prefix_gives_the_same_plan_counts(tmp_path):
     """The bounded prefix only stands in for texts over max_length; the pipeline's counts are unchanged."""
     from ftspec.data.pipeline import prepare
     from ftspec.models.resolve import resolve_model
-    from ftspec.tokenize import ChatTokenizer
+    from ftspec.tokenizer.chat import ChatTokenizer
 
     rows = [{"messages": [{"role": "user", "content": f"question {i} " + "word " * (i * 400)},
                           {"role": "assistant", "content": "answer"}]} for i in range(6)]
@@ -122,7 +122,7 @@ def test_bounded_prefix_gives_the_same_plan_counts(tmp_path):
 
 def test_many_messages_per_record_plan_in_linear_time(tmp_path):
     from ftspec.models.resolve import resolve_model
-    from ftspec.tokenize import ChatTokenizer
+    from ftspec.tokenizer.chat import ChatTokenizer
 
     tok = ChatTokenizer.from_model(resolve_model("builtin:tiny"))
 
@@ -141,7 +141,7 @@ def test_bisected_char_to_token_matches_the_library():
     import random
 
     from ftspec.models.resolve import resolve_model
-    from ftspec.tokenize import ChatTokenizer, _char_to_token
+    from ftspec.tokenizer.chat import ChatTokenizer, char_to_token
 
     tok = ChatTokenizer.from_model(resolve_model("builtin:tiny"))
     rng = random.Random(0)
@@ -149,5 +149,5 @@ def test_bisected_char_to_token_matches_the_library():
         text = "".join(rng.choice(["a", "b", " ", "é", "你", "😀", "\n", "  ", "=====", "hello"])
                        for _ in range(rng.randrange(1, 80)))
         enc = tok.tokenizer.encode(text, add_special_tokens=False)
-        find = _char_to_token(enc)
+        find = char_to_token(enc)
         assert [find(c) for c in range(len(text) + 2)] == [enc.char_to_token(c) for c in range(len(text) + 2)]

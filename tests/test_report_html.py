@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from ftspec.evaluate.metrics import evaluate_outputs
+from ftspec.scoring.metrics import evaluate_outputs
 from ftspec.report.contract import eval_section
 from ftspec.report.html import loss_svg, render_report_html
 

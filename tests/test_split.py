@@ -4,7 +4,7 @@ import json
 from collections import Counter
 
 from ftspec.data.pipeline import prepare, split_validation
-from ftspec.load import load_spec
+from ftspec.spec.load import load_spec
 
 
 def _project(tmp_path, stratify: bool):

@@ -125,7 +125,7 @@ def torch_free_lengths(case: Case, rows: list[dict], ct) -> tuple[list[int], lis
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     from ftspec.models.tiny import write_tiny_model_files
-    from ftspec.tokenize import ChatTokenizer
+    from ftspec.tokenizer.chat import ChatTokenizer
 
     datasets.disable_progress_bars()
     transformers.logging.set_verbosity_error()

@@ -1,4 +1,4 @@
-"""ftspec.tokenize must agree token for token with transformers, without importing it."""
+"""ftspec.tokenizer.chat must agree token for token with transformers, without importing it."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 
 from ftspec.models.resolve import ModelRef, resolve_model
 from ftspec.models.tiny import write_tiny_model_files
-from ftspec.tokenize import ChatTokenizer
+from ftspec.tokenizer.chat import ChatTokenizer
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -155,7 +155,7 @@ def test_lint_path_never_imports_torch_or_transformers(tmp_path):
     code = (
         "import json, sys\n"
         "from ftspec.models.resolve import resolve_model\n"
-        "from ftspec.tokenize import ChatTokenizer\n"
+        "from ftspec.tokenizer.chat import ChatTokenizer\n"
         "tok = ChatTokenizer.from_model(resolve_model('builtin:tiny'))\n"
         "ids, mask = tok.encode_chat([{'role': 'user', 'content': '你好'}, {'role': 'assistant', 'content': 'hi'}])\n"
         "assert sum(mask) == 3 and tok.encode('hi') == [104, 105]\n"

@@ -7,9 +7,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import ROOT, run_cli
-from ftspec.load import SpecErrors, load_spec
-from ftspec.source import SourceError, parse_yaml
-from ftspec.spec import json_schema
+from ftspec.spec.load import SpecErrors, load_spec
+from ftspec.spec.source import SourceError, parse_yaml
+from ftspec.spec.schema import json_schema
 
 GOOD = """\
 version: 1
@@ -127,7 +127,7 @@ def test_checked_in_schema_is_current():
 def test_example_specs_validate_against_json_schema_too():
     import jsonschema
 
-    from ftspec.source import load_yaml_file
+    from ftspec.spec.source import load_yaml_file
 
     schema = json_schema()
     for path in [ROOT / "examples" / "quickstart" / "ftspec.yaml", *(ROOT / "specs").glob("*.yaml")]:

@@ -166,7 +166,7 @@ def _common_prefix(a: list[int], b: list[int]) -> int:
 
 def tokenize(records: list[dict], method: str, tok, *, assistant_only_loss: bool, max_length: int,
              bounded: bool = False) -> Tokenized:
-    """Token lengths and label positions exactly as TRL 1.16 computes them (tokenizer via ftspec.tokenize).
+    """Token lengths and label positions exactly as TRL 1.16 computes them (tokenizer via ftspec.tokenizer.chat).
     ``bounded``: the caller needs no more than "longer than max_length" of a longer example (it drops it, or
     keeps only its first max_length tokens of plain text), so a huge one is encoded from a bounded prefix."""
     t = Tokenized()
@@ -280,7 +280,7 @@ def no_rows_cause(counts: dict, max_length: int) -> str:
 def load_tokenizer(loaded):
     """The model's tokenizer from local files, or None (hub model not in the cache)."""
     from ftspec.models.resolve import resolve_model
-    from ftspec.tokenize import ChatTokenizer
+    from ftspec.tokenizer.chat import ChatTokenizer
 
     spec = loaded.spec
     return ChatTokenizer.from_model(resolve_model(spec.model.base, spec.model.revision, spec_dir=loaded.dir))

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ftspec.models.resolve import ModelRef
-    from ftspec.tokenize import ChatTokenizer
+    from ftspec.tokenizer.chat import ChatTokenizer
 
 # The config.json values the planner does arithmetic with.
 SHAPE_KEYS = ("hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads", "num_key_value_heads",
@@ -43,9 +43,9 @@ def template_problem(tok: ChatTokenizer) -> str | None:
         if not isinstance(text, str):
             return f"chat template {name!r} is not text"
         try:
-            from ftspec.tokenize import _compile
+            from ftspec.tokenizer.template_env import compile_template
 
-            _compile(text)
+            compile_template(text)
         except Exception as exc:  # jinja2.TemplateSyntaxError and friends
             line = getattr(exc, "lineno", None)
             where = f" (line {line})" if line else ""

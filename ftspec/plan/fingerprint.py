@@ -11,17 +11,11 @@ import json
 from importlib import metadata
 from pathlib import Path
 
+from ftspec.core.hashing import sha256_file
+
 LIBRARIES = ("ftspec", "torch", "transformers", "peft", "trl", "accelerate", "datasets", "tokenizers")
 MODEL_FILES = ("config.json", "tokenizer.json", "tokenizer_config.json", "chat_template.jinja",
                "generation_config.json")
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def library_versions() -> dict[str, str | None]:

@@ -18,7 +18,7 @@ import shlex
 from dataclasses import dataclass
 
 from ftspec.plan.hardware import UnknownAccelerator, get_accelerator
-from ftspec.templating import render
+from ftspec.core.templating import render
 
 TRAIN_MODULE = "ftspec.train"
 CONFIG_FILENAME = "accelerate_config.yaml"

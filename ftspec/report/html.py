@@ -1,7 +1,7 @@
 """The run report as one self-contained HTML file: inline CSS, loss curves as inline SVG, no scripts.
 
 The report dict holds user text (prompts, model outputs, spec names), so this module renders with its
-own autoescaping environment instead of ``ftspec.templating.render``, which writes YAML and shell
+own autoescaping environment instead of ``ftspec.core.templating.render``, which writes YAML and shell
 and must not escape. Everything is turned into display strings here; the template only lays out.
 """
 
@@ -18,7 +18,7 @@ from markupsafe import Markup
 
 from ftspec.report.contract import side_result
 from ftspec.report.story import story
-from ftspec.templating import TEMPLATE_DIR
+from ftspec.core.templating import TEMPLATE_DIR
 
 DASH = "—"
 MAX_SAMPLES = 50

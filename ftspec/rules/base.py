@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterable
 
-from ftspec.findings import Finding, Severity
+from ftspec.core.findings import Finding, Severity
 
 if TYPE_CHECKING:
     from ftspec.lint import LintContext

@@ -1,4 +1,4 @@
-from ftspec.spec import DEFAULT_LEARNING_RATE
+from ftspec.spec.schema import DEFAULT_LEARNING_RATE
 from ftspec.rules.base import Rule, doc
 
 RANGES = {"lora": (1e-4, 2e-4), "qlora": (1e-4, 2e-4), "rslora": (1e-5, 5e-5), "full": (1e-5, 2e-5)}

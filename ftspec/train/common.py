@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from transformers import TrainerCallback
 
-from ftspec.atomic import write_text_atomic
+from ftspec.core.atomic import write_text_atomic
 from ftspec.train import EXIT_NAN, EXIT_OK, EXIT_STEP_MISMATCH
 
 CHECKPOINTS = "checkpoints"

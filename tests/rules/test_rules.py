@@ -11,7 +11,7 @@ import json
 import pytest
 
 from ftspec.lint import run_lint
-from ftspec.load import load_spec
+from ftspec.spec.load import load_spec
 from ftspec.rules import all_rules, get_rule
 
 

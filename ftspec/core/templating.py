@@ -10,7 +10,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 def _template_dir() -> Path:
     """The checkout's templates/ (editable install), else the copy a wheel installs under share/."""
-    checkout = Path(__file__).resolve().parent.parent / "templates"
+    checkout = Path(__file__).resolve().parents[2] / "templates"
     if checkout.is_dir():
         return checkout
     return Path(sys.prefix) / "share" / "ftspec" / "templates"

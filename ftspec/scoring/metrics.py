@@ -68,7 +68,7 @@ def _accuracy(prediction: str, reference: str) -> bool:
     return bool(ref) and pred.startswith(ref) and not pred[len(ref)].isalnum()
 
 
-def _json_valid(prediction: str) -> bool:
+def json_valid(prediction: str) -> bool:
     text = prediction.strip()
     fenced = _FENCE.match(text)
     if fenced:
@@ -106,7 +106,7 @@ def score_sample(metric: Any, prediction: str, reference: str) -> bool:
     if metric == "contains":
         return reference.strip() in prediction
     if metric == "json_valid":
-        return _json_valid(prediction)
+        return json_valid(prediction)
     if metric == "accuracy":
         return _accuracy(prediction, reference)
     if metric == "format_alignment":

@@ -9,8 +9,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from ftspec.source import Location, SourceError, SourceMap, load_yaml_file
-from ftspec.spec import Spec
+from ftspec.spec.source import Location, SourceError, SourceMap, load_yaml_file
+from ftspec.spec.schema import Spec
 
 MAX_EXTENDS_DEPTH = 8
 
