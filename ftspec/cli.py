@@ -51,13 +51,13 @@ def _load_specs(specs: tuple[str, ...]) -> tuple[list, list]:
 
 
 def _emit(findings: list, fmt: str) -> None:
-    from ftspec import output
+    from ftspec.lint import views as output
 
     findings = sorted(findings, key=lambda f: f.sort_key())
     if fmt == "json":
         click.echo(output.render_json(findings))
     elif fmt == "sarif":
-        from ftspec.rules import all_rules
+        from ftspec.lint.rules import all_rules
 
         click.echo(output.render_sarif(findings, all_rules()))
     elif fmt == "github":
@@ -112,7 +112,7 @@ def validate(specs: tuple[str, ...], fmt: str) -> None:
 def lint(specs: tuple[str, ...], fmt: str, select: tuple[str, ...], disable: tuple[str, ...], fail_on: str,
          fix: bool) -> None:
     """Validate SPECS, then check them and their datasets against the guides' rules."""
-    from ftspec.lint import run_lint
+    from ftspec.lint.engine import run_lint
 
     def lint_all():
         loaded_specs, found = _load_specs(specs)
@@ -122,7 +122,7 @@ def lint(specs: tuple[str, ...], fmt: str, select: tuple[str, ...], disable: tup
 
     loaded_specs, findings = lint_all()
     if fix:
-        from ftspec.fix import apply_fixes
+        from ftspec.lint.fix import apply_fixes
 
         changed = []
         for loaded in loaded_specs:
@@ -150,7 +150,7 @@ def lint(specs: tuple[str, ...], fmt: str, select: tuple[str, ...], disable: tup
               help="List only what this lint.profile changes: its own rules and the thresholds it sets.")
 def rules(code: str | None, fmt: str, profile: str | None) -> None:
     """List the lint rules, or explain one (ftspec rules FT201)."""
-    from ftspec.rules import all_rules, get_rule
+    from ftspec.lint.rules import all_rules, get_rule
 
     if code:
         try:
@@ -303,7 +303,7 @@ def _no_plan(findings: list, fmt: str, message: str) -> None:
 
 def compile_plan(spec_path: str, fmt: str = "text"):
     """Load, lint and plan one spec; on any error print the located findings and exit 1."""
-    from ftspec.lint import run_lint
+    from ftspec.lint.engine import run_lint
     from ftspec.plan.compile import PlanError, build_plan
 
     loaded_specs, findings = _load_specs((spec_path,))
@@ -344,7 +344,7 @@ def plan(spec: str, out: str | None, fmt: str, emit: str | None) -> None:
                        err=True)
         click.echo(to_text(compiled), nl=False)
     if compiled.fits is False:
-        from ftspec.output import render_text
+        from ftspec.lint.views import render_text
 
         # stdout stays pure JSON for tools; the finding goes to stderr there.
         click.echo(render_text([_does_not_fit(loaded, compiled)], colour=False), err=fmt == "json")
@@ -426,7 +426,7 @@ def apply(target: str, force: bool) -> None:
     from ftspec.plan.views import to_text
 
     if _is_saved_plan(target):
-        from ftspec.lint import run_lint
+        from ftspec.lint.engine import run_lint
 
         loaded, plan_obj = _load_saved_plan(target)
         findings = run_lint(loaded, count_tokens=False)

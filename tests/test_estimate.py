@@ -29,13 +29,8 @@ from ftspec.plan.estimate import (
     lora_trainable_parameters,
     matmul_parameters,
 )
-from ftspec.plan.hardware import (
-    ACCELERATORS,
-    MANAGED_TRAINING_PRICES,
-    UnknownAccelerator,
-    get_accelerator,
-    managed_training_costs,
-)
+from ftspec.plan.hardware import ACCELERATORS, UnknownAccelerator, get_accelerator
+from ftspec.platforms import managed_training_costs, managed_training_prices
 
 REPO = Path(__file__).resolve().parents[1]
 GB = 1e9
@@ -170,7 +165,7 @@ def test_managed_training_costs():
     costs = {(p.platform, p.model): cost for p, cost in managed_training_costs(2_000_000)}
     assert costs[("openai", "gpt-4o-mini")] == pytest.approx(6.0)  # USD 3 per 1M tokens
     assert costs[("bailian", "qwen3-8b")] == pytest.approx(12.0)  # CNY 0.006 per 1K tokens
-    assert {p.currency for p in MANAGED_TRAINING_PRICES} == {"USD", "CNY"}
+    assert {p.currency for p in managed_training_prices()} == {"USD", "CNY"}
 
 
 # ------------------------------------------------------------------ the guides' hardware table (seed 004)

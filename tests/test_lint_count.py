@@ -1,4 +1,4 @@
-"""Lint's fast token count (ftspec/lint_count.py): the over-length verdict of every sample equals the pipeline's
+"""Lint's fast token count (ftspec/lint/calibrated.py): the over-length verdict of every sample equals the pipeline's
 exact one, on the real-model fixtures' templates and on builtin:tiny, while most samples are counted without a
 template render."""
 
@@ -9,7 +9,8 @@ import random
 
 import pytest
 
-from ftspec.lint import TokenCounter, run_lint
+from ftspec.lint.counting import TokenCounter
+from ftspec.lint.engine import run_lint
 from ftspec.spec.load import load_spec
 from ftspec.plan.compile import build_plan
 

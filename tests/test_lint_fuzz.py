@@ -5,7 +5,7 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ftspec.lint import run_lint
+from ftspec.lint.engine import run_lint
 from ftspec.spec.load import load_spec
 
 GOOD_LINE = json.dumps({"messages": [{"role": "user", "content": "hi 你好"}, {"role": "assistant", "content": "K11-Pro"}]},

@@ -10,7 +10,7 @@ def test_lint_does_not_import_torch(tmp_path):
     spec.write_text(f"name: t\ndata:\n  train: {ROOT}/examples/quickstart/train.jsonl\n  validation: 0.2\n"
                     f"eval:\n  holdout: {ROOT}/examples/quickstart/holdout.jsonl\n")
     code = (
-        "import sys\nfrom ftspec.spec.load import load_spec\nfrom ftspec.lint import run_lint\n"
+        "import sys\nfrom ftspec.spec.load import load_spec\nfrom ftspec.lint.engine import run_lint\n"
         f"run_lint(load_spec({str(spec)!r}))\n"
         "bad = [m for m in ('torch', 'transformers') if m in sys.modules]\nassert not bad, bad\nprint('ok')\n"
     )

@@ -4,7 +4,7 @@ import pytest
 
 from ftspec.data.formats import detect_format, to_canonical, validate_record
 from ftspec.data.reader import read_records
-from ftspec.lint import run_lint
+from ftspec.lint.engine import run_lint
 from ftspec.spec.load import load_spec
 
 from conftest import SHARED_DATA

@@ -233,7 +233,7 @@ def test_no_rows_left_names_the_cause(tmp_path, qwen25_dir):
 
 def test_lint_counts_what_the_plan_counts(tmp_path, qwen25_dir):
     """Lint's exact counts are the pipeline's: DPO's rejected side (long here, chosen short) and lint's step count."""
-    from ftspec.lint import run_lint
+    from ftspec.lint.engine import run_lint
 
     loaded = write_spec(tmp_path, qwen25_dir, "dpo", n=12, max_length=48)
     plan = build_plan(loaded)

@@ -15,7 +15,7 @@ from ftspec.data.errors import PipelineError
 # training template, found by exact comparison of the tokenizer's template with the originals TRL ships
 # (trl/chat_templates/X.jinja -> X_training.jinja, in get_training_chat_template); none found: it refuses.
 
-TEMPLATE_RULE = "FT313"  # ftspec/rules/ft313_chat_template.py reports the same problems in lint
+TEMPLATE_RULE = "FT313"  # ftspec/lint/rules/ft313_chat_template.py reports the same problems in lint
 _GENERATION_MARKER = re.compile(r"\{%-?\s*generation\s*-?%\}")  # trl.chat_template_utils.has_generation_markers
 
 

@@ -24,7 +24,7 @@ from ftspec.data.chat_template import (  # noqa: F401  (re-exported: plan, lint,
     TEMPLATE_RULE, WAYS_OUT, TemplateError, has_generation_markers, read_chat_template, training_tokenizer,
     trl_training_templates)
 
-WEIGHT_RULE = "FT603"  # ftspec/rules/ft603_message_weights.py
+WEIGHT_RULE = "FT603"  # ftspec/lint/rules/ft603_message_weights.py
 
 
 def packing_strategy(method: str) -> str:

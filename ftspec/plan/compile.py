@@ -21,7 +21,7 @@ from ftspec.plan.steps import optimizer_steps
 
 PLAN_FORMAT = 1
 CHAT_TEMPLATE_FILE = "data/chat_template.jinja"  # in the run folder
-NO_ROWS_RULE = "FT110"  # ftspec/rules/ft110_no_training_rows.py says the same in lint
+NO_ROWS_RULE = "FT110"  # ftspec/lint/rules/ft110_no_training_rows.py says the same in lint
 
 
 class PlanError(Exception):
@@ -156,7 +156,7 @@ def _arch(spec, ref) -> tuple[dict | None, str | None]:
 
 
 def _managed_costs(total_tokens: int | None) -> list[dict]:
-    from ftspec.plan.hardware import managed_training_costs
+    from ftspec.platforms import managed_training_costs
 
     if not total_tokens:
         return []

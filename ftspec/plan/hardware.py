@@ -1,4 +1,5 @@
-"""Accelerator catalogue and managed-platform training prices: plain data for the planner's cost model.
+"""Accelerator catalogue: plain data for the layout and the planner's cost model (managed platforms' prices are in
+``ftspec.platforms``).
 
 Every figure carries where it came from. Memory is what the device reports to CUDA (``torch.cuda
 .get_device_properties(i).total_memory``, the "total capacity" in an OOM message), which is less than the
@@ -117,37 +118,3 @@ def get_accelerator(name: str) -> Accelerator:
         return ACCELERATORS[key]
     except KeyError:
         raise UnknownAccelerator(name) from None
-
-
-# ---- managed platforms: what the same training would cost as a hosted fine-tuning job ----
-
-@dataclass(frozen=True)
-class ManagedPrice:
-    platform: str
-    model: str
-    price: float
-    currency: str
-    per_tokens: int  # the price is per this many training tokens
-    source: str
-
-
-OPENAI_2026 = "OpenAI pricing page, 2026 (shared/GUIDE-RULES.md)"
-BAILIAN_2026 = "Alibaba Bailian billing docs, read 2026-11 (shared/GUIDE-RULES.md)"
-
-# Billed training tokens = tokens per epoch x epochs (both platforms); Bailian adds mixed-in data.
-MANAGED_TRAINING_PRICES: tuple[ManagedPrice, ...] = (
-    ManagedPrice("openai", "gpt-4.1-nano", 1.50, "USD", 1_000_000, OPENAI_2026),
-    ManagedPrice("openai", "gpt-4o-mini", 3.00, "USD", 1_000_000, OPENAI_2026),
-    ManagedPrice("openai", "gpt-4.1-mini", 5.00, "USD", 1_000_000, OPENAI_2026),
-    ManagedPrice("openai", "gpt-4.1", 25.00, "USD", 1_000_000, OPENAI_2026),
-    ManagedPrice("openai", "gpt-4o", 25.00, "USD", 1_000_000, OPENAI_2026),
-    ManagedPrice("bailian", "qwen3-8b", 0.006, "CNY", 1_000, BAILIAN_2026),
-    ManagedPrice("bailian", "qwen3-14b", 0.03, "CNY", 1_000, BAILIAN_2026),
-    ManagedPrice("bailian", "qwen3-32b", 0.04, "CNY", 1_000, BAILIAN_2026),
-    ManagedPrice("bailian", "qwen2.5-72b", 0.15, "CNY", 1_000, BAILIAN_2026),
-)
-
-
-def managed_training_costs(billed_tokens: int) -> list[tuple[ManagedPrice, float]]:
-    """(price entry, cost in its currency) for training ``billed_tokens`` (all epochs) on each managed platform."""
-    return [(p, billed_tokens / p.per_tokens * p.price) for p in MANAGED_TRAINING_PRICES]

@@ -7,7 +7,7 @@ Defaults follow the platform guides in ``GUIDE-RULES.md`` where the guides give 
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal, Union, get_args
 
 import re
 
@@ -21,6 +21,9 @@ AdapterType = Literal["lora", "rslora", "qlora", "full"]
 DataFormat = Literal["auto", "messages", "alpaca", "sharegpt", "preference", "prompt_completion", "text"]
 Precision = Literal["auto", "bf16", "fp16", "fp32"]
 Distributed = Literal["auto", "none", "ddp", "fsdp", "zero2", "zero3"]
+# lint.profile: a managed platform's rules (ftspec.platforms), or peft (plain PEFT/TRL defaults).
+Profile = Literal["ark", "bailian", "openai", "peft"]
+PROFILES: tuple[str, ...] = get_args(Profile)
 
 PositiveInt = Annotated[int, Field(ge=1)]
 Fraction = Annotated[float, Field(gt=0, lt=1)]
@@ -182,7 +185,7 @@ class ComputeSection(Section):
 
 class LintSection(Section):
     disable: list[str] = Field(default_factory=list, description="Rule codes switched off for this spec.")
-    profile: Literal["ark", "bailian", "openai", "peft"] = Field(
+    profile: Profile = Field(
         "ark", description="Which platform's rules apply: ark (default), bailian or openai apply that platform's "
         "own data and hyperparameter rules; peft relaxes the Ark-only ones (`ftspec rules --profile P`)."
     )

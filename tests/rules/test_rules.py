@@ -10,9 +10,9 @@ import json
 
 import pytest
 
-from ftspec.lint import run_lint
+from ftspec.lint.engine import run_lint
 from ftspec.spec.load import load_spec
-from ftspec.rules import all_rules, get_rule
+from ftspec.lint.rules import all_rules, get_rule
 
 
 def chat(i: int, answer: str | None = None) -> str:
@@ -157,14 +157,21 @@ CASES = {
 
 
 # Thresholds too large for a fixture file are lowered for their rule's fixtures.
-PATCHES = {"FT605": ("ftspec.rules.ft605_platform_file_size", "BAILIAN_FILE_BYTES", 50_000)}
+def _small_bailian_files(monkeypatch):
+    from dataclasses import replace
+
+    from ftspec.platforms import PLATFORMS
+
+    monkeypatch.setitem(PLATFORMS, "bailian", replace(PLATFORMS["bailian"], file_bytes_limit=50_000))
+
+
+PATCHES = {"FT605": _small_bailian_files}
 
 
 def _lint(tmp_path, case, code, monkeypatch=None):
     body, files = case
     if code in PATCHES and monkeypatch is not None:
-        module, name, value = PATCHES[code]
-        monkeypatch.setattr(module + "." + name, value)
+        PATCHES[code](monkeypatch)
     for name, content in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         if isinstance(content, bytes):

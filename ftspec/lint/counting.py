@@ -1,0 +1,140 @@
+"""Token counts for lint: exact with the model's tokenizer and the trainer's chat template, else estimated."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ftspec.data.formats import char_token_estimate, message_texts
+from ftspec.platforms import get_platform
+from ftspec.spec.load import LoadedSpec
+
+
+def platform_token_limit(spec) -> int | None:
+    """The per-example token limit of the lint.profile's platform, if it has one."""
+    platform = get_platform(spec.lint.profile)
+    return platform.token_limit() if platform else None
+
+
+class TokenCounter:
+    """Token counts per sample: exact with the model's tokenizer (the pipeline's own count, through the chat template
+    the trainer renders with, tools and DPO's rejected side included), else a character estimate, labelled so."""
+
+    def __init__(self, spec, spec_dir: Path, loaded: LoadedSpec | None = None):
+        # Loading the tokenizer costs ~70 ms (a real 151k vocabulary, ~1 s): do it only when some data is actually
+        # counted, so a spec-only lint (pre-commit on a spec edit) stays instant.
+        self._spec, self._spec_dir, self._loaded_spec = spec, spec_dir, loaded
+        self._loaded = False
+        self._tok = None  # the model's own tokenizer
+        self._train_tok = None  # what the trainer renders with (template swap), or None when that fails
+        self.template_error = None  # the pipeline's TemplateError, reported by FT313
+        self.overhead = 4
+        self._calibrated_counter = None  # lint_count.CalibratedCounter, made on first use
+        self.model_error: str | None = None  # why the model's files are unusable (rule FT004)
+
+    def _load(self) -> None:
+        if self._loaded:
+            return
+        self._loaded = True
+        spec = self._spec
+        try:
+            from ftspec.models.check import load_problem, model_problem
+            from ftspec.models.resolve import resolve_model
+            from ftspec.tokenizer.chat import ChatTokenizer
+
+            try:
+                ref = resolve_model(spec.model.base, spec.model.revision, spec_dir=self._spec_dir)
+            except ValueError as exc:
+                self.model_error = str(exc)
+                return
+            try:
+                tok = ChatTokenizer.from_model(ref)
+            except Exception as exc:  # a corrupt tokenizer.json or template file: reported, not raised
+                self.model_error = load_problem(exc)
+                return
+            self.model_error = model_problem(ref, tok)
+            if self.model_error:
+                return
+            self._tok = tok
+        except Exception:
+            self._tok = None
+        if self._tok is None:
+            return
+        from ftspec.data.pipeline import PipelineError, read_chat_template, training_tokenizer
+
+        try:
+            user = read_chat_template(self._loaded_spec) if self._loaded_spec is not None else None
+            self._train_tok = training_tokenizer(self._tok, spec.method, spec.data.assistant_only_loss, user)
+        except PipelineError as exc:
+            self.template_error = exc
+
+    @property
+    def tok(self):
+        self._load()
+        return self._tok
+
+    def check_model(self) -> str | None:
+        """Why the spec's model folder cannot be used, or None. The builtin is known good and skipped, so a
+        lint of the quickstart does not pay for loading its tokenizer when it counts no data."""
+        if self._spec.model.base.startswith("builtin:") and not self._loaded:
+            return None
+        self._load()
+        return self.model_error
+
+    @property
+    def exact(self) -> bool:
+        self._load()
+        return self._train_tok is not None
+
+    def _calibrated(self):
+        from ftspec.lint.calibrated import CalibratedCounter
+
+        if self._calibrated_counter is None:
+            limit = platform_token_limit(self._spec)
+            L = self._spec.data.max_length
+            self._calibrated_counter = CalibratedCounter(self._train_tok, [L] + ([limit] if limit else []), L)
+        return self._calibrated_counter
+
+    @property
+    def mode(self) -> str:
+        if self.exact:
+            c = self._calibrated_counter
+            if c is not None and c.counted:
+                return (f"model tokenizer and the trainer's chat template: exact for the {c.rendered:,} samples near a "
+                        f"limit or calibrating a shape, the other {c.counted:,} from their contents plus the template's "
+                        "measured overhead")
+            return "exact (model tokenizer and the chat template the trainer uses)"
+        why = "no tokenizer on this machine" if self.tok is None else "the chat template cannot render them"
+        return f"estimated (~4 chars/token, ~3 for CJK; {why})"
+
+    def count(self, records: list[dict], method: str) -> list[int]:
+        """Tokens of each canonical record as the trainer tokenizes it (DPO: prompt + the longer answer). A
+        sample far over max_length is counted from a bounded prefix (a lower bound, still over max_length), so
+        one 50 MB record costs no more than a long one."""
+        if self.exact:
+            from ftspec.data.pipeline import PipelineError, tokenize
+
+            def exact(batch: list[dict]) -> list[int]:
+                return tokenize(batch, method, self._train_tok, assistant_only_loss=False,
+                                max_length=self._spec.data.max_length, bounded=True).lengths
+
+            try:
+                if method == "cpt":  # plain text: no template to render, the exact count is cheap
+                    return exact(records)
+                return self._calibrated().count(records, method, exact)
+            except (PipelineError, ValueError, TypeError, LookupError) as exc:  # a template that cannot render them
+                self.template_error = self.template_error or exc
+                self._train_tok = None
+        out = []
+        for record in records:
+            texts = message_texts(record)
+            if method == "dpo" and isinstance(record.get("rejected"), list):
+                texts = texts + [str(m.get("content") or "") for m in record["rejected"] if isinstance(m, dict)]
+            out.append(char_token_estimate("".join(texts)) + (self.overhead * len(texts) if len(texts) > 1 else 0))
+        return out
+
+
+class NoTokenCounter(TokenCounter):
+    """For `plan`, which tokenizes every sample exactly itself: lint skips its own count."""
+
+    def count(self, records: list[dict], method: str) -> list[int]:
+        return [0] * len(records)

@@ -1,0 +1,58 @@
+import math
+
+from ftspec.lint.rules.base import Rule, doc
+
+
+def _processes(s) -> int:
+    return s.compute.nodes * (s.compute.processes_per_node or (1 if s.compute.accelerator == "cpu" else s.compute.gpus_per_node))
+
+
+MIN_STEPS = 50
+
+
+def _estimated(ctx) -> int:
+    s = ctx.spec
+    n = ctx.effective_train_count()
+    batches = math.ceil(math.ceil(n / s.training.batch_size) / _processes(s))
+    return math.ceil(math.ceil(batches / s.training.gradient_accumulation) * s.training.epochs)
+
+
+def steps(ctx) -> tuple[int, bool]:
+    """(optimizer steps, exact): the plan's own count when the model's tokenizer is here, else an estimate."""
+    from ftspec.plan.steps import optimizer_steps
+
+    s = ctx.spec
+    prepared = ctx.prepared()
+    if prepared is not None and prepared.rows:
+        return optimizer_steps(prepared.rows, epochs=s.training.epochs, per_device_batch=s.training.batch_size,
+                               grad_accum=s.training.gradient_accumulation, world_size=_processes(s)), True
+    return _estimated(ctx), False
+
+
+def check(ctx, rule):
+    t = ctx.train
+    if t is None or t.read_error or t.records == 0:
+        return
+    if not ctx.spec.data.packing and _estimated(ctx) >= 2 * MIN_STEPS:
+        # Far from the threshold: only mix-ins (more rows) and the trainer's rare drops separate the estimate from
+        # the plan's count, so running the whole pipeline (a second pass over the data) cannot change the verdict.
+        return
+    n, exact = steps(ctx)
+    if n < MIN_STEPS:
+        s = ctx.spec.training
+        if exact:
+            rows = ctx.prepared().rows
+            what = f"{n} optimizer steps (exact, as the plan counts: {rows} training rows"
+        else:
+            what = f"about {n} optimizer steps (estimated: {ctx.effective_train_count()} samples after split"
+        yield rule.finding(ctx, f"{what}, batch {s.batch_size} x accumulation {s.gradient_accumulation}, "
+                           f"{s.epochs:g} epochs); fewer than ~50 steps often trains poorly", at=("training", "batch_size"),
+                           hint="lower batch_size/gradient_accumulation or add data")
+
+
+RULE = Rule("FT105", "too-few-steps", "warning", "Fewer than ~50 optimizer steps.",
+            doc("Counts optimizer steps as the plan does (the data pipeline's rows) when the model's tokenizer is on "
+                "this machine and the estimate is under 100 (twice the threshold, without packing); otherwise estimates steps = ceil(ceil(N/batch)/processes/grad_accum) * epochs with N "
+                "after the validation split.",
+                "Too few updates is a common cause of poor fine-tuning results.",
+                "100 samples, batch 16, 3 epochs -> 21 steps", "000 Ark overview"), "000", check)
