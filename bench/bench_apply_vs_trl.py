@@ -5,7 +5,7 @@ Requirement: ftspec's tokens/s >= 0.95 x the hand-written script's.
 The job: builtin:tiny, SFT on the first --records records of LLaMA-Factory's alpaca_en_demo.json (format
 alpaca), max_length 512 (over-length samples dropped, as ftspec does for SFT), batch 8, 1 epoch, no
 validation, no holdout; once with LoRA (rank 16, alpha 4) and once with full fine-tuning.
-The plan is compiled in Python and its run folder written with ``ftspec.apply.write_inputs``; then, in fresh
+The plan is compiled in Python and its run folder written with ``ftspec.runs.inputs.write_inputs``; then, in fresh
 processes, interleaved (order rotated every round):
 
 * ``ftspec``       ``python -m ftspec.train RUN_DIR``
@@ -65,7 +65,7 @@ SIDES = ("ftspec", "ftspec-accel", "hand", "hand+tb")
 
 def write_run(tmp: Path, case: str, records: int) -> tuple[Path, dict]:
     """Compile the plan and write its run folder (the template every run copies)."""
-    from ftspec.apply import write_inputs
+    from ftspec.runs.inputs import write_inputs
     from ftspec.spec.load import load_spec
     from ftspec.plan.compile import build_plan
 
@@ -77,7 +77,7 @@ def write_run(tmp: Path, case: str, records: int) -> tuple[Path, dict]:
     plan = build_plan(loaded)
     template = folder / "template"
     write_inputs(loaded, plan, template)
-    return template, plan.data
+    return template, plan.data.model_dump()
 
 
 def one(side: str, template: Path, work: Path, env: dict) -> dict:

@@ -2,7 +2,7 @@
 
 For each max_length, everything comes from ftspec's own plan pipeline (no torch): ``ftspec.spec.load.load_spec`` +
 ``ftspec.plan.compile.build_plan`` for the rows and optimizer steps the plan promises (packing off and on),
-``ftspec.data.pipeline.prepare`` for the exact per-sample token lengths, and ``ftspec.plan.packing`` for the
+``ftspec.pipeline.prepare.prepare`` for the exact per-sample token lengths, and ``ftspec.data.packing`` for the
 bfd rows (the replica of TRL 1.16's ``pack_dataset``).
 
 Columns (SFT, over_length drop as ftspec defaults for SFT, 3 epochs, batch 8, one process):
@@ -81,8 +81,8 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3, help="plan timings per cell (median reported)")
     ns = ap.parse_args()
 
-    from ftspec.data.pipeline import prepare
-    from ftspec.plan.packing import pack_bfd, sft_kept_lengths
+    from ftspec.pipeline.prepare import prepare
+    from ftspec.data.packing import pack_bfd, sft_kept_lengths
 
     rows_out = []
     with tempfile.TemporaryDirectory(prefix="bench-packing-") as tmp:
@@ -99,7 +99,7 @@ def main() -> None:
                 loaded, plan, med, worst = timed_plan(spec, ns.repeats)
                 cell[f"plan_s_{packing}"] = round(med, 3)
                 cell[f"plan_s_max_{packing}"] = round(worst, 3)
-                cell[f"rows_{packing}"] = plan.data["rows"]
+                cell[f"rows_{packing}"] = plan.data.rows
                 cell[f"steps_{packing}"] = plan.optimizer_steps
                 if packing == "false":
                     prepared = prepare(loaded)
@@ -108,7 +108,7 @@ def main() -> None:
                     cell["kept"] = prepared.counts["train"]
                     first = prepared.tokens.first_loss if loaded.spec.data.assistant_only_loss else None
                     seqs = sft_kept_lengths(lengths, first, max_length=L)  # the trainer's rows, in order
-                    assert len(seqs) == plan.data["rows"], (len(seqs), plan.data["rows"])
+                    assert len(seqs) == plan.data.rows, (len(seqs), plan.data.rows)
                     tokens = sum(seqs)
                     cell["tokens_per_epoch"] = tokens
                     cell["fill_unpacked"] = tokens / (len(seqs) * L)

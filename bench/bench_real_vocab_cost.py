@@ -5,7 +5,7 @@ host-memory estimate is within +-30% of the training process's measured peak RSS
 +-50% of the measured ``train_runtime`` (the Trainer's ``trainer.train()`` call).
 
 Each case writes a spec and data, compiles the plan in Python, writes the run folder with
-``ftspec.apply.write_inputs``, and runs the training entry point (``python -m ftspec.train RUN_DIR``) in a fresh
+``ftspec.runs.inputs.write_inputs``, and runs the training entry point (``python -m ftspec.train RUN_DIR``) in a fresh
 process, as ``ftspec apply`` does. Measured: ``train_result.json``'s ``peak_memory_gib.host_rss`` (the process's
 ``ru_maxrss``) and ``train_runtime_s``. The machine this project runs on is shared (2 cores, several engineers'
 jobs): wall-clock train time swings with their load, so the time column is noisy; ``load`` prints the 1-minute
@@ -49,7 +49,7 @@ CASES = {
 
 
 def run_case(name: str, threads: int) -> dict:
-    from ftspec.apply import write_inputs
+    from ftspec.runs.inputs import write_inputs
     from ftspec.spec.load import load_spec
     from ftspec.models.fixtures import cached
     from ftspec.plan.compile import build_plan

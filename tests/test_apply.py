@@ -161,7 +161,8 @@ def test_export_merge(finished):
 def test_concurrent_apply_is_refused(tmp_path):
     from ftspec.spec.load import load_spec
     from ftspec.plan.compile import build_plan
-    from ftspec.runs import RunLock, run_id, run_root
+    from ftspec.plan.identity import run_id, run_root
+    from ftspec.runfolder.locks import RunLock
 
     spec = make_project(tmp_path / "p")
     plan = build_plan(load_spec(spec))
@@ -173,7 +174,10 @@ def test_concurrent_apply_is_refused(tmp_path):
 
 def test_nan_loss_stops_with_a_clear_message(tmp_path):
     """A learning rate no spec allows (1e30) makes the loss NaN for real; apply stops and says so."""
-    from ftspec.apply import ApplyError, EXIT_NAN, train, write_inputs
+    from ftspec.runfolder.contract import EXIT_NAN
+    from ftspec.runs.errors import ApplyError
+    from ftspec.runs.inputs import write_inputs
+    from ftspec.runs.training import run_training
     from ftspec.spec.load import load_spec
     from ftspec.plan.compile import build_plan
 
@@ -181,12 +185,12 @@ def test_nan_loss_stops_with_a_clear_message(tmp_path):
     loaded = load_spec(spec)
     plan = build_plan(loaded)
     run_dir = tmp_path / "run"
-    write_inputs(loaded, plan, run_dir)
+    bound = write_inputs(loaded, plan, run_dir)
     stored = json.loads((run_dir / "plan.json").read_text())
     stored["job"]["trainer_args"].update(learning_rate=1e30, max_grad_norm=0.0)
     (run_dir / "plan.json").write_text(json.dumps(stored))
     with pytest.raises(ApplyError) as err:
-        train(plan, run_dir, resume=False)
+        run_training(bound, run_dir, resume=False)
     assert err.value.code == EXIT_NAN and "NaN" in err.value.message
     assert json.loads((run_dir / "train_result.json").read_text())["stopped"] == "nan_loss"
 
@@ -253,7 +257,10 @@ def test_real_report_html_renders_in_chromium(finished, tmp_path):
 def test_out_of_memory_is_one_clear_line_with_the_plans_estimate(tmp_path, monkeypatch):
     """A real OOM needs a GPU; here the trainer's OOM path is forced (sitecustomize raises torch's OOM error
     in the training subprocess), and everything from there on is the real launch, files and message."""
-    from ftspec.apply import ApplyError, EXIT_OOM, train, write_inputs
+    from ftspec.runfolder.contract import EXIT_OOM
+    from ftspec.runs.errors import ApplyError
+    from ftspec.runs.inputs import write_inputs
+    from ftspec.runs.training import run_training
     from ftspec.spec.load import load_spec
     from ftspec.plan.compile import build_plan
 
@@ -261,7 +268,7 @@ def test_out_of_memory_is_one_clear_line_with_the_plans_estimate(tmp_path, monke
     loaded = load_spec(spec)
     plan = build_plan(loaded)
     run_dir = tmp_path / "run"
-    write_inputs(loaded, plan, run_dir)
+    bound = write_inputs(loaded, plan, run_dir)
     hook = tmp_path / "hook"
     hook.mkdir()
     (hook / "sitecustomize.py").write_text(
@@ -275,7 +282,7 @@ def test_out_of_memory_is_one_clear_line_with_the_plans_estimate(tmp_path, monke
     monkeypatch.setenv("PYTHONPATH", f"{hook}{os.pathsep}{ROOT}")
     monkeypatch.setenv("FTSPEC_TEST_OOM", "1")
     with pytest.raises(ApplyError) as err:
-        train(plan, run_dir, resume=False)
+        run_training(bound, run_dir, resume=False)
     assert err.value.code == EXIT_OOM
     assert "out of memory" in err.value.message and "the plan estimated" in err.value.message
 

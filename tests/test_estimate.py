@@ -15,21 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from ftspec.plan.architectures import ARCHITECTURES, UnknownArchitecture, find_architecture, get_architecture
-from ftspec.plan.estimate import (
-    CPU_PROCESS_GIB,
-    GIB,
-    MEMORY_BAND,
-    OPTIMIZED_STACK_MFU,
-    TIME_BAND,
-    EstimateError,
-    count_parameters,
-    estimate,
-    fit,
-    lora_trainable_parameters,
-    matmul_parameters,
-)
-from ftspec.plan.hardware import ACCELERATORS, UnknownAccelerator, get_accelerator
+from ftspec.models.architectures import ARCHITECTURES, UnknownArchitecture, find_architecture, get_architecture
+from ftspec.plan.estimate import estimate, fit
+from ftspec.plan.estimate_terms import CPU_PROCESS_GIB, GIB, MEMORY_BAND, OPTIMIZED_STACK_MFU, TIME_BAND, EstimateError
+from ftspec.plan.model_shape import count_parameters, lora_trainable_parameters, matmul_parameters
+from ftspec.launch.accelerators import ACCELERATORS, UnknownAccelerator, get_accelerator
 from ftspec.platforms import managed_training_costs, managed_training_prices
 
 REPO = Path(__file__).resolve().parents[1]
@@ -445,7 +435,7 @@ def test_estimate_serialises_to_json():
 
 
 def test_planner_modules_import_without_torch_or_transformers():
-    code = ("import sys; import ftspec.plan.estimate, ftspec.plan.hardware, ftspec.plan.architectures; "
+    code = ("import sys; import ftspec.plan.estimate, ftspec.launch.accelerators, ftspec.models.architectures; "
             "bad = [m for m in ('torch', 'transformers', 'peft', 'trl') if m in sys.modules]; "
             "assert not bad, bad")
     env = {**os.environ, "PYTHONPATH": str(REPO)}

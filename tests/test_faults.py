@@ -23,7 +23,9 @@ pytest.importorskip("trl")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_apply import ROOT, apply, make_project, run_dirs  # noqa: E402
 
-from ftspec import runs  # noqa: E402
+from ftspec.runfolder import contract  # noqa: E402
+from ftspec.runfolder.checkpoints import complete_checkpoints  # noqa: E402
+from ftspec.runfolder.locks import TrainerLock, trainer_alive  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +34,7 @@ def reference(tmp_path_factory):
     proc = apply(spec)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     (run_dir,) = run_dirs(spec)
-    assert len(runs.complete_checkpoints(run_dir)) == 2
+    assert len(complete_checkpoints(run_dir)) == 2
     return spec, run_dir
 
 
@@ -66,7 +68,7 @@ def flip(path: Path, n: int = 1000) -> None:
 def test_damaged_newest_checkpoint_falls_back_to_the_older_one(reference, tmp_path, damage):
     spec, run_dir = copy_of(reference, tmp_path / "p")
     unfinish(run_dir)
-    older, newest = runs.complete_checkpoints(run_dir)
+    older, newest = complete_checkpoints(run_dir)
     if damage == "flip-weights":
         flip(newest / "adapter_model.safetensors")
     elif damage == "empty-optimizer":
@@ -141,7 +143,7 @@ def test_export_of_a_run_without_weights_is_a_clear_error(reference, tmp_path):
 def test_apply_refuses_while_a_trainer_of_the_run_lives(reference, tmp_path):
     spec, run_dir = copy_of(reference, tmp_path / "p")
     unfinish(run_dir)
-    with runs.TrainerLock(run_dir):
+    with TrainerLock(run_dir):
         proc = apply(spec)
     assert proc.returncode == 1 and "a trainer of this run is working on" in proc.stderr
     assert not (run_dir / "train_result.json").exists()
@@ -185,7 +187,7 @@ def _wait_for_first_checkpoint(proc: subprocess.Popen, spec: Path) -> Path:
     deadline = time.time() + 300
     while time.time() < deadline:
         dirs = run_dirs(spec)
-        if dirs and list((dirs[0] / "checkpoints").glob("checkpoint-*/" + runs.MANIFEST)):
+        if dirs and list((dirs[0] / "checkpoints").glob("checkpoint-*/" + contract.MANIFEST)):
             return dirs[0]
         assert proc.poll() is None, "apply finished before it could be stopped"
         time.sleep(0.1)
@@ -211,9 +213,9 @@ def test_stopping_apply_stops_its_trainer_and_resumes_to_the_same_result(referen
         assert "interrupted" in err and "rerun `ftspec apply` to resume" in err
         assert "Traceback" not in err and "CalledProcessError" not in err
     deadline = time.time() + 60
-    while runs.trainer_alive(run_dir) and time.time() < deadline:  # the trainer dies with its parent
+    while trainer_alive(run_dir) and time.time() < deadline:  # the trainer dies with its parent
         time.sleep(0.2)
-    assert runs.trainer_alive(run_dir) is None
+    assert trainer_alive(run_dir) is None
     if how != "sigterm":
         return  # the resume after it is the same code path as after SIGTERM; CI time is spent once
     again = apply(spec)
@@ -250,8 +252,7 @@ def _loaded_plan(spec: Path):
 def _disk_full_on(monkeypatch, predicate) -> None:
     import errno
 
-    from ftspec import apply as apply_mod
-    from ftspec import atomic
+    from ftspec.core import atomic
 
     real = atomic.write_bytes_atomic
 
@@ -260,12 +261,12 @@ def _disk_full_on(monkeypatch, predicate) -> None:
             raise OSError(errno.ENOSPC, "No space left on device", str(path))
         real(path, data)
 
-    monkeypatch.setattr(atomic, "write_bytes_atomic", write)
-    monkeypatch.setattr(apply_mod, "write_text_atomic", lambda p, t: write(p, t.encode("utf-8")))
+    monkeypatch.setattr(atomic, "write_bytes_atomic", write)  # write_text_atomic writes through it
 
 
 def test_full_disk_during_evaluation_is_one_line_and_the_next_apply_finishes(reference, tmp_path, monkeypatch):
-    from ftspec.apply import ApplyError, apply_plan
+    from ftspec.runs.apply import apply_plan
+    from ftspec.runs.errors import ApplyError
 
     spec, run_dir = copy_of(reference, tmp_path / "p")
     (run_dir / "report.json").unlink()  # as if the disk filled up after training, before the report
@@ -281,7 +282,8 @@ def test_full_disk_during_evaluation_is_one_line_and_the_next_apply_finishes(ref
 
 
 def test_full_disk_while_writing_inputs_is_one_line(tmp_path, monkeypatch):
-    from ftspec.apply import ApplyError, apply_plan
+    from ftspec.runs.apply import apply_plan
+    from ftspec.runs.errors import ApplyError
 
     spec = make_project(tmp_path / "p", n=32, epochs=2)
     loaded, plan = _loaded_plan(spec)
@@ -301,18 +303,20 @@ def test_output_dir_that_is_not_a_folder_is_a_located_error(tmp_path):
 
 
 def test_a_trainer_crash_is_one_line_with_the_traceback_in_a_file(tmp_path, capfd):
-    from ftspec.apply import ApplyError, train, write_inputs
+    from ftspec.runs.errors import ApplyError
+    from ftspec.runs.inputs import write_inputs
+    from ftspec.runs.training import run_training
 
     spec = make_project(tmp_path / "p", n=32, epochs=1)
     loaded, plan = _loaded_plan(spec)
     run_dir = tmp_path / "run"
-    write_inputs(loaded, plan, run_dir)
+    bound = write_inputs(loaded, plan, run_dir)
     stored = json.loads((run_dir / "plan.json").read_text())
     (tmp_path / "empty-model").mkdir()
     stored["job"]["model"]["base"] = str(tmp_path / "empty-model")  # no config.json: from_pretrained raises
     (run_dir / "plan.json").write_text(json.dumps(stored))
     with pytest.raises(ApplyError) as err:
-        train(plan, run_dir, resume=False)
+        run_training(bound, run_dir, resume=False)
     assert err.value.message.startswith("training failed: ") and "rerun `ftspec apply`" in err.value.message
     err_text = capfd.readouterr().err
     assert "Traceback" not in err_text and "CalledProcessError" not in err_text

@@ -13,7 +13,9 @@ import sys
 import pytest
 import yaml
 
-from ftspec.plan.launch import MAIN_IP_PLACEHOLDER, LayoutError, render_launch, resolve_layout
+from ftspec.launch.files import render_launch
+from ftspec.launch.layout import LayoutError, resolve_layout
+from ftspec.launch.local import MAIN_IP_PLACEHOLDER
 from ftspec.spec.schema import Spec
 
 
@@ -258,7 +260,7 @@ def test_job_name_is_checked():
 
 
 def test_import_is_light():
-    code = ("import sys, ftspec.plan.launch; "
+    code = ("import sys, ftspec.launch.layout; "
             "print(sorted(m for m in ('torch', 'transformers', 'accelerate') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -10,6 +10,7 @@ import random
 import pytest
 
 from ftspec.lint.counting import TokenCounter
+from ftspec.methods import get_method
 from ftspec.lint.engine import run_lint
 from ftspec.spec.load import load_spec
 from ftspec.plan.compile import build_plan
@@ -43,14 +44,14 @@ def test_over_length_verdicts_equal_the_pipelines(family, request, tmp_path):
     max_length = 600 if family.startswith("builtin:") else 200  # the middle of the length spread: many near it
     loaded = _spec(tmp_path, base, max_length)
     plan = build_plan(loaded)
-    over = plan.data["over_max_length"]
+    over = plan.data.over_max_length
     assert 100 < over < 500, over  # the limit cuts through the data
 
     counter = TokenCounter(loaded.spec, loaded.dir, loaded)
-    from ftspec.data.formats import to_canonical
+    from ftspec.data.formats import as_conversation
 
-    records = [to_canonical(r, "messages") for r in _records(600, 1)]
-    counts = counter.count(records, "sft")
+    records = [as_conversation(r, "messages") for r in _records(600, 1)]
+    counts = counter.count(records, get_method("sft"))
     assert sum(n > max_length for n in counts) == over
     calibrated = counter._calibrated_counter
     assert calibrated.counted > 60 and calibrated.rendered + calibrated.counted == 600  # the fast path ran

@@ -23,8 +23,8 @@ def test_plan_does_not_import_torch():
     """`ftspec plan` (lint, data pipeline, exact tokenization, cost model, launch templates) stays torch-free."""
     spec = ROOT / "examples" / "quickstart" / "ftspec.yaml"
     code = (
-        "import sys\nfrom ftspec.cli import compile_plan\nfrom ftspec.plan.views import to_json, to_text\n"
-        f"loaded, plan, findings = compile_plan({str(spec)!r})\nto_text(plan); to_json(plan)\n"
+        "import sys\nfrom ftspec.plan.planning import plan_spec\nfrom ftspec.plan.views import to_json, to_text\n"
+        f"plan = plan_spec({str(spec)!r}).plan\nto_text(plan); to_json(plan)\n"
         "bad = [m for m in ('torch', 'transformers', 'trl', 'peft', 'accelerate') if m in sys.modules]\n"
         "assert not bad, bad\nprint('ok', plan.optimizer_steps)\n"
     )

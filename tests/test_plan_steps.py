@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from ftspec.data.pipeline import prepare
+from ftspec.pipeline.prepare import prepare
 from ftspec.spec.load import load_spec
 from ftspec.plan.compile import build_plan
 
@@ -137,7 +137,7 @@ def test_plan_steps_equal_trainer_global_step(case: Case, tiny, tmp_path):
     assert plan.optimizer_steps_exact and plan.optimizer_steps >= 1
     prepared = prepare(loaded)
 
-    args = dict(plan.job["trainer_args"])
+    args = dict(plan.job.trainer_args)
     args.update(output_dir=str(tmp_path / "out"), report_to=[], save_strategy="no", logging_strategy="no",
                 disable_tqdm=True)
     config_cls = trl.DPOConfig if case.method == "dpo" else trl.SFTConfig
@@ -146,7 +146,7 @@ def test_plan_steps_equal_trainer_global_step(case: Case, tiny, tmp_path):
     trainer = trainer_cls(model=model, args=config_cls(**args), processing_class=tokenizer,
                           train_dataset=datasets.Dataset.from_list(prepared.train),
                           eval_dataset=datasets.Dataset.from_list(prepared.validation) if prepared.validation else None)
-    assert len(trainer.train_dataset) == plan.data["rows"]
+    assert len(trainer.train_dataset) == plan.data.rows
     trainer.train()
     assert trainer.state.global_step == plan.optimizer_steps
 
@@ -157,7 +157,7 @@ def test_the_matrix_exercises_drops_truncation_packing_and_mixing(tmp_path):
     for case in CASES:
         folder = tmp_path / case.name
         folder.mkdir()
-        seen[case.name] = build_plan(write_case(case, folder)).data
+        seen[case.name] = build_plan(write_case(case, folder)).data.model_dump()
     assert seen["sft-drop-over-length"]["dropped_over_length"] > 0
     assert seen["sft-truncate-aol"]["dropped_by_trainer"] > 0
     assert seen["sft-truncate-all-loss"]["truncated"] > 0 and seen["sft-truncate-all-loss"]["dropped_by_trainer"] == 0

@@ -2,7 +2,8 @@
 
 import pytest
 
-from ftspec.data.formats import detect_format, to_canonical, validate_record
+from ftspec.data.formats import detect_format
+from ftspec.methods import get_method
 from ftspec.data.reader import read_records
 from ftspec.lint.engine import run_lint
 from ftspec.spec.load import load_spec
@@ -49,10 +50,10 @@ def test_glaive_tool_calls_parse():
     rec = items[0].record
     fmt = detect_format(rec)
     assert fmt == "sharegpt"
-    canon = to_canonical(rec, fmt, "sft")
+    problems, canon = get_method("sft").convert(rec, fmt)
     assert canon["tools"] and any(m.get("tool_calls") for m in canon["messages"])
     assert any(m["role"] == "tool" for m in canon["messages"])
-    assert validate_record(rec, fmt, "sft") == []
+    assert problems == []
 
 
 def test_dpo_sharegpt_pairs(tmp_path):

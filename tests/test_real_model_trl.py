@@ -5,7 +5,7 @@ The fixtures (tests/conftest.py, ftspec/models/fixtures.py) carry Qwen2.5-Instru
 added tokens, tokenizer_config.json and chat templates (TRL's copies of the hub originals, which have no
 ``{% generation %}`` markers); TRL swaps in its training templates, and so must the plan. Each case writes a spec
 and its data, compiles the plan (no torch), writes the rows the way ``apply`` does, reads them the way the trainer
-does (ftspec.train.common.read_rows), builds the real TRL trainer on them and compares its prepared dataset.
+does (ftspec.train.job.read_rows), builds the real TRL trainer on them and compares its prepared dataset.
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ import math
 import pytest
 
 from conftest import SHARED_DATA
-from ftspec.data.pipeline import prepare, read_chat_template, training_tokenizer
+from ftspec.data.chat_template import read_chat_template, training_tokenizer
+from ftspec.methods import get_method
+from ftspec.pipeline.prepare import prepare
 from ftspec.spec.load import load_spec
 from ftspec.plan.compile import build_plan
 from ftspec.tokenizer.chat import ChatTokenizer
@@ -106,17 +108,17 @@ def hf_tokenizers(qwen25_dir, qwen3_dir):
 
 def trl_trainer(loaded, plan, prepared, tmp_path, hf_tokenizer):
     """TRL's trainer on the run-folder rows, with the plan's own arguments (only output settings overridden)."""
-    from ftspec.apply import _write_jsonl
-    from ftspec.train.common import read_rows
+    from ftspec.runs.inputs import write_jsonl
+    from ftspec.train.job import read_rows
 
-    _write_jsonl(tmp_path / "rows.jsonl", prepared.train)
-    args = dict(plan.job["trainer_args"])
+    write_jsonl(tmp_path / "rows.jsonl", prepared.train)
+    args = dict(plan.job.trainer_args)
     args.update(output_dir=str(tmp_path / "out"), report_to=[], save_strategy="no", logging_strategy="no",
                 disable_tqdm=True, eval_strategy="no")
     args.pop("metric_for_best_model", None)
     dpo = plan.method == "dpo"
     config = (trl.DPOConfig if dpo else trl.SFTConfig)(**args)
-    model = transformers.AutoModelForCausalLM.from_pretrained(plan.job["model"]["base"], dtype=torch.float32)
+    model = transformers.AutoModelForCausalLM.from_pretrained(plan.job.model.base, dtype=torch.float32)
     cls = trl.DPOTrainer if dpo else trl.SFTTrainer
     return cls(model=model, args=config, processing_class=hf_tokenizer, train_dataset=read_rows(tmp_path / "rows.jsonl"))
 
@@ -124,8 +126,10 @@ def trl_trainer(loaded, plan, prepared, tmp_path, hf_tokenizer):
 def _ours_masks(loaded, prepared, model_dir):
     """ftspec's assistant mask of every row the trainer keeps, truncated as the trainer truncates."""
     spec = loaded.spec
-    tok = training_tokenizer(ChatTokenizer.from_files(model_dir / "tokenizer.json"), spec.method,
-                             spec.data.assistant_only_loss, read_chat_template(loaded))
+    method = get_method(spec.method)
+    tok = training_tokenizer(ChatTokenizer.from_files(model_dir / "tokenizer.json"), chat=not method.plain_text,
+                             assistant_only_loss=method.assistant_only(spec.data),
+                             user_template=read_chat_template(loaded))
     L = spec.data.max_length
     out = []
     for ids, mask in tok.encode_chat_batch([r["messages"] for r in prepared.train],
@@ -149,7 +153,7 @@ def test_plan_equals_trl_on_real_templates(family, fmt, request, tmp_path, hf_to
     ds = trainer.train_dataset
     L = loaded.spec.data.max_length
 
-    assert len(ds) == plan.data["rows"] > 0
+    assert len(ds) == plan.data.rows > 0
     if fmt == "dpo":
         pairs = [(len(p), len(c), len(r)) for p, c, r in zip(ds["prompt_ids"], ds["chosen_ids"], ds["rejected_ids"])]
         assert plan.train_tokens.per_epoch == sum(min(p + c, L) + min(p + r, L) for p, c, r in pairs)
@@ -163,7 +167,8 @@ def test_plan_equals_trl_on_real_templates(family, fmt, request, tmp_path, hf_to
             labels = [[t != -100 for t in row] for row in ds["labels"]]
             assert plan.train_tokens.loss_bearing_per_epoch == sum(map(sum, labels))
             # The template TRL trains with is the one the plan rendered with, and the masks agree token by token.
-            ours = training_tokenizer(ChatTokenizer.from_files(model_dir / "tokenizer.json"), "sft", True)
+            ours = training_tokenizer(ChatTokenizer.from_files(model_dir / "tokenizer.json"), chat=True,
+                                      assistant_only_loss=True)
             assert trainer.chat_template == ours.chat_template != ChatTokenizer.from_files(
                 model_dir / "tokenizer.json").chat_template
             masks = _ours_masks(loaded, prepared, model_dir)
@@ -172,13 +177,13 @@ def test_plan_equals_trl_on_real_templates(family, fmt, request, tmp_path, hf_to
     batches = len(trainer.get_train_dataloader())
     t = loaded.spec.training
     assert plan.optimizer_steps == math.ceil(batches / t.gradient_accumulation) * t.epochs
-    assert plan.data["dropped_by_trainer"] == len(prepared.train) - len(ds)
+    assert plan.data.dropped_by_trainer == len(prepared.train) - len(ds)
 
 
 def test_the_cases_exercise_drops_and_tools(tmp_path, qwen25_dir):
-    chat = build_plan(write_spec(tmp_path, qwen25_dir, "chat")).data
+    chat = build_plan(write_spec(tmp_path, qwen25_dir, "chat")).data.model_dump()
     assert chat["dropped_over_length"] == 2  # rows 4 and 9 are long
-    dpo = build_plan(write_spec(tmp_path, qwen25_dir, "dpo", max_length=48)).data
+    dpo = build_plan(write_spec(tmp_path, qwen25_dir, "dpo", max_length=48)).data.model_dump()
     assert dpo["dropped_over_length"] > 0
     prepared = prepare(write_spec(tmp_path, qwen25_dir, "tools"))
     assert all(isinstance(r["tools"], list) and r["messages"][1]["tool_calls"] for r in prepared.train)
@@ -218,7 +223,7 @@ def test_a_template_trl_cannot_train_is_a_located_ft310(tmp_path, qwen25_dir):
     # The way out the message names works: the same template trains on whole conversations.
     spec["data"]["assistant_only_loss"] = False
     (tmp_path / "spec.yaml").write_text(json.dumps(spec, indent=1))
-    assert build_plan(load_spec(tmp_path / "spec.yaml")).data["rows"] > 0
+    assert build_plan(load_spec(tmp_path / "spec.yaml")).data.rows > 0
 
 
 def test_no_rows_left_names_the_cause(tmp_path, qwen25_dir):
@@ -238,7 +243,7 @@ def test_lint_counts_what_the_plan_counts(tmp_path, qwen25_dir):
     loaded = write_spec(tmp_path, qwen25_dir, "dpo", n=12, max_length=48)
     plan = build_plan(loaded)
     findings = {f.code: f for f in run_lint(loaded)}
-    over = plan.data["over_max_length"]
+    over = plan.data.over_max_length
     assert over == 4  # rows 0, 3, 6, 9: a long rejected answer
     assert findings["FT302"].message.startswith(f"{over} of 12 samples") and "exact" in findings["FT302"].message
     assert findings["FT105"].message.startswith(f"{plan.optimizer_steps} optimizer steps (exact")
@@ -256,7 +261,7 @@ def test_glaive_tool_calls_plan_equals_trainer(tmp_path, qwen25_dir, hf_tokenize
     loaded = load_spec(tmp_path / "spec.yaml")
     plan = build_plan(loaded)
     trainer = trl_trainer(loaded, plan, prepare(loaded), tmp_path, hf_tokenizers[str(qwen25_dir)])
-    assert len(trainer.train_dataset) == plan.data["rows"] > 0
+    assert len(trainer.train_dataset) == plan.data.rows > 0
     assert sum(len(x) for x in trainer.train_dataset["input_ids"]) == plan.train_tokens.per_epoch
     assert plan.optimizer_steps == math.ceil(len(trainer.get_train_dataloader()) / 1)
 
@@ -272,8 +277,8 @@ def _weighted_chat(i: int) -> dict:
 
 @pytest.mark.parametrize("family", ["qwen25_dir", "qwen3_dir"])
 def test_weight_zero_turns_carry_no_loss_in_plan_and_trainer(family, request, tmp_path, hf_tokenizers):
-    from ftspec.apply import _write_jsonl
-    from ftspec.train.common import read_rows
+    from ftspec.runs.inputs import write_jsonl
+    from ftspec.train.job import read_rows
     from ftspec.train.weighted import tokenize_weighted, training_template, weighted_datasets
 
     model_dir = request.getfixturevalue(family)
@@ -287,18 +292,18 @@ def test_weight_zero_turns_carry_no_loss_in_plan_and_trainer(family, request, tm
     assert prepared.counts["dropped_zero_weight"] == 2 and len(prepared.train) == 12  # samples 6 and 13
 
     tokenizer = hf_tokenizers[str(model_dir)]
-    _write_jsonl(tmp_path / "rows.jsonl", prepared.train)
-    args = dict(plan.job["trainer_args"], output_dir=str(tmp_path / "out"), report_to=[], save_strategy="no",
+    write_jsonl(tmp_path / "rows.jsonl", prepared.train)
+    args = dict(plan.job.trainer_args, output_dir=str(tmp_path / "out"), report_to=[], save_strategy="no",
                 logging_strategy="no", disable_tqdm=True, eval_strategy="no")
     args.pop("metric_for_best_model", None)
     config = trl.SFTConfig(**args)
     rows = read_rows(tmp_path / "rows.jsonl")
-    train, _ = weighted_datasets(rows, None, tokenizer, config)  # what ftspec.train.common does before SFTTrainer
+    train, _ = weighted_datasets(rows, None, tokenizer, config)  # what ftspec.train.sft does before SFTTrainer
     model = transformers.AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=torch.float32)
     ds = trl.SFTTrainer(model=model, args=config, processing_class=tokenizer, train_dataset=train).train_dataset
 
     labelled = [[t for t in row if t != -100] for row in ds["labels"]]
-    assert len(ds) == plan.data["rows"] == 12
+    assert len(ds) == plan.data.rows == 12
     assert plan.train_tokens.loss_bearing_per_epoch == sum(map(len, labelled))
     assert plan.train_tokens.per_epoch == sum(len(x) for x in ds["input_ids"])
     for row, record in zip(labelled, prepared.train):
@@ -307,7 +312,7 @@ def test_weight_zero_turns_carry_no_loss_in_plan_and_trainer(family, request, tm
     # The rows ftspec tokenized are TRL's own: on the same conversations without weights they are identical.
     unweighted = [{"messages": [{k: v for k, v in m.items() if k != "weight"} for m in r["messages"]]}
                   for r in prepared.train]
-    _write_jsonl(tmp_path / "plain.jsonl", unweighted)
+    write_jsonl(tmp_path / "plain.jsonl", unweighted)
     own = trl.SFTTrainer(model=model, args=config, processing_class=tokenizer,
                          train_dataset=read_rows(tmp_path / "plain.jsonl")).train_dataset
     ours = trl.SFTTrainer(model=model, args=config, processing_class=tokenizer,

@@ -100,7 +100,7 @@ def test_spec_size_is_checked_before_reading(tmp_path):
 
 def test_bounded_prefix_gives_the_same_plan_counts(tmp_path):
     """The bounded prefix only stands in for texts over max_length; the pipeline's counts are unchanged."""
-    from ftspec.data.pipeline import prepare
+    from ftspec.pipeline.prepare import prepare
     from ftspec.models.resolve import resolve_model
     from ftspec.tokenizer.chat import ChatTokenizer
 

@@ -3,7 +3,8 @@
 import json
 from collections import Counter
 
-from ftspec.data.pipeline import prepare, split_validation
+from ftspec.pipeline.prepare import prepare
+from ftspec.pipeline.split import split_validation
 from ftspec.spec.load import load_spec
 
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from ftspec.plan.packing import packed_rows, sft_kept_lengths, sft_train_rows
-from ftspec.plan.steps import batches_per_rank, optimizer_steps, updates_per_epoch
+from ftspec.data.packing import packed_rows, sft_kept_lengths, sft_train_rows
+from ftspec.pipeline.steps import batches_per_rank, optimizer_steps, updates_per_epoch
 
 torch = pytest.importorskip("torch")
 trl = pytest.importorskip("trl")
@@ -228,7 +228,7 @@ def test_packing_replica_matches_trl_pack_dataset(strategy):
     from datasets import Dataset, Features, Sequence, Value
     from trl.data_utils import pack_dataset
 
-    from ftspec.plan.packing import pack_bfd, pack_lengths
+    from ftspec.data.packing import pack_bfd, pack_lengths
 
     datasets.disable_progress_bars()
     features = Features({"input_ids": Sequence(Value("int64"))})

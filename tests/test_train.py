@@ -22,7 +22,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("trl")
 pytest.importorskip("peft")
 
-from ftspec.train import EXIT_NAN, EXIT_OK, EXIT_OOM, EXIT_STEP_MISMATCH, EXIT_USAGE  # noqa: E402
+from ftspec.runfolder.contract import EXIT_NAN, EXIT_OK, EXIT_OOM, EXIT_STEP_MISMATCH, EXIT_USAGE  # noqa: E402
 from ftspec.train.__main__ import main  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -254,7 +254,7 @@ def test_two_process_cpu_ddp(tmp_path):
 
 
 def test_overfitting_and_best_checkpoint_rules(tmp_path):
-    from ftspec.train.common import best_checkpoint, overfitting
+    from ftspec.train.results import best_checkpoint, overfitting
 
     train = [[s, 3.0 - 0.1 * s] for s in range(1, 13)]  # train loss keeps falling
     assert overfitting(train, [[4, 2.0], [8, 1.8], [12, 1.9]])  # validation rose over the last epoch

@@ -16,7 +16,7 @@ from conftest import SHARED_DATA
 
 pytest.importorskip("trl")
 
-from ftspec.apply import write_inputs  # noqa: E402
+from ftspec.runs.inputs import write_inputs  # noqa: E402
 from ftspec.spec.load import load_spec  # noqa: E402
 from ftspec.plan.compile import build_plan  # noqa: E402
 

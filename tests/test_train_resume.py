@@ -24,7 +24,7 @@ pytest.importorskip("trl")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_train import make_run, result  # noqa: E402
 
-from ftspec.train import common  # noqa: E402
+from ftspec.runfolder.checkpoints import newest_complete_checkpoint  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -48,8 +48,8 @@ def test_newest_complete_checkpoint_skips_half_written(tmp_path):
         if step != 10:  # 10: killed after the Trainer's save, before ftspec recorded the checkpoint's hashes
             (ck / f"checkpoint-{step}" / "ftspec-manifest.json").write_text('{"sha256": {}}')
     (ck / "checkpoint-x").mkdir()
-    assert common.newest_complete_checkpoint(tmp_path) == ck / "checkpoint-4"
-    assert common.newest_complete_checkpoint(tmp_path / "nothing") is None
+    assert newest_complete_checkpoint(tmp_path) == ck / "checkpoint-4"
+    assert newest_complete_checkpoint(tmp_path / "nothing") is None
 
 
 def test_resume_after_sigkill_matches_uninterrupted_run(tmp_path, monkeypatch):

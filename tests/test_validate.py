@@ -199,7 +199,7 @@ def test_wrong_shaped_sections_give_located_errors(tmp_path, value, section):
 
 
 def test_rules_docs_page_is_current():
-    from ftspec.cli import rules_docs_page
+    from ftspec.lint.rules.docs import rules_docs_page
     from ftspec.lint.rules import all_rules
 
     page = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")

@@ -55,13 +55,14 @@ WAYS_OUT = ("set data.assistant_only_loss: false to train on whole conversations
             "file whose assistant output sits inside {% generation %} ... {% endgeneration %}")
 
 
-def training_tokenizer(tok, method: str, assistant_only_loss: bool, user_template: str | None = None):
+def training_tokenizer(tok, *, chat: bool, assistant_only_loss: bool, user_template: str | None = None):
     """The tokenizer as the trainer renders training rows: the spec's data.chat_template over the model's, then TRL's
-    swap. Raises TemplateError where TRL would fail."""
+    swap. ``chat``: the method renders conversations (not plain text); ``assistant_only_loss``: it masks the loss to
+    the assistant's tokens (SFTTrainer's swap to a training template). Raises TemplateError where TRL would fail."""
     where = ("data", "chat_template") if user_template is not None else ("data", "assistant_only_loss")
     if user_template is not None:
         tok = tok.with_template(user_template)
-    if method == "cpt":
+    if not chat:
         return tok
     if tok.chat_template is None:
         raise TemplateError("the model's tokenizer has no chat template, so chat samples cannot be rendered",
@@ -70,7 +71,7 @@ def training_tokenizer(tok, method: str, assistant_only_loss: bool, user_templat
     if isinstance(tok.chat_template, dict) and "default" not in tok.chat_template:
         raise TemplateError(f"the model has several chat templates and no default: {sorted(tok.chat_template)}",
                             ("model", "base"), hint="set data.chat_template to the one to train with")
-    if method != "sft" or not assistant_only_loss or has_generation_markers(tok.chat_template):
+    if not assistant_only_loss or has_generation_markers(tok.chat_template):
         return tok
     table = trl_training_templates()
     if table is None:

@@ -1,15 +1,14 @@
-"""Record formats: detect, convert to canonical form, and validate. Pure functions, shared with training.
+"""Record formats: detect one, and convert a record into the shapes the methods train on. Pure functions.
 
-Canonical forms:
-  SFT  {"messages": [{"role", "content", ...}, ...], "tools"?: [...]}
-  DPO  {"prompt": [msgs], "chosen": [assistant msg], "rejected": [assistant msg]}
-  CPT  {"text": str}
+Shapes (each method, in ``ftspec.methods``, picks one and validates it):
+  conversation  {"messages": [{"role", "content", ...}, ...], "tools"?: [...]}
+  preference    {"prompt": [msgs], "chosen": [assistant msg], "rejected": [assistant msg]}
+  text          {"text": str}
 """
 
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 FORMATS = ("messages", "alpaca", "sharegpt", "preference", "prompt_completion", "text")
@@ -130,67 +129,70 @@ def _tools(record: dict) -> Any:
     return tools or None
 
 
-def to_canonical(record: Any, fmt: str, method: str = "sft") -> dict:
-    """Convert one record of ``fmt`` into the canonical form for ``method``. Never raises for dict input."""
-    if not isinstance(record, dict):
-        return {}
-    out: dict
-    if fmt == "text":
-        return {"text": record.get("text")}
+def _chat_messages(record: dict, fmt: str) -> dict | None:
+    """{"messages": [...]} of one record in ``fmt`` (preference data: the prompt and the chosen answer); {"text"}
+    for plain text; None for an unknown format."""
     if fmt == "alpaca":
-        msgs: list = []
-        if record.get("system"):
-            msgs.append({"role": "system", "content": record["system"]})
-        history = record.get("history")
-        for pair in history if isinstance(history, list) else []:
-            if isinstance(pair, (list, tuple)) and len(pair) == 2:
-                msgs += [{"role": "user", "content": pair[0]}, {"role": "assistant", "content": pair[1]}]
-        instr, inp = record.get("instruction") or "", record.get("input") or ""
-        user = f"{instr}\n{inp}" if instr and inp else (instr or inp)
-        msgs.append({"role": "user", "content": user})
-        out = {"messages": msgs}
-        if method == "dpo" and "chosen" in record:
-            return {"prompt": msgs, "chosen": _msgs(record.get("chosen")), "rejected": _msgs(record.get("rejected"))}
+        msgs = _alpaca_prompt(record)
         msgs.append({"role": "assistant", "content": record.get("output")})
-        return out
+        return {"messages": msgs}
     if fmt == "prompt_completion":
         prompt, completion = record.get("prompt"), record.get("completion")
         prompt = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else _msgs(prompt)
         completion = [{"role": "assistant", "content": completion}] if isinstance(completion, str) else _msgs(completion)
-        out = {"messages": (prompt if isinstance(prompt, list) else []) + (completion if isinstance(completion, list) else [])}
-    elif fmt == "sharegpt":
+        return {"messages": (prompt if isinstance(prompt, list) else []) + (completion if isinstance(completion, list) else [])}
+    if fmt == "sharegpt":
         msgs = _msgs(record.get("conversations"))
         if record.get("system") and isinstance(msgs, list):
             msgs = [{"role": "system", "content": record["system"]}] + msgs
-        out = {"messages": msgs}
-    elif fmt == "messages":
-        out = {"messages": _msgs(record.get("messages"))}
-    elif fmt == "preference":
-        if "preferred_output" in record:  # OpenAI DPO
-            inp = record.get("input")
-            prompt = _msgs(inp.get("messages") if isinstance(inp, dict) else inp)
-            out = {"prompt": prompt, "chosen": _msgs(record.get("preferred_output")),
-                   "rejected": _msgs(record.get("non_preferred_output"))}
-        else:
-            if "messages" in record:
-                prompt = _msgs(record.get("messages"))
-            elif "conversations" in record:
-                prompt = _msgs(record.get("conversations"))
-            elif isinstance(record.get("prompt"), str):
-                prompt = [{"role": "user", "content": record["prompt"]}]
-            else:
-                prompt = _msgs(record.get("prompt"))
-            chosen, rejected = record.get("chosen"), record.get("rejected")
-            if isinstance(chosen, str):
-                chosen = {"role": "assistant", "content": chosen}
-            if isinstance(rejected, str):
-                rejected = {"role": "assistant", "content": rejected}
-            out = {"prompt": prompt, "chosen": _msgs(chosen), "rejected": _msgs(rejected)}
-        if method != "dpo":  # preference data used for SFT: train on the chosen answer
-            p, c = out["prompt"], out["chosen"]
-            out = {"messages": (p if isinstance(p, list) else []) + (c if isinstance(c, list) else [])}
+        return {"messages": msgs}
+    if fmt == "messages":
+        return {"messages": _msgs(record.get("messages"))}
+    if fmt == "preference":
+        pair = _preference_pair(record)
+        p, c = pair["prompt"], pair["chosen"]
+        return {"messages": (p if isinstance(p, list) else []) + (c if isinstance(c, list) else [])}
+    return None
+
+
+def _alpaca_prompt(record: dict) -> list:
+    msgs: list = []
+    if record.get("system"):
+        msgs.append({"role": "system", "content": record["system"]})
+    history = record.get("history")
+    for pair in history if isinstance(history, list) else []:
+        if isinstance(pair, (list, tuple)) and len(pair) == 2:
+            msgs += [{"role": "user", "content": pair[0]}, {"role": "assistant", "content": pair[1]}]
+    instr, inp = record.get("instruction") or "", record.get("input") or ""
+    user = f"{instr}\n{inp}" if instr and inp else (instr or inp)
+    msgs.append({"role": "user", "content": user})
+    return msgs
+
+
+def _preference_pair(record: dict) -> dict:
+    if "preferred_output" in record:  # OpenAI DPO
+        inp = record.get("input")
+        prompt = _msgs(inp.get("messages") if isinstance(inp, dict) else inp)
+        return {"prompt": prompt, "chosen": _msgs(record.get("preferred_output")),
+                "rejected": _msgs(record.get("non_preferred_output"))}
+    if "messages" in record:
+        prompt = _msgs(record.get("messages"))
+    elif "conversations" in record:
+        prompt = _msgs(record.get("conversations"))
+    elif isinstance(record.get("prompt"), str):
+        prompt = [{"role": "user", "content": record["prompt"]}]
     else:
-        return {}
+        prompt = _msgs(record.get("prompt"))
+    chosen, rejected = record.get("chosen"), record.get("rejected")
+    if isinstance(chosen, str):
+        chosen = {"role": "assistant", "content": chosen}
+    if isinstance(rejected, str):
+        rejected = {"role": "assistant", "content": rejected}
+    return {"prompt": prompt, "chosen": _msgs(chosen), "rejected": _msgs(rejected)}
+
+
+def _with_extras(out: dict, record: dict) -> dict:
+    """The record's tools (a JSON string parsed), images and label, carried beside the conversation."""
     tools = _tools(record)
     if tools is not None:
         out["tools"] = tools
@@ -198,14 +200,47 @@ def to_canonical(record: Any, fmt: str, method: str = "sft") -> dict:
         out["images"] = record["images"]
     if "label" in record:
         out["label"] = record["label"]
-    if method == "cpt" and "messages" in out and isinstance(out["messages"], list):
+    return out
+
+
+# --- the shapes the methods train on: each never raises for dict input ------------------------------------------
+
+def as_conversation(record: Any, fmt: str) -> dict:
+    """{"messages": [...], "tools"?, "images"?, "label"?}: a conversation to train on (preference data: the prompt
+    and its chosen answer); plain text stays {"text": ...}; {} for what fits no format."""
+    if not isinstance(record, dict):
+        return {}
+    if fmt == "text":
+        return {"text": record.get("text")}
+    out = _chat_messages(record, fmt)
+    return {} if out is None else _with_extras(out, record)
+
+
+def as_preference(record: Any, fmt: str) -> dict:
+    """{"prompt": [...], "chosen": [...], "rejected": [...], ...} for preference data (and alpaca records with
+    chosen/rejected); any other record as ``as_conversation`` gives it, without a pair."""
+    if not isinstance(record, dict):
+        return {}
+    if fmt == "alpaca" and "chosen" in record:
+        return {"prompt": _alpaca_prompt(record), "chosen": _msgs(record.get("chosen")),
+                "rejected": _msgs(record.get("rejected"))}
+    if fmt == "preference":
+        return _with_extras(_preference_pair(record), record)
+    return as_conversation(record, fmt)
+
+
+def as_text(record: Any, fmt: str) -> dict:
+    """{"text": ...}: plain text, or a conversation's message contents joined by newlines."""
+    out = as_conversation(record, fmt)
+    if isinstance(out.get("messages"), list):
         return {"text": "\n".join(str(m.get("content") or "") for m in out["messages"] if isinstance(m, dict))}
     return out
 
 
 # --- validation -------------------------------------------------------------------------------
 
-def _check_messages(msgs: Any, field: str, problems: list, *, has_tools: bool) -> None:
+def check_messages(msgs: Any, field: str, problems: list, *, has_tools: bool) -> None:
+    """Append (message, field) for each problem of a list of messages."""
     if not isinstance(msgs, list) or not msgs:
         problems.append((f"'{field}' must be a non-empty list of messages", field))
         return
@@ -227,98 +262,3 @@ def _check_messages(msgs: Any, field: str, problems: list, *, has_tools: bool) -
             problems.append((f"{where}: missing or empty content", f"{where}.content"))
         if m.get("reasoning_content") or m.get("reasoning") or m.get("thinking"):
             problems.append((f"{where}: has reasoning content; it trains only with a thinking-mode chat template", f"{where}.reasoning"))
-
-
-def validate_record(record: Any, fmt: str | None, method: str = "sft") -> list[tuple[str, str]]:
-    """Format problems of one raw record as (message, field) pairs; empty when the record is fine.
-
-    Fields ending in ``.reasoning`` (reasoning content), ``tools`` (tool calls without tools) and
-    ``label`` (KTO-style labels, an unsupported method) are flagged so callers can tell them apart.
-    """
-    return validate_and_convert(record, fmt, method)[0]
-
-
-def validate_and_convert(record: Any, fmt: str | None, method: str = "sft") -> tuple[list[tuple[str, str]], dict]:
-    """``validate_record``'s problems and the record's canonical form, converted once (lint's hot loop)."""
-    if not isinstance(record, dict):
-        return [(f"record is a {type(record).__name__}, not an object", "")], {}
-    if fmt is None:
-        return [("record matches no known format (messages, alpaca, sharegpt, preference, prompt_completion, text)", "")], {}
-    problems: list[tuple[str, str]] = []
-    if "label" in record and isinstance(record.get("label"), bool):
-        problems.append(("record has a KTO-style boolean 'label': KTO is not a supported method (use sft, dpo or cpt)", "label"))
-    canon = to_canonical(record, fmt, method)
-    return _problems(canon, fmt, method, problems), canon
-
-
-def _problems(canon: dict, fmt: str, method: str, problems: list) -> list[tuple[str, str]]:
-    if method == "cpt":
-        text = canon.get("text")
-        if not isinstance(text, str) or not text.strip():
-            problems.append(("missing or empty 'text'", "text"))
-        return problems
-    has_tools = bool(canon.get("tools"))
-    if method == "dpo":
-        if "prompt" not in canon:
-            problems.append((f"a {fmt} record has no chosen/rejected pair: DPO needs preference data", ""))
-            return problems
-        _check_messages(canon["prompt"], "prompt", problems, has_tools=has_tools)
-        for key in ("chosen", "rejected"):
-            v = canon[key]
-            _check_messages(v, key, problems, has_tools=has_tools)
-            if isinstance(v, list) and v and isinstance(v[-1], dict) and v[-1].get("role") != "assistant":
-                problems.append((f"'{key}' must be an assistant message", key))
-        p = canon["prompt"]
-        if isinstance(p, list) and p and isinstance(p[-1], dict) and p[-1].get("role") != "user":
-            problems.append(("DPO prompt must end on a user turn", "prompt"))
-        if canon["chosen"] == canon["rejected"]:
-            problems.append(("chosen and rejected are identical", "chosen"))
-        return problems
-    msgs = canon.get("messages")
-    if fmt == "text" and "messages" not in canon:
-        problems.append(("plain-text record in an SFT dataset: SFT needs conversations", "text"))
-        return problems
-    _check_messages(msgs, "messages", problems, has_tools=has_tools)
-    if isinstance(msgs, list) and msgs and isinstance(msgs[-1], dict) and msgs[-1].get("role") != "assistant":
-        problems.append(("conversation does not end on an assistant turn (nothing to train on)", "messages"))
-    return problems
-
-
-def canonical_texts(canon: dict) -> tuple[str, str]:
-    """(prompt text, answer text) of a canonical record, for hashing and length estimates."""
-    if "text" in canon:
-        return "", str(canon.get("text") or "")
-    if "prompt" in canon:
-        prompt, answer = canon.get("prompt"), canon.get("chosen")
-    else:
-        msgs = canon.get("messages") if isinstance(canon.get("messages"), list) else []
-        prompt, answer = msgs[:-1], msgs[-1:]
-
-    def join(ms: Any) -> str:
-        if not isinstance(ms, list):
-            return ""
-        return "\x1e".join(f"{m.get('role')}\x1f{m.get('content')}" for m in ms if isinstance(m, dict))
-
-    return join(prompt), join(answer)
-
-
-def message_texts(canon: dict) -> list[str]:
-    """All text that is tokenized for a canonical record, one string per message."""
-    if "text" in canon:
-        return [str(canon.get("text") or "")]
-    out: list[str] = []
-    for key in ("messages", "prompt", "chosen"):
-        v = canon.get(key)
-        if isinstance(v, list):
-            out += [str(m.get("content") or "") for m in v if isinstance(m, dict)]
-    return out
-
-
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uff00-\uffef]")
-
-
-def char_token_estimate(text: str) -> int:
-    """Tokens in ``text`` without a tokenizer: about 3 characters a token for CJK-heavy text, 4 otherwise."""
-    n = len(text)
-    cjk = len(_CJK.findall(text)) if n else 0
-    return (n + 2) // 3 if cjk * 3 > n else (n + 3) // 4

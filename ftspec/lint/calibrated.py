@@ -18,44 +18,10 @@ The pipeline (``plan``) always renders every sample.
 
 from __future__ import annotations
 
-import json
-from typing import Any, Callable
+from typing import Callable
 
 CALIBRATION = 3  # samples of a shape rendered exactly before its overhead is trusted
 UNSTABLE_SPREAD = 16  # tokens: a shape whose overhead varies more is always rendered
-
-
-def _content(message: Any) -> list[str]:
-    if not isinstance(message, dict):
-        return []
-    out = [str(message.get("content") or "")]
-    for key in ("reasoning_content", "tool_calls"):
-        value = message.get(key)
-        if value:
-            out.append(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
-    return out
-
-
-def _shape(messages: Any) -> tuple:
-    if not isinstance(messages, list):
-        return ()
-    return tuple((m.get("role"), bool(m.get("reasoning_content")), bool(m.get("tool_calls")), "images" in m)
-                 if isinstance(m, dict) else None for m in messages)
-
-
-def _parts(record: dict, method: str) -> tuple[tuple, list[list[str]]]:
-    """(shape key, groups of texts): DPO counts prompt + the longer answer, so its answers are groups of their own."""
-    tools = record.get("tools")
-    tool_text = [json.dumps(tools, ensure_ascii=False)] if tools else []
-    if method == "dpo":
-        prompt = [t for m in record.get("prompt") or [] for t in _content(m)] + tool_text
-        chosen = [t for m in record.get("chosen") or [] for t in _content(m)]
-        rejected = [t for m in record.get("rejected") or [] for t in _content(m)]
-        key = ("dpo", _shape(record.get("prompt")), _shape(record.get("chosen")), _shape(record.get("rejected")),
-               bool(tools))
-        return key, [prompt, chosen, rejected]
-    messages = record.get("messages") or []
-    return ("sft", _shape(messages), bool(tools)), [[t for m in messages for t in _content(m)] + tool_text]
 
 
 class CalibratedCounter:
@@ -80,8 +46,8 @@ class CalibratedCounter:
     def _near_a_limit(self, estimate: int, margin: int) -> bool:
         return any(abs(estimate - limit) <= margin for limit in self._limits)
 
-    def count(self, records: list[dict], method: str, exact: Callable[[list[dict]], list[int]]) -> list[int]:
-        keys, groups = zip(*(_parts(r, method) for r in records)) if records else ((), ())
+    def count(self, records: list[dict], method, exact: Callable[[list[dict]], list[int]]) -> list[int]:
+        keys, groups = zip(*(method.count_parts(r) for r in records)) if records else ((), ())
         content = self._content_tokens(list(groups))
         result: list[int | None] = [None] * len(records)
         exact_now: list[int] = []

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ftspec.lint.counting import TokenCounter
 from ftspec.lint.record_checks import Tally
+from ftspec.methods import get_method
 from ftspec.spec.load import LoadedSpec
 
 
@@ -89,7 +90,8 @@ class LintContext:
         if not hasattr(self, "_prepared"):
             self._prepared = None
             if self.counter.exact and self.train is not None and not self.train.read_error and not self.train.problems:
-                from ftspec.data.pipeline import PipelineError, prepare
+                from ftspec.data.errors import PipelineError
+                from ftspec.pipeline.prepare import prepare
 
                 try:
                     self._prepared = prepare(self.loaded, self.counter.tok)
@@ -103,7 +105,7 @@ class LintContext:
         if t is None:
             return 0
         n = t.records
-        if self.spec.over_length == "drop" and self.spec.method != "cpt":
+        if self.spec.over_length == "drop" and not get_method(self.spec.method).plain_text:
             n -= t.over_length
         v = self.spec.data.validation
         if isinstance(v, float):

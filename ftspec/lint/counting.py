@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ftspec.data.formats import char_token_estimate, message_texts
+from ftspec.data.texts import char_token_estimate
+from ftspec.methods import get_method
+from ftspec.methods.base import Method
 from ftspec.platforms import get_platform
 from ftspec.spec.load import LoadedSpec
 
@@ -59,11 +61,15 @@ class TokenCounter:
             self._tok = None
         if self._tok is None:
             return
-        from ftspec.data.pipeline import PipelineError, read_chat_template, training_tokenizer
+        from ftspec.data.chat_template import read_chat_template, training_tokenizer
+        from ftspec.data.errors import PipelineError
 
+        method = get_method(spec.method)
         try:
             user = read_chat_template(self._loaded_spec) if self._loaded_spec is not None else None
-            self._train_tok = training_tokenizer(self._tok, spec.method, spec.data.assistant_only_loss, user)
+            self._train_tok = training_tokenizer(self._tok, chat=not method.plain_text,
+                                                 assistant_only_loss=method.assistant_only(spec.data),
+                                                 user_template=user)
         except PipelineError as exc:
             self.template_error = exc
 
@@ -106,19 +112,19 @@ class TokenCounter:
         why = "no tokenizer on this machine" if self.tok is None else "the chat template cannot render them"
         return f"estimated (~4 chars/token, ~3 for CJK; {why})"
 
-    def count(self, records: list[dict], method: str) -> list[int]:
+    def count(self, records: list[dict], method: Method) -> list[int]:
         """Tokens of each canonical record as the trainer tokenizes it (DPO: prompt + the longer answer). A
         sample far over max_length is counted from a bounded prefix (a lower bound, still over max_length), so
         one 50 MB record costs no more than a long one."""
         if self.exact:
-            from ftspec.data.pipeline import PipelineError, tokenize
+            from ftspec.data.errors import PipelineError
 
             def exact(batch: list[dict]) -> list[int]:
-                return tokenize(batch, method, self._train_tok, assistant_only_loss=False,
-                                max_length=self._spec.data.max_length, bounded=True).lengths
+                return method.tokenize(batch, self._train_tok, assistant_only_loss=False,
+                                       max_length=self._spec.data.max_length, bounded=True).lengths
 
             try:
-                if method == "cpt":  # plain text: no template to render, the exact count is cheap
+                if method.plain_text:  # no template to render: the exact count is cheap
                     return exact(records)
                 return self._calibrated().count(records, method, exact)
             except (PipelineError, ValueError, TypeError, LookupError) as exc:  # a template that cannot render them
@@ -126,9 +132,7 @@ class TokenCounter:
                 self._train_tok = None
         out = []
         for record in records:
-            texts = message_texts(record)
-            if method == "dpo" and isinstance(record.get("rejected"), list):
-                texts = texts + [str(m.get("content") or "") for m in record["rejected"] if isinstance(m, dict)]
+            texts = method.estimate_texts(record)
             out.append(char_token_estimate("".join(texts)) + (self.overhead * len(texts) if len(texts) > 1 else 0))
         return out
 
@@ -136,5 +140,5 @@ class TokenCounter:
 class NoTokenCounter(TokenCounter):
     """For `plan`, which tokenizes every sample exactly itself: lint skips its own count."""
 
-    def count(self, records: list[dict], method: str) -> list[int]:
+    def count(self, records: list[dict], method: Method) -> list[int]:
         return [0] * len(records)

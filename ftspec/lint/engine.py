@@ -6,7 +6,7 @@ import re
 
 from ftspec.core.findings import Finding
 from ftspec.lint.scan import collect
-from ftspec.spec.load import LoadedSpec
+from ftspec.spec.load import LoadedSpec, load_specs
 
 _DISABLE = re.compile(r"#\s*ftspec:\s*disable=([A-Za-z0-9_, ]+)")
 
@@ -52,3 +52,11 @@ def run_lint(loaded: LoadedSpec, *, select: list[str] | None = None, disable=(),
             out.append(f)
     out.sort(key=Finding.sort_key)
     return out
+
+
+def lint_specs(paths, *, select: list[str] | None = None, disable=()) -> tuple[list[LoadedSpec], list[Finding]]:
+    """Load and lint each spec file: the loaded specs, and every finding (a spec that does not load: its FT000s)."""
+    loaded_specs, found = load_specs(paths)
+    for loaded in loaded_specs:
+        found.extend(run_lint(loaded, select=select, disable=disable))
+    return loaded_specs, found

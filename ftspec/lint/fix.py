@@ -72,3 +72,13 @@ def apply_fixes(loaded, findings: list) -> list[AppliedFix]:
         y.dump(doc, out)
         write_text_atomic(Path(file), out.getvalue())
     return applied
+
+
+def fix_specs(loaded_specs: list, findings: list) -> list[AppliedFix]:
+    """Apply, to each spec file, the fixes its own findings carry; what was changed."""
+    changed = []
+    for loaded in loaded_specs:
+        files = {str(loaded.path)} | {loc.file for loc in loaded.source.values.values()}
+        mine = [f for f in findings if f.code != "FT000" and f.extra.get("fix") and f.path in files]
+        changed += apply_fixes(loaded, mine)
+    return changed

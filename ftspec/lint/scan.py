@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from ftspec.data.formats import canonical_texts, detect_format, validate_and_convert
+from ftspec.data.formats import detect_format
+from ftspec.data.texts import canonical_texts
 from ftspec.data.reader import DataReadError, read_records
 from ftspec.lint.context import DataStats, LintContext
 from ftspec.lint.counting import NoTokenCounter, TokenCounter, platform_token_limit
 from ftspec.lint.record_checks import RecordChecks
+from ftspec.methods import get_method
 from ftspec.spec.load import LoadedSpec
 
 MAX_PROBLEMS_PER_FILE = 20
@@ -15,9 +17,7 @@ CHUNK = 1024
 
 def scan(stats: DataStats, spec, counter: TokenCounter, forced_fmt: str, train_hashes: set | None,
          checks: RecordChecks | None = None) -> DataStats:
-    method = spec.method if stats.role != "holdout" else ("dpo" if spec.method == "dpo" else "sft")
-    if stats.role == "holdout" and spec.method == "cpt":
-        method = "cpt"
+    method = get_method(spec.method)  # the holdout too: lint checks it is data this method can read
     max_len = spec.data.max_length
     platform_limit = platform_token_limit(spec)
     keep_hashes = stats.role == "train"
@@ -63,7 +63,7 @@ def scan(stats: DataStats, spec, counter: TokenCounter, forced_fmt: str, train_h
             rfmt = fmt or detect_format(record)
             if fmt is None and rfmt is not None and forced_fmt == "auto" and stats.fmt is None:
                 stats.fmt = rfmt
-            problems, canon = validate_and_convert(record, rfmt, method)
+            problems, canon = method.convert(record, rfmt)
             bad = False
             for msg, fld in problems:
                 if fld == "label":
@@ -112,12 +112,6 @@ def _problem(stats: DataStats, line: int, message: str, fld: str) -> None:
     if len(stats.problems) < MAX_PROBLEMS_PER_FILE:
         stats.problems.append((line, message, fld))
 
-
-class NoTokenCounter(TokenCounter):
-    """For `plan`, which tokenizes every sample exactly itself: lint skips its own count."""
-
-    def count(self, records: list[dict], method: str) -> list[int]:
-        return [0] * len(records)
 
 def collect(loaded: LoadedSpec, *, count_tokens: bool = True) -> LintContext:
     spec = loaded.spec

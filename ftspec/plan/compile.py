@@ -1,26 +1,26 @@
 """Compile a loaded spec into a Plan: the resolved job, its launch files, exact counts and the cost preview.
 
-The Plan is a data object (Terraform style): ``views.py`` renders it as text or JSON, ``apply`` executes
-exactly what it holds. Nothing here imports torch.
+The Plan (``model.py``) is a data object (Terraform style): ``views.py`` renders it as text or JSON, ``apply``
+executes exactly what it holds. Nothing here imports torch.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
-from ftspec.data.pipeline import PreparedData, no_rows_cause, packing_strategy, prepare
+from ftspec.launch.files import render_launch
+from ftspec.launch.layout import resolve_layout
+from ftspec.methods import get_method
+from ftspec.models.architectures import find_architecture
 from ftspec.models.resolve import resolve_model
+from ftspec.pipeline.prepare import load_tokenizer, no_rows_cause, prepare
+from ftspec.pipeline.steps import optimizer_steps
 from ftspec.plan import fingerprint
-from ftspec.plan.architectures import find_architecture
 from ftspec.plan.estimate import EstimateError, estimate
-from ftspec.plan.launch import Layout, render_launch, resolve_layout
-from ftspec.plan.steps import optimizer_steps
+from ftspec.plan.job import build_job, gradient_checkpointing, has_validation_rows, precision
+from ftspec.plan.model import Plan, TrainTokens
+from ftspec.platforms import managed_training_costs
 
-PLAN_FORMAT = 1
-CHAT_TEMPLATE_FILE = "data/chat_template.jinja"  # in the run folder
 NO_ROWS_RULE = "FT110"  # ftspec/lint/rules/ft110_no_training_rows.py says the same in lint
 
 
@@ -34,120 +34,6 @@ class PlanError(Exception):
         self.code, self.hint = code, hint  # the lint rule that names the problem; FT000 when none does
 
 
-class TrainTokens(BaseModel):
-    per_epoch: int | None  # tokens through the model per epoch, no padding (DPO: chosen + rejected)
-    loss_bearing_per_epoch: int | None  # tokens that carry a label
-    total: int | None  # per epoch x epochs: what FLOPs and the managed platforms' bills count
-
-
-class Plan(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    format: int = PLAN_FORMAT
-    name: str
-    method: str
-    spec_file: str
-    spec: dict  # the resolved spec (extends merged, defaults filled)
-    fingerprint: dict
-    optimizer_steps: int
-    optimizer_steps_exact: bool
-    train_tokens: TrainTokens
-    tokens_estimated: bool  # True without the model's tokenizer (character-based estimate)
-    flops: float | None
-    peak_memory_gib_per_device: float | None
-    wall_time_hours: float | None
-    cost_usd: float | None
-    fits: bool | None  # None on the CPU (host RAM, no fit check) or for an unknown architecture
-    remedies: list[dict]  # each with its own re-estimated memory
-    managed_costs: list[dict]  # the same training tokens on managed platforms, where the guides give a price
-    data: dict  # counts of the pipeline: read, split, mixed, dropped, rows the trainer sees
-    layout: dict
-    launch: dict  # accelerate_config, launch_argv, launch_line, sbatch, skypilot
-    job: dict  # what the training entry point receives
-    estimate: dict | None
-    notes: list[str]
-
-
-def _precision(layout: Layout) -> tuple[str, str, str]:
-    """(load dtype, mixed-precision flag for the trainer, the estimator's precision)."""
-    if layout.mixed_precision == "bf16":
-        return "bfloat16", "bf16", "bf16"
-    if layout.mixed_precision == "fp16":
-        # fp16 AMP needs fp32 master weights: load fp32, autocast to half.
-        return "float32", "fp16", "bf16-mixed"
-    return "float32", "no", "fp32"
-
-
-def _gradient_checkpointing(spec, layout: Layout) -> bool:
-    if spec.training.gradient_checkpointing is not None:
-        return spec.training.gradient_checkpointing
-    return layout.accelerator != "cpu"
-
-
-def trainer_args(spec, layout: Layout, prepared: PreparedData, mixed: str, checkpointing: bool) -> dict[str, Any]:
-    t, d = spec.training, spec.data
-    has_validation = has_validation_rows(prepared)
-    args: dict[str, Any] = {
-        "num_train_epochs": t.epochs,
-        "per_device_train_batch_size": t.batch_size,
-        "per_device_eval_batch_size": t.batch_size,
-        "gradient_accumulation_steps": t.gradient_accumulation,
-        "learning_rate": spec.learning_rate,
-        "warmup_steps": t.warmup_ratio,  # transformers 5: a float below 1 is a ratio of the total steps
-        "lr_scheduler_type": t.lr_scheduler,
-        "weight_decay": t.weight_decay,
-        "max_grad_norm": t.max_grad_norm,
-        "optim": "adamw_bnb_8bit" if t.optimizer == "adamw_8bit" else "adamw_torch",
-        "seed": t.seed,
-        "data_seed": t.seed,
-        "bf16": mixed == "bf16",
-        "fp16": mixed == "fp16",
-        "use_cpu": layout.accelerator == "cpu",
-        "activation_checkpointing": checkpointing,  # transformers 5 name; gradient_checkpointing is deprecated
-        "logging_strategy": "steps",
-        "logging_steps": t.logging_steps,
-        # Checkpoints every epoch are also the resume points after a crash.
-        "save_strategy": "epoch",
-        # save_per_epoch: false keeps only the newest checkpoint (still a resume point after a crash).
-        "save_total_limit": None if t.save_per_epoch else 1,
-        "eval_strategy": "epoch" if has_validation else "no",
-        "dataloader_drop_last": False,
-        "report_to": ["tensorboard"],
-        "max_length": d.max_length,
-    }
-    if has_validation:
-        # Tracking the best checkpoint also keeps it from checkpoint rotation (save_total_limit).
-        args.update(metric_for_best_model="eval_loss", greater_is_better=False)
-    if spec.method in ("sft", "cpt"):
-        args.update(packing=d.packing, packing_strategy=packing_strategy(spec.method))
-    if spec.method == "sft":
-        args["assistant_only_loss"] = d.assistant_only_loss
-    if spec.method == "cpt":
-        args["dataset_text_field"] = "text"
-    if spec.method == "dpo":
-        args["beta"] = t.dpo_beta
-    return args
-
-
-def has_validation_rows(prepared: PreparedData) -> bool:
-    return bool(prepared.validation) and prepared.counts.get("validation_rows", 1) > 0
-
-
-def peft_config(spec) -> dict | None:
-    a = spec.adapter
-    if a.type == "full":
-        return None
-    return {"r": a.rank, "lora_alpha": a.alpha, "lora_dropout": a.dropout,
-            "target_modules": a.target_modules, "use_rslora": a.type == "rslora"}
-
-
-def quantization(spec) -> dict | None:
-    if spec.adapter.type != "qlora":
-        return None
-    return {"load_in_4bit": True, "bnb_4bit_quant_type": "nf4", "bnb_4bit_compute_dtype": "bfloat16",
-            "bnb_4bit_use_double_quant": True}
-
-
 def _arch(spec, ref) -> tuple[dict | None, str | None]:
     if ref.config:
         return ref.config, f"config.json of {ref.kind} model"
@@ -156,8 +42,6 @@ def _arch(spec, ref) -> tuple[dict | None, str | None]:
 
 
 def _managed_costs(total_tokens: int | None) -> list[dict]:
-    from ftspec.platforms import managed_training_costs
-
     if not total_tokens:
         return []
     return [{"platform": p.platform, "model": p.model, "cost": round(cost, 4), "currency": p.currency,
@@ -167,8 +51,8 @@ def _managed_costs(total_tokens: int | None) -> list[dict]:
 
 def build_plan(loaded, *, run_dir_placeholder: str = "RUN_DIR") -> Plan:
     """Compile ``loaded`` (a LoadedSpec that passed lint) into a Plan; PlanError for what cannot run."""
-    from ftspec.data.pipeline import PipelineError, load_tokenizer
-    from ftspec.plan.launch import LayoutError
+    from ftspec.data.errors import PipelineError
+    from ftspec.launch.layout import LayoutError
 
     spec = loaded.spec
     try:
@@ -203,8 +87,8 @@ def build_plan(loaded, *, run_dir_placeholder: str = "RUN_DIR") -> Plan:
     per_epoch = prepared.tokens_per_epoch
     total_tokens = math.ceil(per_epoch * t.epochs) if per_epoch is not None else None
 
-    dtype, mixed, est_precision = _precision(layout)
-    checkpointing = _gradient_checkpointing(spec, layout)
+    _, _, est_precision = precision(layout)
+    checkpointing = gradient_checkpointing(spec, layout)
     arch, arch_source = _arch(spec, ref)
     est = None
     if arch is None:
@@ -226,33 +110,19 @@ def build_plan(loaded, *, run_dir_placeholder: str = "RUN_DIR") -> Plan:
     if prepared.validation and not has_validation_rows(prepared):
         notes.append("every validation sample loses all its loss-bearing tokens to max_length: no validation loss "
                      "(raise data.max_length or use over_length: drop)")
-    if spec.method == "dpo":
-        notes.append("DPO: the frozen reference model's forward passes are not in the FLOPs (about +1/3)")
+    notes += get_method(spec.method).plan_notes(spec)
     if total_tokens is None:
         notes.append("train_tokens unknown: FLOPs, time and cost are not estimated")
 
     launch = render_launch(layout, run_dir=run_dir_placeholder, job_name=spec.name)
-    job = {
-        "method": spec.method,
-        # A local folder is resolved against the spec's folder here: the trainer runs from another cwd.
-        "model": {"base": str(ref.local_dir) if ref.kind == "local" else spec.model.base, "revision": spec.model.revision,
-                  "trust_remote_code": spec.model.trust_remote_code, "dtype": dtype},
-        "peft": peft_config(spec),
-        "quantization": quantization(spec),
-        "trainer_args": trainer_args(spec, layout, prepared, mixed, checkpointing),
-        # data.chat_template: the trainer sets it on the tokenizer, as TRL's chat_template_path does.
-        "chat_template": CHAT_TEMPLATE_FILE if spec.data.chat_template else None,
-        "data": {"train": "data/train.jsonl",
-                 "validation": "data/validation.jsonl" if has_validation_rows(prepared) else None},
-        "expected_optimizer_steps": steps,
-    }
+    job = build_job(spec, ref, layout, prepared, steps)
     have_cost = est is not None and total_tokens is not None
     price = spec.compute.price_per_gpu_hour
     cost = None
     if have_cost:
         cost = est.gpu_hours * price if price is not None else est.cost_usd
     return Plan(
-        name=spec.name, method=spec.method, spec_file=str(loaded.path), spec=spec.model_dump(mode="json"),
+        name=spec.name, method=spec.method, spec_file=str(loaded.path), spec=spec,
         fingerprint=fingerprint.compute(loaded, ref),
         optimizer_steps=steps, optimizer_steps_exact=exact_steps,
         tokens_estimated=prepared.tokens_estimated,
@@ -267,8 +137,8 @@ def build_plan(loaded, *, run_dir_placeholder: str = "RUN_DIR") -> Plan:
         remedies=[{"action": r.action, "change": r.change, "memory_gib": r.memory_gib, "fits": r.fits}
                   for r in (est.fit.remedies if est else ())],
         data={**prepared.counts, "rows": rows, "max_seq_len": prepared.max_seq_len},
-        layout=layout.to_dict(),
-        launch=launch.to_dict(),
+        layout=layout,
+        launch=launch,
         job=job,
         estimate=est.to_dict() if est else None,
         notes=notes + (list(est.notes) if est else []),

@@ -12,6 +12,7 @@ from importlib import metadata
 from pathlib import Path
 
 from ftspec.core.hashing import sha256_file
+from ftspec.plan.model import Fingerprint
 
 LIBRARIES = ("ftspec", "torch", "transformers", "peft", "trl", "accelerate", "datasets", "tokenizers")
 MODEL_FILES = ("config.json", "tokenizer.json", "tokenizer_config.json", "chat_template.jinja",
@@ -48,12 +49,12 @@ def model_files(model_dir: Path | None) -> dict[str, str]:
     return {name: sha256_file(model_dir / name) for name in MODEL_FILES if (model_dir / name).is_file()}
 
 
-def compute(loaded, model_ref) -> dict:
+def compute(loaded, model_ref) -> Fingerprint:
     """The fingerprint of ``loaded`` (a LoadedSpec) whose model resolved to ``model_ref`` (a ModelRef)."""
     spec = loaded.spec
     model_dir = model_ref.local_dir if model_ref.kind != "hub" else None
     resolved = json.dumps(spec.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
-    return {
+    return Fingerprint.model_validate({
         "spec_file": str(loaded.path),
         "spec_sha256": sha256_file(loaded.path),
         "resolved_spec_sha256": hashlib.sha256(resolved.encode()).hexdigest(),
@@ -61,11 +62,12 @@ def compute(loaded, model_ref) -> dict:
         "model": {"base": spec.model.base, "revision": spec.model.revision, "files": model_files(model_dir)},
         "versions": library_versions(),
         "seed": spec.training.seed,
-    }
+    })
 
 
-def differences(saved: dict, current: dict) -> list[str]:
+def differences(saved: Fingerprint, current: Fingerprint) -> list[str]:
     """What changed between two fingerprints, one line each; empty when they match."""
+    saved, current = saved.model_dump(), current.model_dump()
     out: list[str] = []
     if saved.get("spec_sha256") != current.get("spec_sha256"):
         what = "its settings" if saved.get("resolved_spec_sha256") != current.get("resolved_spec_sha256") else "text only"

@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from ftspec.core.findings import Finding
 from ftspec.spec.source import Location, SourceError, SourceMap, load_yaml_file
 from ftspec.spec.schema import Spec
 
@@ -277,3 +278,33 @@ def load_spec(path: str | Path) -> LoadedSpec:
     if errors:
         raise SpecErrors(errors)
     return LoadedSpec(spec=spec, path=path, source=source, raw=raw)
+
+
+def findings_of(exc: SpecErrors) -> list[Finding]:
+    """A spec's load errors as FT000 findings."""
+    out = []
+    for err in exc.errors:
+        loc = err.location
+        out.append(Finding(code="FT000", severity="error", message=err.message, path=loc.file if loc else "?",
+                           line=loc.line if loc else None, column=loc.column if loc else None, hint=err.hint))
+    return out
+
+
+def load_specs(paths) -> tuple[list[LoadedSpec], list[Finding]]:
+    """Load each spec; those that fail become FT000 findings instead."""
+    loaded, findings = [], []
+    for spec in paths:
+        try:
+            present = Path(spec).exists()
+        except (OSError, ValueError) as exc:  # a name too long, a NUL byte
+            findings.append(Finding("FT000", "error", f"cannot use this path: {getattr(exc, 'strerror', None) or exc}",
+                                    spec.replace("\x00", "\\0")))
+            continue
+        if not present:
+            findings.append(Finding("FT000", "error", "spec file not found", spec))
+            continue
+        try:
+            loaded.append(load_spec(spec))
+        except SpecErrors as exc:
+            findings.extend(findings_of(exc))
+    return loaded, findings

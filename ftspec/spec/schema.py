@@ -16,7 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 SCHEMA_URL = "https://ftspec.dev/schemas/ftspec-v1.schema.json"
 SCHEMA_FILE = "schemas/ftspec-v1.schema.json"
 
+# One module each in ftspec.methods (a test keeps the two lists equal).
 Method = Literal["sft", "dpo", "cpt"]
+METHODS: tuple[str, ...] = get_args(Method)
 AdapterType = Literal["lora", "rslora", "qlora", "full"]
 DataFormat = Literal["auto", "messages", "alpaca", "sharegpt", "preference", "prompt_completion", "text"]
 Precision = Literal["auto", "bf16", "fp16", "fp32"]

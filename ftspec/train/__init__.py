@@ -1,16 +1,7 @@
 """The training entry point that ``ftspec apply`` launches: ``accelerate launch ... -m ftspec.train RUN_DIR``.
 
-One readable file per method (``sft.py``, ``dpo.py``, ``cpt.py``), each a short function that builds a TRL
-trainer from ``RUN_DIR/plan.json``; ``common.py`` holds what they share (model and data loading, the
-callbacks, writing ``train_result.json`` and the final weights). Exit codes are in ``__main__.py``.
+One readable file per method (``sft.py``, ``dpo.py``, ``cpt.py``; each method's ``Method.training_entry`` names it),
+each a short function that builds a TRL trainer from ``RUN_DIR/plan.json``. What they share: ``job.py`` (the job,
+model, tokenizer and data), ``callbacks.py``, ``loop.py`` (train, resume, write ``train_result.json`` and the final
+weights) and ``results.py``. Exit codes and file names are the run folder's (``ftspec.runfolder.contract``).
 """
-
-from __future__ import annotations
-
-EXIT_OK = 0
-EXIT_USAGE = 2  # bad arguments or an unreadable RUN_DIR/plan.json
-EXIT_NAN = 3  # the loss became NaN or inf: training stopped
-EXIT_STEP_MISMATCH = 4  # the run completed on another optimizer step count than the plan predicted
-EXIT_OOM = 5  # out of device memory
-
-__all__ = ["EXIT_OK", "EXIT_USAGE", "EXIT_NAN", "EXIT_STEP_MISMATCH", "EXIT_OOM"]

@@ -18,11 +18,10 @@ import importlib
 import sys
 from pathlib import Path
 
-from ftspec.train import EXIT_NAN, EXIT_OK, EXIT_OOM, EXIT_STEP_MISMATCH, EXIT_USAGE
+from ftspec.runfolder.contract import (BAD_JOB, CRASHED, EXIT_CRASHED, EXIT_INTERRUPTED, EXIT_NAN, EXIT_OK, EXIT_OOM,
+                                      EXIT_STEP_MISMATCH, EXIT_USAGE, OUT_OF_MEMORY, TRAIN_TRACEBACK)
 
-EXIT_CRASHED, EXIT_INTERRUPTED = 1, 130
 HANDLED = (EXIT_USAGE, EXIT_NAN, EXIT_STEP_MISMATCH, EXIT_OOM, EXIT_CRASHED, EXIT_INTERRUPTED)
-TRACEBACK_FILE = "train_traceback.txt"
 
 
 def die_with_parent() -> None:
@@ -57,8 +56,8 @@ def _quiet_signals() -> None:
     signal.signal(signal.SIGTERM, stop)
 
 
-def _oom_message(job: dict) -> str:
-    a = job.get("trainer_args", {})
+def _oom_message(job) -> str:
+    a = job.trainer_args
     checkpointing = a.get("activation_checkpointing", a.get("gradient_checkpointing"))
     return (f"out of memory: micro-batch {a.get('per_device_train_batch_size')} x max_length {a.get('max_length')} "
             f"(gradient_accumulation {a.get('gradient_accumulation_steps', 1)}, gradient_checkpointing "
@@ -89,16 +88,17 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(ns) -> int:
-    from ftspec.runs import RunLocked, TrainerLock
-    from ftspec.train import common
+    from ftspec.runfolder.locks import RunLocked, TrainerLock
+    from ftspec.train.job import JobError, read_job
+    from ftspec.train.results import write_error
 
     run_dir = ns.run_dir.resolve()
     try:
-        job = common.read_job(run_dir)
-    except common.JobError as exc:
+        job = read_job(run_dir)
+    except JobError as exc:
         print(f"ftspec.train: {exc}", file=sys.stderr)
         if run_dir.is_dir():
-            common.write_error(run_dir, "bad_job", str(exc))
+            write_error(run_dir, BAD_JOB, str(exc))
         return EXIT_USAGE
     if int(os.environ.get("RANK", "0")) != 0:
         return _train(run_dir, job, ns.resume)
@@ -110,30 +110,32 @@ def _run(ns) -> int:
         return EXIT_USAGE
 
 
-def _train(run_dir: Path, job: dict, resume: bool) -> int:
+def _train(run_dir: Path, job, resume: bool) -> int:
     import torch
 
-    from ftspec.train import common
+    from ftspec.methods import get_method
+    from ftspec.train.job import JobError
+    from ftspec.train.results import write_error
 
-    method = importlib.import_module(f"ftspec.train.{job['method']}")
+    entry = importlib.import_module(get_method(job.method).training_entry)
     try:
-        return method.main(run_dir, job, resume)
-    except common.JobError as exc:
+        return entry.main(run_dir, job, resume)
+    except JobError as exc:
         print(f"ftspec.train: {exc}", file=sys.stderr)
-        common.write_error(run_dir, "bad_job", str(exc))
+        write_error(run_dir, BAD_JOB, str(exc))
         return EXIT_USAGE
     except torch.OutOfMemoryError:
         message = _oom_message(job)
         print(f"ftspec.train: {message}", file=sys.stderr, flush=True)
         # `accelerate launch` turns every failing exit code into 1: this file says which failure it was.
-        common.write_error(run_dir, "out_of_memory", message)
+        write_error(run_dir, OUT_OF_MEMORY, message)
         return EXIT_OOM
     except KeyboardInterrupt:
         raise
     except Exception as exc:  # a crash: one line here, the traceback in a file for whoever debugs it
         import traceback
 
-        where = run_dir / TRACEBACK_FILE
+        where = run_dir / TRAIN_TRACEBACK
         try:
             where.write_text(traceback.format_exc(), encoding="utf-8")
         except OSError:
@@ -142,7 +144,7 @@ def _train(run_dir: Path, job: dict, resume: bool) -> int:
         message = f"{type(exc).__name__}: {first}"[:500]
         print(f"ftspec.train: training failed: {message}" + (f" (traceback in {where})" if where else ""),
               file=sys.stderr, flush=True)
-        common.write_error(run_dir, "crashed", message + (f" (traceback in {where})" if where else ""))
+        write_error(run_dir, CRASHED, message + (f" (traceback in {where})" if where else ""))
         return EXIT_CRASHED
 
 

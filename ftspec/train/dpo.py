@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ftspec.train import common
+from ftspec.plan.model import Job
+from ftspec.train.loop import build_and_train
 
 
-def main(run_dir: Path, job: dict, resume: bool) -> int:
+def main(run_dir: Path, job: Job, resume: bool) -> int:
     from trl import DPOConfig, DPOTrainer
 
-    return common.build_and_train(DPOConfig, DPOTrainer, run_dir, job, resume)
+    return build_and_train(DPOConfig, DPOTrainer, run_dir, job, resume)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 from ftspec.data.turn_weights import TurnWeightError, apply_turn_weights, has_zero_weight
+from ftspec.train.job import JobError
 
 
 def has_weighted_turns(dataset) -> bool:
@@ -32,7 +33,6 @@ def tokenize_weighted(dataset, tokenizer, chat_template: str | None):
     SFTTrainer checks that an assistant-only dataset is conversational."""
     from trl.data_utils import _tokenize
 
-    from ftspec.train.common import JobError
 
     def tokenize(example, index):
         tools = example.get("tools")
@@ -52,7 +52,6 @@ def weighted_datasets(train, validation, tokenizer, args):
     """(train, validation), tokenized here where a turn is weighted 0; the others as they were."""
     if not (has_weighted_turns(train) or has_weighted_turns(validation)):
         return train, validation
-    from ftspec.train.common import JobError
 
     if not args.assistant_only_loss:
         raise JobError("message weights need assistant_only_loss")

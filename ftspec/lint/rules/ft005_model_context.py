@@ -12,7 +12,7 @@ def model_max_positions(ctx) -> tuple[int | None, str]:
         return None, ""
     config, where = ref.config, "config.json"
     if config is None:
-        from ftspec.plan.architectures import find_architecture
+        from ftspec.models.architectures import find_architecture
 
         config, where = find_architecture(m.base), "the offline catalogue"
     value = (config or {}).get("max_position_embeddings")

@@ -19,7 +19,7 @@ def _estimated(ctx) -> int:
 
 def steps(ctx) -> tuple[int, bool]:
     """(optimizer steps, exact): the plan's own count when the model's tokenizer is here, else an estimate."""
-    from ftspec.plan.steps import optimizer_steps
+    from ftspec.pipeline.steps import optimizer_steps
 
     s = ctx.spec
     prepared = ctx.prepared()

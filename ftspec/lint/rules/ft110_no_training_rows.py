@@ -41,7 +41,7 @@ def check(ctx, rule):
     if prepared is not None:
         if prepared.rows != 0:
             return
-        from ftspec.data.pipeline import no_rows_cause
+        from ftspec.pipeline.prepare import no_rows_cause
 
         yield rule.finding(ctx, no_rows_cause(prepared.counts, ctx.spec.data.max_length), at=("data", "max_length"),
                            hint="raise data.max_length, shorten the samples, or set over_length: truncate")

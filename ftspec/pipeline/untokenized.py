@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ftspec.data.formats import char_token_estimate, message_texts
-from ftspec.data.pipeline import PreparedData
+from ftspec.data.texts import char_token_estimate, message_texts
+from ftspec.pipeline.prepared import PreparedData
 
 # Byte-level BPE never makes a token out of less than one byte, so UTF-8 bytes plus a generous chat-template
 # allowance bound a sample's token count from above, whatever the tokenizer.
@@ -25,9 +25,9 @@ def without_tokenizer(spec, method, train, validation, holdout, counts) -> Prepa
     d = spec.data
     bound = max((_upper_bound_tokens(r) for r in train), default=0)
     estimates = [_estimated_tokens(r) for r in train]
-    per_epoch = sum(min(n, d.max_length) for n in estimates) * (2 if method == "dpo" else 1)
+    per_epoch = sum(min(n, d.max_length) for n in estimates) * method.sequences_per_example
     # Without packing, nothing is truncated or dropped when even the upper bound fits.
     rows = len(train) if (not d.packing and bound <= d.max_length) else None
     counts["upper_bound_tokens"] = bound
-    return PreparedData(method, train, validation, holdout, counts, None, rows, per_epoch, None,
+    return PreparedData(method.name, train, validation, holdout, counts, None, rows, per_epoch, None,
                         min(max(estimates, default=0), d.max_length), None, tokens_estimated=True)

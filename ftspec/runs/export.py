@@ -7,20 +7,24 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from ftspec.models.resolve import model_source
+from ftspec.plan.model import Plan
+from ftspec.runfolder import contract
+
 
 class ExportError(Exception):
     pass
 
 
 def export_run(run_dir: Path, *, merge: bool, out: Path | None = None) -> Path:
-    report_file = run_dir / "report.json"
+    report_file = run_dir / contract.REPORT
     if not report_file.is_file():
         raise ExportError(f"{run_dir}: no report.json; only finished runs can be exported")
     try:
-        plan = json.loads((run_dir / "plan.json").read_text(encoding="utf-8"))
+        plan = Plan.model_validate(json.loads((run_dir / contract.PLAN).read_text(encoding="utf-8")))
     except (OSError, ValueError) as exc:
         raise ExportError(f"{run_dir}: plan.json is unreadable ({exc}); run `ftspec apply` again") from None
-    adapter, full = run_dir / "adapter", run_dir / "model"
+    adapter, full = run_dir / contract.ADAPTER, run_dir / contract.MODEL
     if not (full.is_dir() or adapter.is_dir()):
         raise ExportError(f"{run_dir}: the run has no adapter/ or model/ folder (its weights are gone); run "
                           "`ftspec apply` again to retrain them")
@@ -55,18 +59,15 @@ def base_dtype(base_dir: str, revision: str | None, trust: bool):
     return dtype if isinstance(dtype, torch.dtype) else torch.float32
 
 
-def _merge(plan: dict, adapter: Path, dest: Path) -> None:
+def _merge(plan: Plan, adapter: Path, dest: Path) -> None:
     import torch
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from ftspec.apply import base_model_source
-    from ftspec.plan.compile import Plan
-
-    if plan["job"].get("quantization"):
+    if plan.job.quantization:
         raise ExportError("a QLoRA adapter is merged into the 16-bit base: load the base in bf16 on a GPU machine")
-    base_dir, revision = base_model_source(Plan.model_validate(plan))
-    trust = plan["job"]["model"]["trust_remote_code"]
+    base_dir, revision = model_source(plan.job.model.base, plan.job.model.revision)
+    trust = plan.job.model.trust_remote_code
     # Merge in fp32 (no rounding of W + BA before the end), then write the base checkpoint's own dtype: a bf16 base
     # stays bf16 (the same size on disk), whatever dtype training loaded it in.
     model = AutoModelForCausalLM.from_pretrained(base_dir, revision=revision, dtype=torch.float32, trust_remote_code=trust)
@@ -75,6 +76,6 @@ def _merge(plan: dict, adapter: Path, dest: Path) -> None:
     tokenizer_source = adapter if (adapter / "tokenizer_config.json").is_file() else base_dir
     AutoTokenizer.from_pretrained(tokenizer_source, revision=None if tokenizer_source == adapter else revision
                                   ).save_pretrained(dest)
-    card = adapter / "README.md"
+    card = adapter / contract.MODEL_CARD
     if card.is_file():
-        shutil.copy(card, dest / "README.md")
+        shutil.copy(card, dest / contract.MODEL_CARD)

@@ -1,0 +1,5 @@
+"""``python -m ftspec.cli``: the `ftspec` command."""
+
+from ftspec.cli import run
+
+run()

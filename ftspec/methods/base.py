@@ -1,0 +1,131 @@
+"""The method interface: everything ftspec knows about one training method lives in that method's module
+(``sft.py``, ``dpo.py``, ``cpt.py``), as one subclass of :class:`Method`:
+
+- which record formats it reads and the shape it trains on (``convert``: problems and the canonical record);
+- how its records become the trainer's rows and token counts, exactly as TRL prepares them (``tokenize``,
+  ``trainer_rows``, ``tokens_per_epoch``), and how lint estimates them without rendering (``count_parts``);
+- its trainer arguments and plan notes (``trainer_args``, ``plan_notes``);
+- its training entry (``training_entry``: the module ``python -m ftspec.train`` runs for it) and its starter spec.
+
+The data pipeline, lint, plan and the trainer dispatch through ``ftspec.methods.get_method(spec.method)``; lint rules
+that only concern one method say so themselves (``Rule.methods``). The defaults here are those of a conversation
+trained with TRL's SFTTrainer; a method overrides what differs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ftspec.data.formats import as_conversation, check_messages
+from ftspec.data.packing import pack_lengths, sft_kept_lengths
+from ftspec.data.texts import content_parts, conversation_shape, message_texts, tools_text
+from ftspec.data.tokens import Tokenized
+
+
+class Method:
+    name: str = ""  # the spec's `method:` value
+    summary: str = ""
+    formats: tuple[str, ...] = ()  # the record formats it reads (data.format)
+    plain_text: bool = False  # trains on plain text: no chat template is rendered
+    holdout_method: str = ""  # the method whose records the holdout is read as (evaluation prompts a chat model)
+    packing_strategy: str | None = "bfd"  # TRL's packing_strategy when data.packing is on
+    sequences_per_example: int = 1  # sequences the model runs per example (DPO: chosen and rejected)
+    training_entry: str = ""  # the module the trainer runs: ftspec.train.<...>
+    starter_train_file: str = "data/train.jsonl"  # for `ftspec init`
+    starter_packing: bool = False
+    starter_holdout: bool = True
+
+    # --- records --------------------------------------------------------------------------------------------
+
+    def canonical(self, record: dict, fmt: str) -> dict:
+        """The record in the shape this method trains on (``ftspec.data.formats``)."""
+        return as_conversation(record, fmt)
+
+    def record_problems(self, canon: dict, fmt: str) -> list[tuple[str, str]]:
+        """(message, field) for each problem of a canonical record; fields ending in ``.reasoning`` (reasoning
+        content) and ``tools`` (tool calls without tools) are notes lint reports separately."""
+        problems: list[tuple[str, str]] = []
+        msgs = canon.get("messages")
+        if fmt == "text" and "messages" not in canon:
+            problems.append((f"plain-text record in an {self.name.upper()} dataset: {self.name.upper()} needs "
+                             "conversations", "text"))
+            return problems
+        check_messages(msgs, "messages", problems, has_tools=bool(canon.get("tools")))
+        if isinstance(msgs, list) and msgs and isinstance(msgs[-1], dict) and msgs[-1].get("role") != "assistant":
+            problems.append(("conversation does not end on an assistant turn (nothing to train on)", "messages"))
+        return problems
+
+    def convert(self, record: Any, fmt: str | None) -> tuple[list[tuple[str, str]], dict]:
+        """(problems, canonical record) of one raw record; the canonical record is {} when it is not an object or
+        fits no format. ``label`` problems mark KTO-style labels (an unsupported method)."""
+        if not isinstance(record, dict):
+            return [(f"record is a {type(record).__name__}, not an object", "")], {}
+        if fmt is None:
+            return [("record matches no known format (messages, alpaca, sharegpt, preference, prompt_completion, "
+                     "text)", "")], {}
+        problems: list[tuple[str, str]] = []
+        if "label" in record and isinstance(record.get("label"), bool):
+            from ftspec.methods import method_names
+
+            names = method_names()
+            problems.append(("record has a KTO-style boolean 'label': KTO is not a supported method (use "
+                             f"{', '.join(names[:-1])} or {names[-1]})", "label"))
+        canon = self.canonical(record, fmt)
+        return problems + self.record_problems(canon, fmt), canon
+
+    def drop_untrainable(self, train: list[dict], validation: list[dict], counts: dict) -> tuple[list, list]:
+        """Drop rows the trainer could learn nothing from, before tokenization (counted in ``counts``)."""
+        return train, validation
+
+    # --- tokens, as the trainer will see them --------------------------------------------------------------
+
+    def assistant_only(self, data) -> bool:
+        """Whether the loss is masked to assistant tokens (TRL's assistant_only_loss)."""
+        return False
+
+    def bounded(self, spec) -> bool:
+        """Whether an example longer than max_length needs counting no further than that (it is dropped, or only
+        its first max_length tokens train): then a huge one is encoded from a bounded prefix."""
+        return spec.over_length == "drop"
+
+    def tokenize(self, records: list[dict], tok, *, data, max_length: int, bounded: bool = False) -> Tokenized:
+        raise NotImplementedError
+
+    def trainer_rows(self, data, tokens: Tokenized) -> tuple[list[int], int, int]:
+        """What TRL's own preparation makes of these examples: (row lengths, loss-bearing tokens, examples it drops)."""
+        L = data.max_length
+        if data.packing:
+            if self.packing_strategy == "wrapped":  # nothing is cut off: every token is trained on
+                seqs = pack_lengths(tokens.lengths, L, "wrapped")
+                return seqs, sum(seqs), 0
+            return pack_lengths([min(n, L) for n in tokens.lengths], L, self.packing_strategy), sum(tokens.loss_tokens), 0
+        first = tokens.first_loss if self.assistant_only(data) else None
+        seqs = sft_kept_lengths(tokens.lengths, first, max_length=L)
+        kept = [fl is not None and fl < min(n, L) for n, fl in zip(tokens.lengths, tokens.first_loss)]
+        return seqs, sum(x for x, k in zip(tokens.loss_tokens, kept) if k), len(tokens.lengths) - len(seqs)
+
+    def tokens_per_epoch(self, tokens: Tokenized, seqs: list[int], max_length: int) -> int:
+        """Tokens the model processes per epoch, no padding."""
+        return sum(seqs)
+
+    # --- lint's counts, without rendering every sample -------------------------------------------------------
+
+    def count_parts(self, record: dict) -> tuple[tuple, list[list[str]]]:
+        """(shape key, groups of texts) of a canonical record: its tokens are the first group's plus the largest
+        other group's (``ftspec.lint.calibrated``)."""
+        messages = record.get("messages") or []
+        texts = [t for m in messages for t in content_parts(m)] + tools_text(record.get("tools"))
+        return (self.name, conversation_shape(messages), bool(record.get("tools"))), [texts]
+
+    def estimate_texts(self, record: dict) -> list[str]:
+        """The texts a character-based token estimate counts (no tokenizer on this machine)."""
+        return message_texts(record)
+
+    # --- plan ------------------------------------------------------------------------------------------------
+
+    def trainer_args(self, spec) -> dict[str, Any]:
+        """The method's own TRL config arguments, added after the shared ones."""
+        return {}
+
+    def plan_notes(self, spec) -> list[str]:
+        return []

@@ -1,0 +1,83 @@
+"""Supervised fine-tuning: conversations (``{"messages": [...]}``, tools optional) trained with TRL's SFTTrainer.
+
+TRL applies the chat template, truncates to ``max_length``, masks the loss to assistant tokens when
+``assistant_only_loss`` is set (dropping examples left with no label; a turn weighted 0 is taken out of the mask here
+and in the trainer), and packs with best-fit decreasing when ``packing`` is set.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ftspec.data.chat_template import WAYS_OUT, TemplateError
+from ftspec.data.errors import PipelineError
+from ftspec.data.formats import FORMATS
+from ftspec.data.tokens import Tokenized
+from ftspec.data.turn_weights import TurnWeightError, all_turns_zero, apply_turn_weights, has_zero_weight
+from ftspec.methods.base import Method
+
+WEIGHT_RULE = "FT603"  # ftspec/lint/rules/ft603_message_weights.py reports the same problems in lint
+
+
+class SFT(Method):
+    name = "sft"
+    summary = "supervised fine-tuning on conversations (TRL SFTTrainer)"
+    formats = tuple(f for f in FORMATS if f != "text")
+    holdout_method = "sft"
+    training_entry = "ftspec.train.sft"
+
+    def assistant_only(self, data) -> bool:
+        return data.assistant_only_loss
+
+    def drop_untrainable(self, train: list[dict], validation: list[dict], counts: dict) -> tuple[list, list]:
+        # Every assistant turn weighted 0: nothing to learn from the sample.
+        kept = [r for r in train if not all_turns_zero(r.get("messages"))]
+        if len(kept) < len(train):
+            counts["dropped_zero_weight"] = len(train) - len(kept)
+        return kept, [r for r in validation if not all_turns_zero(r.get("messages"))]
+
+    def tokenize(self, records: list[dict], tok, *, assistant_only_loss: bool, max_length: int,
+                 bounded: bool = False) -> Tokenized:
+        """Token lengths and assistant masks exactly as SFTTrainer computes them (trl 1.16)."""
+        t = Tokenized()
+        at = max_length if bounded else None
+        encoded = tok.encode_chat_batch([r["messages"] for r in records], tools=[r.get("tools") for r in records],
+                                        over_length_at=at)
+        for index, (ids, mask) in enumerate(encoded):
+            n = len(ids)
+            t.lengths.append(n)
+            weighted = has_zero_weight(records[index]["messages"])
+            if weighted and not assistant_only_loss:
+                raise PipelineError(f"training sample {index + 1} weights an assistant turn 0, which needs the "
+                                    "assistant mask", ("data", "assistant_only_loss"), code=WEIGHT_RULE,
+                                    hint="set data.assistant_only_loss: true, or remove the weights")
+            if assistant_only_loss:
+                if at is not None and n > at:  # a bounded prefix of a sample the caller drops
+                    if 1 not in mask:
+                        t.first_loss.append(None)
+                        t.loss_tokens.append(0)
+                        continue
+                elif weighted:
+                    try:
+                        mask = apply_turn_weights(mask, records[index]["messages"])
+                    except TurnWeightError as exc:
+                        raise PipelineError(f"training sample {index + 1}: {exc}", ("data", "train"), code=WEIGHT_RULE,
+                                            hint="remove the weights, or use a chat template with one "
+                                                 "{% generation %} block per assistant turn") from None
+                if 1 not in mask:  # SFTTrainer raises on such a sample ("at least one example has no assistant tokens")
+                    raise TemplateError(f"the chat template marks no assistant token in training sample {index + 1}: "
+                                        "SFTTrainer stops on it", ("data", "assistant_only_loss"), hint=WAYS_OUT)
+                t.first_loss.append(mask.index(1))
+                t.loss_tokens.append(sum(mask[:max_length]))
+            else:
+                t.first_loss.append(0)
+                t.loss_tokens.append(min(n, max_length))
+        return t
+
+    def trainer_args(self, spec) -> dict[str, Any]:
+        d = spec.data
+        return {"packing": d.packing, "packing_strategy": self.packing_strategy,
+                "assistant_only_loss": d.assistant_only_loss}
+
+
+METHOD = SFT()

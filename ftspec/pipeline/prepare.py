@@ -1,0 +1,178 @@
+"""The data pipeline shared by ``lint``, ``plan`` and ``apply``: read, convert, split, mix, tokenize, drop (no torch).
+
+``plan`` runs it to count rows and tokens exactly; ``apply`` runs the same code and writes the resulting
+records into the run folder, so the trainer sees exactly the rows the plan counted. Every random choice
+(validation split, mix-in sampling, shuffle) is drawn from ``training.seed``.
+
+How a method's records become rows and tokens is the method's (``ftspec.methods``); what TRL does afterwards
+(truncation, dropping fully masked examples, packing) is counted by :mod:`ftspec.data.packing`, which replicates it.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+from ftspec.data.chat_template import read_chat_template, training_tokenizer
+from ftspec.data.errors import PipelineError
+from ftspec.data.reader import DataReadError, read_records
+from ftspec.data.formats import detect_format
+from ftspec.data.tokens import Tokenized
+from ftspec.methods import get_method
+from ftspec.methods.base import Method
+from ftspec.pipeline.prepared import PreparedData
+from ftspec.pipeline.split import mix_counts, sample_mix, split_validation
+from ftspec.pipeline.untokenized import without_tokenizer
+
+
+def load_records(path: Path, fmt: str, method: Method, spec_path: tuple, *, keep_extra: tuple[str, ...] = ()) -> list[dict]:
+    """All records of one dataset in canonical form; the first broken record is a located error."""
+    try:
+        items = list(read_records(path))
+    except DataReadError as exc:
+        raise PipelineError(str(exc), spec_path) from None
+    out: list[dict] = []
+    detected = None if fmt == "auto" else fmt
+    for item in items:
+        if item.error:
+            raise PipelineError(item.error, spec_path, str(path), item.line)
+        rfmt = detected or detect_format(item.record)
+        problems, canon = method.convert(item.record, rfmt)
+        hard = [p for p in problems if not p[1].endswith(".reasoning")]
+        if hard:
+            raise PipelineError(f"{hard[0][0]} (run 'ftspec lint' for every problem)", spec_path, str(path), item.line)
+        detected = detected or rfmt
+        for key in keep_extra:
+            if isinstance(item.record, dict) and key in item.record:
+                canon[key] = item.record[key]
+        out.append(canon)
+    if not out:
+        raise PipelineError(f"{path}: no records", spec_path, str(path))
+    return out
+
+
+def _with_system_prompt(record: dict, system_prompt: str | None) -> dict:
+    if not system_prompt:
+        return record
+    for key in ("messages", "prompt"):
+        msgs = record.get(key)
+        if isinstance(msgs, list) and not (msgs and msgs[0].get("role") == "system"):
+            return {**record, key: [{"role": "system", "content": system_prompt}, *msgs]}
+    return record
+
+
+def drop_over_length(records: list[dict], tokens: Tokenized, max_length: int) -> tuple[list[dict], Tokenized, int]:
+    keep = [n <= max_length for n in tokens.lengths]
+    return [r for r, k in zip(records, keep) if k], tokens.select(keep), keep.count(False)
+
+
+def no_rows_cause(counts: dict, max_length: int) -> str:
+    """Why no training row is left, from the pipeline's counts, in the user's terms."""
+    n = counts.get("train_task", counts.get("train_file", 0))
+    over = counts.get("dropped_over_length", 0)
+    trainer = counts.get("dropped_by_trainer", 0)
+    parts = []
+    if counts.get("dropped_zero_weight"):
+        parts.append(f"{counts['dropped_zero_weight']} of {n} samples weight every assistant turn 0")
+    if over:
+        parts.append(f"{over} of {n} samples are longer than data.max_length {max_length} tokens and over_length is "
+                     "drop")
+    if trainer:
+        parts.append(f"{trainer} have no loss-bearing token within the first {max_length} tokens, so the trainer "
+                     "drops them")
+    return "no training rows are left: " + ("; ".join(parts) or f"{n} samples read")
+
+
+def load_tokenizer(loaded):
+    """The model's tokenizer from local files, or None (hub model not in the cache)."""
+    from ftspec.models.resolve import resolve_model
+    from ftspec.tokenizer.chat import ChatTokenizer
+
+    spec = loaded.spec
+    return ChatTokenizer.from_model(resolve_model(spec.model.base, spec.model.revision, spec_dir=loaded.dir))
+
+
+def prepare(loaded, tok=None) -> PreparedData:
+    """Run the pipeline for a loaded spec. ``tok``: a ChatTokenizer (loaded from the model when None)."""
+    spec = loaded.spec
+    d, method, seed = spec.data, get_method(spec.method), spec.training.seed
+    stratify = d.stratify_by if isinstance(d.validation, float) else None
+    train = load_records(loaded.resolve(d.train), d.format, method, ("data", "train"),
+                         keep_extra=(stratify,) if stratify else ())
+    counts: dict[str, Any] = {"train_file": len(train)}
+    if isinstance(d.validation, str):
+        validation = load_records(loaded.resolve(d.validation), d.format, method, ("data", "validation"))
+    elif d.validation:
+        # The stratum travels with the record only as far as the split: the trainer's rows never see it.
+        strata = [str(r.pop(stratify, None)) for r in train] if stratify else None
+        try:
+            train, validation = split_validation(train, d.validation, seed, strata)
+        except ValueError as exc:
+            raise PipelineError(str(exc), ("data", "validation")) from None
+    else:
+        validation = []
+    counts["validation"] = len(validation)
+    counts["train_task"] = len(train)
+    if d.mix:
+        try:
+            wanted = mix_counts(len(train), [m.ratio for m in d.mix])
+        except ValueError as exc:
+            raise PipelineError(str(exc), ("data", "mix")) from None
+        counts["mix"] = {}
+        for i, (m, n) in enumerate(zip(d.mix, wanted)):
+            source = load_records(loaded.resolve(m.path), m.format, method, ("data", "mix", i, "path"))
+            drawn = sample_mix(source, n, random.Random(f"{seed}:mix:{i}"))
+            counts["mix"][m.path] = len(drawn)
+            train = train + drawn
+        # Spread the mixed-in rows through the file: TRL packs per 1000-row chunk in file order.
+        random.Random(f"{seed}:shuffle").shuffle(train)
+    if d.system_prompt:
+        train = [_with_system_prompt(r, d.system_prompt) for r in train]
+        validation = [_with_system_prompt(r, d.system_prompt) for r in validation]
+    train, validation = method.drop_untrainable(train, validation, counts)
+    holdout: list[dict] = []
+    if spec.eval.holdout:
+        holdout = load_records(loaded.resolve(spec.eval.holdout), "auto", get_method(method.holdout_method),
+                               ("eval", "holdout"), keep_extra=("scenario",))
+        if d.system_prompt:
+            holdout = [_with_system_prompt(r, d.system_prompt) for r in holdout]
+    counts["holdout"] = len(holdout)
+
+    if tok is None:
+        tok = load_tokenizer(loaded)
+    if tok is None:
+        counts["train"] = len(train)
+        return without_tokenizer(spec, method, train, validation, holdout, counts)
+
+    tok = training_tokenizer(tok, chat=not method.plain_text, assistant_only_loss=method.assistant_only(d),
+                             user_template=read_chat_template(loaded))
+    L = d.max_length
+    # Dropped examples, and plain text cut to max_length without packing, need no more than max_length + 1 tokens.
+    bounded = method.bounded(spec)
+    assistant_only = method.assistant_only(d)
+    tokens = method.tokenize(train, tok, assistant_only_loss=assistant_only, max_length=L, bounded=bounded)
+    counts["over_max_length"] = sum(n > L for n in tokens.lengths)
+    if spec.over_length == "drop" and counts["over_max_length"]:
+        train, tokens, counts["dropped_over_length"] = drop_over_length(train, tokens, L)
+    else:
+        counts["truncated"] = counts["over_max_length"]
+    counts["train"] = len(train)
+    if validation:
+        vtokens = method.tokenize(validation, tok, assistant_only_loss=assistant_only, max_length=L, bounded=bounded)
+        if spec.over_length == "drop":
+            validation, vtokens, dropped = drop_over_length(validation, vtokens, L)
+            if dropped:
+                counts["validation_dropped_over_length"] = dropped
+        # 0 means the trainer would evaluate on nothing: no validation loss at all.
+        counts["validation_rows"] = len(method.trainer_rows(d, vtokens)[0])
+
+    # What the trainer does next, replicated: rows, tokens per epoch, sequence lengths.
+    seqs, loss, counts["dropped_by_trainer"] = method.trainer_rows(d, tokens)
+    if d.packing and method.packing_strategy == "wrapped":
+        counts.pop("truncated", None)  # wrapped packing cuts long texts into rows; nothing is lost
+    rows = len(seqs)
+    per_epoch = method.tokens_per_epoch(tokens, seqs, L)
+    attention = (sum(s * s for s in seqs) / sum(seqs)) if seqs else None
+    return PreparedData(method.name, train, validation, holdout, counts, tokens, rows, per_epoch, loss,
+                        max(seqs) if seqs else None, attention)

@@ -1,0 +1,45 @@
+"""A plan's identity: the run id (a digest of what the trained weights depend on), the digest of what its evaluation
+depends on, and the folder its runs go to: ``<output.dir>/<name>/<run-id>/``. Applying an unchanged spec therefore
+finds its finished run (nothing to do) or its interrupted one (resume)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ftspec.core.hashing import json_sha256
+from ftspec.plan.model import Plan
+
+# Spec sections that cannot change the trained weights: editing them re-evaluates a finished run
+# instead of training it again.
+NOT_TRAINING = ("eval", "lint", "description", "output")
+
+
+def training_inputs(plan: Plan) -> dict:
+    """What the trained weights depend on: the spec without its evaluation (and other non-training)
+    settings, the training data, the model, library versions, seed and the job."""
+    fp = plan.fingerprint
+    spec = {k: v for k, v in plan.spec.model_dump(mode="json").items() if k not in NOT_TRAINING}
+    spec["compute"] = {k: v for k, v in spec["compute"].items() if k != "price_per_gpu_hour"}
+    data = plan.spec.data
+    holdout = plan.spec.eval.holdout
+    training_data = {name for name in (data.train, data.validation, *(m.path for m in data.mix)) if isinstance(name, str)}
+    hashes = {k: v for k, v in fp.data.items() if k != holdout or k in training_data}
+    return {"spec": spec, "data": hashes, "model": fp.model.model_dump(mode="json"), "versions": fp.versions,
+            "seed": fp.seed, "job": plan.job.model_dump(mode="json")}
+
+
+def run_id(plan: Plan) -> str:
+    return json_sha256(training_inputs(plan))[:12]
+
+
+def eval_digest(plan: Plan) -> str:
+    """What the evaluation depends on beyond the weights: the eval settings and the holdout file."""
+    ev = plan.spec.eval
+    return json_sha256({"eval": ev.model_dump(mode="json"), "holdout": plan.fingerprint.data.get(ev.holdout),
+                        "system_prompt": plan.spec.data.system_prompt})
+
+
+def run_root(plan: Plan) -> Path:
+    spec_dir = Path(plan.spec_file).resolve().parent
+    out = Path(plan.spec.output.dir).expanduser()
+    return (out if out.is_absolute() else spec_dir / out) / plan.name

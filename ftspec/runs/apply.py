@@ -1,0 +1,85 @@
+"""`ftspec apply`: execute exactly a plan, in its run folder, then evaluate and report.
+
+Stages, each leaving the folder consistent if the process dies between them (file names: ``ftspec.runfolder``):
+  1. inputs: spec copy, the plan bound to the folder, accelerate config, prepared data (atomic writes);
+  2. training: the bound plan's own launch (resumes from the newest complete checkpoint);
+  3. evaluation: base vs fine-tuned on the holdout, per-sample outputs saved;
+  4. report.json, report.html and the model card; report.json last, as the "done" marker.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ftspec.core.atomic import clean_temp_files
+from ftspec.evaluate.holdout import evaluate_holdout, preload, weights_dir
+from ftspec.plan.identity import run_id, run_root
+from ftspec.plan.model import Plan
+from ftspec.report.build import build_report, write_report
+from ftspec.runfolder import contract
+from ftspec.runfolder.checkpoints import fresh_run_dir, trusted_checkpoint
+from ftspec.runfolder.locks import RunLock, trainer_alive
+from ftspec.runs.errors import ApplyError
+from ftspec.runs.inputs import write_inputs
+from ftspec.runs.training import run_training
+from ftspec.runs.trust import output_problem, report_problem, trained_result
+
+
+def apply_plan(loaded, plan: Plan, *, force: bool = False, echo=print, lint: list | None = None) -> Path:
+    """Run ``plan`` to completion (or pick up where an interrupted run stopped); returns the run folder.
+    ApplyError (with the exit code to leave with) or RunLocked when it cannot."""
+    root = run_root(plan)
+    problem = output_problem(loaded, root)
+    if problem:
+        raise ApplyError(problem)
+    run_dir = root / run_id(plan)
+    try:
+        return _apply_in(loaded, plan, run_dir, root, force=force, echo=echo, lint=lint)
+    except OSError as exc:  # a full disk, a read-only folder: one line; what was written atomically stays good
+        import errno
+
+        what = "the disk is full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise ApplyError(f"cannot write the run folder {run_dir}: {what}{where}; fix that and rerun "
+                         "`ftspec apply` (finished stages are kept, half-written files are not used)") from None
+
+
+def _nothing_to_do(run_dir: Path, echo) -> Path:
+    echo(f"nothing to do: {run_dir} is complete for these inputs (use --force to train again)")
+    return run_dir
+
+
+def _apply_in(loaded, plan: Plan, run_dir: Path, root: Path, *, force: bool, echo, lint) -> Path:
+    if force and (run_dir / contract.REPORT).exists():
+        run_dir = fresh_run_dir(root, run_dir.name)
+    elif not force and report_problem(plan, run_dir) is None:
+        return _nothing_to_do(run_dir, echo)
+    with RunLock(run_dir):
+        alive = trainer_alive(run_dir)
+        if alive:
+            raise ApplyError(alive)
+        clean_temp_files(run_dir)
+        if (run_dir / contract.REPORT).exists():
+            why = report_problem(plan, run_dir)
+            if why is None and not force:
+                return _nothing_to_do(run_dir, echo)
+            echo(f"{run_dir} is not complete: {why}")
+            os.replace(run_dir / contract.REPORT, run_dir / contract.STALE_REPORT)
+        result = trained_result(run_dir, echo)
+        bound = write_inputs(loaded, plan, run_dir)
+        if result is None:
+            checkpoint = trusted_checkpoint(run_dir, echo)
+            echo(f"resuming {run_dir} from {checkpoint.name}" if checkpoint else f"run folder: {run_dir}")
+            run_training(bound, run_dir, resume=checkpoint is not None,
+                         while_training=preload if plan.spec.eval.holdout else None)
+            result = contract.read_json(run_dir / contract.TRAIN_RESULT)
+        else:
+            echo(f"re-evaluating the finished weights in {run_dir}")
+        if result["global_step"] != plan.optimizer_steps:
+            raise ApplyError(f"the trainer ran {result['global_step']} optimizer steps but the plan says "
+                             f"{plan.optimizer_steps}", contract.EXIT_STEP_MISMATCH)
+        evaluation = evaluate_holdout(bound, run_dir)
+        weights = weights_dir(bound, run_dir)
+        write_report(bound, run_dir, weights, build_report(bound, run_dir, weights, result, evaluation, lint))
+    return run_dir

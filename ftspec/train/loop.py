@@ -1,0 +1,95 @@
+"""The training loop every method's entry shares: build the TRL trainer from the job, train (resuming if asked), and
+write train_result.json and the final weights. A method's entry (``sft.py``, ``dpo.py``, ``cpt.py``) picks its TRL
+classes and, where it needs to, prepares the datasets first."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from ftspec.core.atomic import write_text_atomic
+from ftspec.plan.model import Job
+from ftspec.runfolder import contract
+from ftspec.runfolder.checkpoints import newest_complete_checkpoint, weights_hashes
+from ftspec.train.callbacks import CheckpointManifest, ProgressLine, RunGuard
+from ftspec.train.job import load_data, load_model_and_tokenizer, log, lora_config, trainer_config
+from ftspec.train.results import best_checkpoint, loss_curves, overfitting, peak_memory_gib, save_final_weights
+
+
+def build_and_train(config_cls, trainer_cls, run_dir: Path, job: Job, resume: bool, prepare_datasets=None) -> int:
+    """The whole entry point for a TRL trainer class: config, model, data, trainer, train, report.
+    ``prepare_datasets(train, validation, tokenizer, args)``: the method's own step before the trainer sees them."""
+    args = trainer_config(config_cls, job, run_dir)
+    model, tokenizer = load_model_and_tokenizer(job, args)
+    train, validation = load_data(run_dir, job)
+    if prepare_datasets is not None:
+        train, validation = prepare_datasets(train, validation, tokenizer, args)
+    trainer = trainer_cls(model=model, args=args, processing_class=tokenizer, train_dataset=train,
+                          eval_dataset=validation, peft_config=lora_config(job), callbacks=[RunGuard()])
+    return train_and_report(trainer, run_dir, job, resume)
+
+
+def train_and_report(trainer, run_dir: Path, job: Job, resume: bool) -> int:
+    """Train (resuming if asked), write train_result.json and the final weights; return the exit code."""
+    guard = next((cb for cb in trainer.callback_handler.callbacks if isinstance(cb, RunGuard)), None)
+    if guard is None:
+        guard = RunGuard()
+        trainer.add_callback(guard)
+    guard.attach(trainer)
+    if not any(isinstance(cb, CheckpointManifest) for cb in trainer.callback_handler.callbacks):
+        trainer.add_callback(CheckpointManifest())
+    if trainer.args.disable_tqdm:
+        from transformers import PrinterCallback
+
+        trainer.remove_callback(PrinterCallback)
+        trainer.add_callback(ProgressLine())
+
+    if trainer.is_world_process_zero():
+        (run_dir / contract.TRAIN_ERROR).unlink(missing_ok=True)  # from an earlier, failed attempt
+    checkpoint = newest_complete_checkpoint(run_dir) if resume else None
+    if resume:
+        log(f"resuming from {checkpoint.relative_to(run_dir)}" if checkpoint
+            else "--resume: no complete checkpoint yet, training from the start")
+    started = time.perf_counter()
+    output = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    runtime = output.metrics.get("train_runtime", time.perf_counter() - started)
+
+    state = trainer.state
+    train, validation = loss_curves(state.log_history)
+    stopped = "nan_loss" if guard.nan_step is not None else "completed"
+    expected = job.expected_optimizer_steps
+    tokens = guard.tokens(state)
+    session_tokens = tokens - guard.tokens_at_start
+    result = {
+        "global_step": int(state.global_step),
+        "expected_optimizer_steps": expected,
+        "loss": {"train": train, "validation": validation},
+        "best_checkpoint": best_checkpoint(run_dir, validation),
+        "overfitting": overfitting(train, validation),
+        "train_runtime_s": round(float(runtime), 4),
+        "train_tokens_seen": int(tokens),
+        "tokens_per_second": round(session_tokens / runtime, 3) if runtime > 0 else None,
+        "stopped": stopped,
+        "resumed_from": f"{contract.CHECKPOINTS}/{checkpoint.name}" if checkpoint else None,
+        "world_size": int(trainer.args.world_size),
+        "weights": None,
+        "peak_memory_gib": peak_memory_gib(),
+    }
+    if stopped == "completed":
+        result["weights"] = save_final_weights(trainer, run_dir)
+        if trainer.is_world_process_zero():
+            # A later apply trusts the final weights only while they still match these.
+            result["weights_sha256"] = weights_hashes(run_dir / result["weights"])
+    if trainer.is_world_process_zero():
+        write_text_atomic(run_dir / contract.TRAIN_RESULT, json.dumps(result, indent=2) + "\n")
+    trainer.accelerator.wait_for_everyone()
+
+    if stopped == "nan_loss":
+        return contract.EXIT_NAN
+    if expected is not None and state.global_step != expected:
+        log(f"the run ended on optimizer step {state.global_step}, but the plan expected {expected} "
+            "(expected_optimizer_steps): the plan's step arithmetic and the trainer disagree")
+        return contract.EXIT_STEP_MISMATCH
+    log(f"done: {state.global_step} optimizer steps, final weights in {run_dir / result['weights']}")
+    return contract.EXIT_OK
