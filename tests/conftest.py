@@ -1,9 +1,10 @@
 import os
-import sys
 from pathlib import Path
 
 import pytest
 from hypothesis import settings
+
+from support import ROOT
 
 # CI must be reproducible: property tests run a fixed, derandomized search by default.
 # `HYPOTHESIS_PROFILE=explore pytest ...` runs a fresh random search to hunt for new cases.
@@ -11,14 +12,11 @@ settings.register_profile("ci", derandomize=True)
 settings.register_profile("explore", derandomize=False)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
-ROOT = Path(__file__).resolve().parent.parent
-
 # Parallel workers (pytest-xdist, see pyproject.toml) share the cores: each trains with its share of the threads
 # (torch here, and the trainers apply launches, which take OMP_NUM_THREADS) instead of all of them contending.
 _workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
 if _workers > 1:
     os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // _workers)))
-SHARED_DATA = ROOT.parent / "shared" / "data" / "llamafactory"
 
 
 @pytest.fixture(autouse=True)
@@ -26,14 +24,6 @@ def _isolated_home(tmp_path_factory, monkeypatch):
     # The builtin model cache goes to a per-session temp folder, never the user's home.
     home = tmp_path_factory.getbasetemp() / "ftspec-home"
     monkeypatch.setenv("FTSPEC_HOME", str(home))
-
-
-def run_cli(*args, cwd=None):
-    """Run the real console entry point in a subprocess; returns CompletedProcess."""
-    import subprocess
-
-    return subprocess.run([sys.executable, "-m", "ftspec.cli", *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd, env={**os.environ, "PYTHONPATH": str(ROOT)})
 
 
 # Real-model fixtures (ftspec.models.fixtures) are cached across sessions in the checkout (.cache/, ignored by

@@ -12,51 +12,16 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, run_cli
+from support import ROOT, run_cli
+from support.apply import apply, make_project, run_dirs
 
 pytest.importorskip("trl")
 
 REPORT_KEYS = {"plan", "actual", "loss", "eval", "overfitting", "best_checkpoint", "fingerprint", "versions", "seed",
                "hardware", "lint", "checkpoints", "final_weights"}
-
-
-def _rows(n: int, offset: int = 0) -> list[str]:
-    codes = ["K11-Pro", "PE19/24", "JS-II", "Sika-609", "A/B-3", "X-7/8"]
-    out = []
-    for i in range(offset, offset + n):
-        code = codes[i % len(codes)] + str(i)
-        out.append(json.dumps({"messages": [{"role": "user", "content": f"repeat {code}"},
-                                            {"role": "assistant", "content": code}]}))
-    return out
-
-
-def make_project(folder: Path, *, extra: str = "", n: int = 48, epochs: float = 3) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "train.jsonl").write_text("\n".join(_rows(n)) + "\n")
-    (folder / "holdout.jsonl").write_text("\n".join(_rows(8, offset=1000)) + "\n")
-    spec = folder / "ftspec.yaml"
-    spec.write_text(f"""version: 1
-name: apply-test
-adapter: {{type: lora, rank: 4, alpha: 2}}
-data: {{train: train.jsonl, validation: 0.25, max_length: 64}}
-training: {{epochs: {epochs}, batch_size: 4, learning_rate: 1.0e-3, logging_steps: 1}}
-eval: {{holdout: holdout.jsonl, metrics: [exact_match, format_alignment], max_new_tokens: 8}}
-lint: {{disable: [FT101, FT102, FT105, FT202, FT203]}}
-{extra}""")
-    return spec
-
-
-def apply(spec: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "ftspec.cli", "apply", str(spec), *args], capture_output=True,
-                          text=True, env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}, timeout=600)
-
-
-def run_dirs(spec: Path) -> list[Path]:
-    return sorted(p for p in (spec.parent / "runs" / "apply-test").glob("*") if p.is_dir())
 
 
 SECRETS = {"HF_TOKEN": "hf_SECRET_TOKEN_VALUE_123", "WANDB_API_KEY": "wandb_SECRET_456"}
@@ -242,12 +207,12 @@ def test_two_process_cpu_ddp(tmp_path):
 
 def test_real_report_html_renders_in_chromium(finished, tmp_path):
     """The report.html an actual apply wrote is self-contained and renders in headless Chromium."""
-    from test_report_html import _chromium
+    from support import chromium as find_chromium
 
     _, run_dir, _ = finished
     html = (run_dir / "report.html").read_text()
     assert "http://" not in html and "https://" not in html and "<script" not in html
-    chromium = _chromium()
+    chromium = find_chromium()
     proc = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={tmp_path}",
                            "--dump-dom", (run_dir / "report.html").as_uri()], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr

@@ -20,8 +20,8 @@ import pytest
 
 pytest.importorskip("trl")
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_apply import ROOT, apply, make_project, run_dirs  # noqa: E402
+from support import ROOT  # noqa: E402
+from support.apply import apply, make_project, run_dirs  # noqa: E402
 
 from ftspec.runfolder import contract  # noqa: E402
 from ftspec.runfolder.checkpoints import complete_checkpoints  # noqa: E402

@@ -16,12 +16,11 @@ import yaml
 from ftspec.launch.files import render_launch
 from ftspec.launch.layout import LayoutError, resolve_layout
 from ftspec.launch.local import MAIN_IP_PLACEHOLDER
-from ftspec.spec.schema import Spec
+from support.project import spec_model
 
 
 def make_spec(compute=None, **sections):
-    return Spec.model_validate({"version": 1, "name": "demo", "data": {"train": "x.jsonl"},
-                                "compute": compute or {}, **sections})
+    return spec_model(compute=compute or {}, **sections)
 
 
 H100x8 = {"accelerator": "h100", "gpus_per_node": 8}

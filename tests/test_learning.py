@@ -25,6 +25,7 @@ from ftspec.evaluate.generate import generate_outputs, holdout_samples  # noqa: 
 from ftspec.scoring.metrics import evaluate_outputs  # noqa: E402
 from ftspec.models.resolve import model_source  # noqa: E402
 from ftspec.train.__main__ import main  # noqa: E402
+from support.runs import CPU_TRAINER_ARGS, lora, write_run  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -43,35 +44,19 @@ def _spaced(text: str) -> str:
 
 def make_run(run_dir: Path, method: str = "sft", *, n: int = 96, peft: str = "lora", lr: float = 5e-3,
              epochs: float = 3, batch: int = 8, **extra) -> Path:
-    (run_dir / "data").mkdir(parents=True, exist_ok=True)
     rows = _rows("train")[:n]
     if method == "dpo":  # the blog's contrast pairs: chosen as written, rejected with the spaces
         rows = [{"prompt": r["messages"][:-1], "chosen": [r["messages"][-1]],
                  "rejected": [{"role": "assistant", "content": _spaced(r["messages"][-1]["content"])}]}
                 for r in rows if re.search("[-/]", r["messages"][-1]["content"])]
-    (run_dir / "data" / "train.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
-    args = {
-        "num_train_epochs": epochs, "per_device_train_batch_size": batch, "per_device_eval_batch_size": batch,
-        "gradient_accumulation_steps": 1, "learning_rate": lr, "warmup_steps": 0.05, "lr_scheduler_type": "constant_with_warmup",
-        "weight_decay": 0.0, "max_grad_norm": 1.0, "optim": "adamw_torch", "seed": 0, "data_seed": 0,
-        "bf16": False, "fp16": False, "use_cpu": True, "activation_checkpointing": False,
-        "logging_strategy": "steps", "logging_steps": 1, "save_strategy": "epoch", "eval_strategy": "no",
-        "dataloader_drop_last": False, "report_to": [], "max_length": 256,
-    }
-    if method == "sft":
-        args.update(packing=False, assistant_only_loss=True)
-    else:
-        args["beta"] = 0.1
+    args = {**CPU_TRAINER_ARGS, "num_train_epochs": epochs, "per_device_train_batch_size": batch,
+            "per_device_eval_batch_size": batch, "learning_rate": lr, "warmup_steps": 0.05,
+            "lr_scheduler_type": "constant_with_warmup", "max_length": 256}
+    args.update({"packing": False, "assistant_only_loss": True} if method == "sft" else {"beta": 0.1})
     args.update(extra)
     steps = -(-len(rows) // batch) * epochs
-    job = {"method": method,
-           "model": {"base": BASE, "revision": None, "trust_remote_code": False, "dtype": "float32"},
-           "peft": {"r": 4, "lora_alpha": 2.0, "lora_dropout": 0.0, "target_modules": "all-linear",
-                    "use_rslora": peft == "rslora"},
-           "quantization": None, "trainer_args": args,
-           "data": {"train": "data/train.jsonl", "validation": None}, "expected_optimizer_steps": int(steps)}
-    (run_dir / "plan.json").write_text(json.dumps({"format": 1, "job": job}, indent=2))
-    return run_dir
+    return write_run(run_dir, rows, method=method, trainer_args=args, expected_steps=int(steps), base=BASE,
+                     peft=lora(rank=4, alpha=2.0, dropout=0.0, rslora=peft == "rslora"))
 
 
 @pytest.fixture(scope="module", autouse=True)

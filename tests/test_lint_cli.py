@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from conftest import ROOT, SHARED_DATA, run_cli
+from support import ROOT, SHARED_DATA, run_cli
 
 SPEC = """version: 1
 name: cli

@@ -4,7 +4,6 @@ template render."""
 
 from __future__ import annotations
 
-import json
 import random
 
 import pytest
@@ -14,6 +13,7 @@ from ftspec.methods import get_method
 from ftspec.lint.engine import run_lint
 from ftspec.spec.load import load_spec
 from ftspec.plan.compile import build_plan
+from support.project import write_project
 
 WORDS = ["tile", "grout", "Sikalastic-609", "水吧台/岛台区域", "price", "stock", "厨房", "K11-Pro", "adhesive", "m²"]
 
@@ -31,11 +31,9 @@ def _records(n: int, seed: int) -> list[dict]:
 
 
 def _spec(tmp_path, base: str, max_length: int, n: int = 600):
-    (tmp_path / "train.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in _records(n, 1)))
     spec = {"version": 1, "name": "count", "model": {"base": base}, "adapter": {"rank": 4, "alpha": 2},
             "data": {"train": "train.jsonl", "max_length": max_length}}
-    (tmp_path / "spec.yaml").write_text(json.dumps(spec))
-    return load_spec(tmp_path / "spec.yaml")
+    return load_spec(write_project(tmp_path, spec, {"train.jsonl": _records(n, 1)}))
 
 
 @pytest.mark.parametrize("family", ["qwen25_dir", "qwen3_dir", "builtin:tiny"])

@@ -3,7 +3,7 @@
 import re
 import tomllib
 
-from conftest import ROOT
+from support import ROOT
 
 HEAVY = {"torch", "transformers", "peft", "trl", "accelerate", "datasets", "bitsandbytes"}
 
@@ -32,7 +32,7 @@ def test_wheel_ships_the_templates(tmp_path):
     import sys
     import zipfile
 
-    from conftest import ROOT
+    from support import ROOT
 
     proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w",
                            str(tmp_path), str(ROOT)], capture_output=True, text=True)

@@ -7,7 +7,8 @@ import shutil
 
 import pytest
 
-from conftest import ROOT, run_cli
+from support import ROOT, run_cli
+from support.project import chat_rows, write_project
 
 QUICKSTART = ROOT / "examples" / "quickstart"
 KEYS = ("optimizer_steps", "train_tokens", "flops", "peak_memory_gib_per_device", "wall_time_hours", "cost_usd", "fits")
@@ -21,13 +22,8 @@ def quickstart(tmp_path):
 
 
 def _spec(tmp_path, extra: str, *, n: int = 40) -> str:
-    rows = [json.dumps({"messages": [{"role": "user", "content": f"question {i}"},
-                                     {"role": "assistant", "content": f"answer {i}"}]}) for i in range(n)]
-    (tmp_path / "train.jsonl").write_text("\n".join(rows) + "\n")
-    spec = tmp_path / "spec.yaml"
-    spec.write_text("version: 1\nname: t\ndata: {train: train.jsonl, validation: 0.2}\n"
-                    "lint: {disable: [FT101, FT102, FT105, FT403]}\n" + extra)
-    return str(spec)
+    return str(write_project(tmp_path, "version: 1\nname: t\ndata: {train: train.jsonl, validation: 0.2}\n"
+                             "lint: {disable: [FT101, FT102, FT105, FT403]}\n" + extra, {"train.jsonl": chat_rows(n)}))
 
 
 def test_json_has_the_documented_keys(quickstart):

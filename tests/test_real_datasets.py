@@ -8,7 +8,7 @@ from ftspec.data.reader import read_records
 from ftspec.lint.engine import run_lint
 from ftspec.spec.load import load_spec
 
-from conftest import SHARED_DATA
+from support import SHARED_DATA
 
 DATA = SHARED_DATA
 FILES = sorted(p.name for p in DATA.glob("*")) if DATA.is_dir() else []

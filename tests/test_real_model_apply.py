@@ -8,22 +8,18 @@ These are mechanics tests: the bodies are random, so no test here claims the mod
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
-from conftest import ROOT, run_cli
-from test_real_model_trl import FORMATS, write_spec
+from support import run_cli
+from support.real_models import FORMATS, write_spec
 
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
 
-def apply(spec) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "ftspec.cli", "apply", str(spec)], capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=900)
+def apply(spec):
+    return run_cli("apply", spec, timeout=900)
 
 
 def _weight_first_answers_zero(train_file) -> None:

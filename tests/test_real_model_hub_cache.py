@@ -12,9 +12,9 @@ import sys
 import pytest
 import yaml
 
-from conftest import ROOT, SHARED_DATA
+from support import ROOT, SHARED_DATA
 from ftspec.models.fixtures import install_in_hf_cache
-from test_real_model_trl import write_spec
+from support.real_models import write_spec
 
 
 def cli(*args, hf_home):

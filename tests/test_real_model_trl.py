@@ -15,7 +15,8 @@ import math
 
 import pytest
 
-from conftest import SHARED_DATA
+from support import SHARED_DATA
+from support.real_models import FORMATS, write_spec
 from ftspec.data.chat_template import read_chat_template, training_tokenizer
 from ftspec.methods import get_method
 from ftspec.pipeline.prepare import prepare
@@ -26,76 +27,6 @@ from ftspec.tokenizer.chat import ChatTokenizer
 torch = pytest.importorskip("torch")
 trl = pytest.importorskip("trl")
 transformers = pytest.importorskip("transformers")
-
-SEARCH = {"name": "search_recipes", "description": "Search for recipes based on ingredients",
-          "parameters": {"type": "object", "properties": {"ingredients": {"type": "array", "items": {"type": "string"},
-                                                                          "description": "The ingredients"}},
-                         "required": ["ingredients"]}}
-CONVERT = {"name": "convert_currency", "description": "Convert an amount between currencies",
-           "parameters": {"type": "object", "properties": {"amount": {"type": "number"}, "from": {"type": "string"},
-                                                           "to": {"type": "string"}},
-                          "required": ["amount", "from", "to"]}}
-
-
-def _chat(i: int) -> dict:
-    turns = [{"role": "system", "content": "You answer in one short sentence."}] if i % 2 else []
-    turns += [{"role": "user", "content": f"What is {i} plus {i}?"}, {"role": "assistant", "content": f"It is {2 * i}."}]
-    if i % 3 == 0:  # multi-turn
-        turns += [{"role": "user", "content": "And doubled again?"}, {"role": "assistant", "content": f"{4 * i}."}]
-    if i % 5 == 4:  # long: over max_length, dropped
-        turns[-1] = {"role": "assistant", "content": " ".join(["lorem ipsum dolor"] * 40)}
-    return {"messages": turns}
-
-
-def _tool(i: int) -> dict:
-    # Two tool schemas with different properties: each row must keep its own (no Arrow struct unification).
-    if i % 2:
-        call = {"name": "convert_currency", "arguments": {"amount": 10 + i, "from": "USD", "to": "EUR"}}
-        tools, result, answer = [CONVERT], {"converted_amount": 9.1 + i}, f"That is {9.1 + i} euros."
-    else:
-        call = {"name": "search_recipes", "arguments": {"ingredients": ["rice", f"egg {i}"]}}
-        tools, result, answer = [SEARCH], {"recipes": [f"fried rice {i}"]}, f"Try fried rice {i}."
-    return {"conversations": [{"from": "human", "value": f"Help me with request {i}."},
-                              {"from": "function_call", "value": json.dumps(call)},
-                              {"from": "observation", "value": json.dumps(result)},
-                              {"from": "gpt", "value": answer}],
-            "tools": json.dumps(tools)}
-
-
-FORMATS = {
-    "chat": lambda i: _chat(i),
-    "alpaca": lambda i: {"instruction": f"Name the number after {i}.", "input": "" if i % 2 else "Digits only.",
-                         "output": str(i + 1) if i % 5 != 4 else " ".join(["one two three"] * 40)},
-    "prompt_completion": lambda i: {"prompt": f"Spell {i}.", "completion": " ".join(str(i))},
-    "tools": _tool,
-    "dpo": lambda i: {"conversations": [{"from": "human", "value": f"Say hi to person {i}."}],
-                      "chosen": {"from": "gpt", "value": f"Hi, person {i}!"},
-                      "rejected": {"from": "gpt", "value": "no" if i % 3 else " ".join(["go away"] * 30)}},
-    "cpt": lambda i: {"text": f"Document {i}. " + "The quick brown fox jumps over the lazy dog. " * (1 + i % 4)},
-}
-
-
-# Qwen's tool prompt alone is ~150 tokens, and the schemas come on top.
-MAX_LENGTH = {"tools": 384}
-
-
-def write_spec(folder, model_dir, fmt: str, *, n: int = 10, max_length: int | None = None, adapter: str = "lora",
-               extra_data: dict | None = None, training: dict | None = None):
-    method = {"dpo": "dpo", "cpt": "cpt"}.get(fmt, "sft")
-    rows = [FORMATS[fmt](i) for i in range(n)]
-    if method == "cpt":
-        (folder / "train.txt").write_text("\n".join(r["text"] for r in rows) + "\n")
-        train = "train.txt"
-    else:
-        (folder / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-        train = "train.jsonl"
-    spec = {"version": 1, "name": f"real-{fmt}", "method": method, "model": {"base": str(model_dir)},
-            "adapter": {"type": adapter, "rank": 4, "alpha": 2},
-            "data": {"train": train, "max_length": max_length or MAX_LENGTH.get(fmt, 96), **(extra_data or {})},
-            "training": {"epochs": 1, "batch_size": 2, "gradient_accumulation": 2, **(training or {})}}
-    (folder / "spec.yaml").write_text(json.dumps(spec))
-    return load_spec(folder / "spec.yaml")
-
 
 @pytest.fixture(scope="module")
 def hf_tokenizers(qwen25_dir, qwen3_dir):
@@ -203,7 +134,7 @@ def test_tool_rows_keep_their_own_schema_and_render_tool_call_tags(tmp_path, qwe
 
 
 def test_a_template_trl_cannot_train_is_a_located_ft310(tmp_path, qwen25_dir):
-    from conftest import run_cli
+    from support import run_cli
 
     write_spec(tmp_path, qwen25_dir, "chat")
     custom = tmp_path / "custom.jinja"
@@ -227,7 +158,7 @@ def test_a_template_trl_cannot_train_is_a_located_ft310(tmp_path, qwen25_dir):
 
 
 def test_no_rows_left_names_the_cause(tmp_path, qwen25_dir):
-    from conftest import run_cli
+    from support import run_cli
 
     write_spec(tmp_path, qwen25_dir, "chat", max_length=16)
     proc = run_cli("plan", tmp_path / "spec.yaml")

@@ -17,6 +17,7 @@ import fuzz_data  # noqa: E402
 import fuzz_specs  # noqa: E402
 
 from ftspec.spec.load import SpecErrors, load_spec  # noqa: E402
+from support.project import chat_rows, write_project  # noqa: E402
 
 
 def test_mutated_specs_end_in_located_errors_or_plans():
@@ -44,11 +45,8 @@ def test_corrupted_data_and_model_folders(tmp_path, name, monkeypatch):
 
 
 def _spec(tmp_path: Path, body: str) -> Path:
-    (tmp_path / "train.jsonl").write_text(json.dumps({"messages": [{"role": "user", "content": "a"},
-                                                                   {"role": "assistant", "content": "b"}]}) + "\n")
-    path = tmp_path / "spec.yaml"
-    path.write_text("version: 1\nname: r\ndata: {train: train.jsonl}\n" + body)
-    return path
+    return write_project(tmp_path, "version: 1\nname: r\ndata: {train: train.jsonl}\n" + body,
+                         {"train.jsonl": chat_rows(1, user="a", assistant="b")})
 
 
 def _errors(path: Path) -> list[str]:

@@ -1,6 +1,4 @@
-import os
 import re
-import shutil
 import struct
 import subprocess
 
@@ -9,6 +7,7 @@ import pytest
 from ftspec.scoring.metrics import evaluate_outputs
 from ftspec.report.contract import eval_section
 from ftspec.report.html import loss_svg, render_report_html
+from support import chromium as find_chromium
 
 GUARD = [{"regex": r"\s*([-/])\s*", "replace": r"\1"}]
 METRICS = ["exact_match", "format_alignment", {"regex": r"^\S+$", "name": "one_token"}]
@@ -108,17 +107,8 @@ def test_loss_svg_scales_into_the_viewbox():
     assert svg.count("<polyline") == 2 and "<circle" in svg
 
 
-def _chromium():
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if path is None:
-        if os.environ.get("FTSPEC_REQUIRE_CHROMIUM") == "1":
-            pytest.fail("FTSPEC_REQUIRE_CHROMIUM=1 but no chromium on PATH (apt-get install -y chromium)")
-        pytest.skip("chromium not on PATH; install it (apt-get install -y chromium) to render the report for real")
-    return path
-
-
 def test_report_renders_in_headless_chromium(report, tmp_path):
-    chromium = _chromium()
+    chromium = find_chromium()
     page = tmp_path / "report.html"
     page.write_text(render_report_html(report), encoding="utf-8")
     common = [chromium, "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={tmp_path / 'profile'}"]

@@ -1,21 +1,17 @@
 """data.stratify_by: the validation split keeps each scenario's share of the training file."""
 
-import json
 from collections import Counter
 
 from ftspec.pipeline.prepare import prepare
 from ftspec.pipeline.split import split_validation
 from ftspec.spec.load import load_spec
+from support.project import chat_rows, write_project
 
 
 def _project(tmp_path, stratify: bool):
-    rows = [json.dumps({"messages": [{"role": "user", "content": f"q{i}"}, {"role": "assistant", "content": f"a{i}"}],
-                        "scenario": "rare" if i % 10 == 0 else "common"}) for i in range(200)]
-    (tmp_path / "train.jsonl").write_text("\n".join(rows) + "\n")
-    spec = tmp_path / "spec.yaml"
-    spec.write_text("name: t\ndata:\n  train: train.jsonl\n  validation: 0.25\n"
-                    + ("  stratify_by: scenario\n" if stratify else ""))
-    return load_spec(spec)
+    rows = chat_rows(200, user="q{i}", assistant="a{i}", scenario=lambda i: "rare" if i % 10 == 0 else "common")
+    return load_spec(write_project(tmp_path, "name: t\ndata:\n  train: train.jsonl\n  validation: 0.25\n"
+                                   + ("  stratify_by: scenario\n" if stratify else ""), {"train.jsonl": rows}))
 
 
 def _scenario(record) -> str:

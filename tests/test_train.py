@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import random
 import subprocess
 import sys
 from pathlib import Path
@@ -24,86 +23,13 @@ pytest.importorskip("peft")
 
 from ftspec.runfolder.contract import EXIT_NAN, EXIT_OK, EXIT_OOM, EXIT_STEP_MISMATCH, EXIT_USAGE  # noqa: E402
 from ftspec.train.__main__ import main  # noqa: E402
+from support.runs import result, steps_formula, tiny_run as make_run  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[1]
-WORDS = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu".split()
 RESULT_KEYS = {"global_step", "expected_optimizer_steps", "loss", "best_checkpoint", "overfitting",
                "train_runtime_s", "train_tokens_seen", "tokens_per_second", "stopped", "resumed_from", "world_size"}
-
-
-def steps_formula(n: int, *, epochs: float, batch: int, grad_accum: int = 1, world: int = 1) -> int:
-    """transformers 5: ceil(epochs * ceil(ceil(ceil(N / batch) / world) / grad_accum))."""
-    return math.ceil(epochs * math.ceil(math.ceil(math.ceil(n / batch) / world) / grad_accum))
-
-
-def _sentence(rng: random.Random, lo: int, hi: int) -> str:
-    return " ".join(rng.choice(WORDS) for _ in range(rng.randint(lo, hi)))
-
-
-def make_rows(method: str, n: int, seed: int = 0) -> list[dict]:
-    rng = random.Random(seed)
-    rows = []
-    for _ in range(n):
-        if method == "sft":
-            rows.append({"messages": [{"role": "user", "content": _sentence(rng, 1, 4)},
-                                      {"role": "assistant", "content": _sentence(rng, 1, 5)}]})
-        elif method == "dpo":
-            rows.append({"prompt": [{"role": "user", "content": _sentence(rng, 1, 4)}],
-                         "chosen": [{"role": "assistant", "content": _sentence(rng, 1, 4)}],
-                         "rejected": [{"role": "assistant", "content": _sentence(rng, 1, 4)}]})
-        else:  # cpt: exactly 63 bytes, so 64 tokens with EOS on the byte-level tiny tokenizer
-            rows.append({"text": (_sentence(rng, 12, 14) + " " * 63)[:63]})
-    return rows
-
-
-def make_run(run_dir: Path, method: str = "sft", *, n: int = 24, n_val: int = 0, peft: str | None = "lora",
-             expected: int | None = None, world: int = 1, **trainer_args) -> Path:
-    """A RUN_DIR as the orchestrator writes it; expected_optimizer_steps from the formula unless given."""
-    (run_dir / "data").mkdir(parents=True, exist_ok=True)
-    for name, count, seed in (("train", n, 0), ("validation", n_val, 1)):
-        if count:
-            rows = make_rows(method, count, seed)
-            (run_dir / "data" / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    args = {
-        "num_train_epochs": 1, "per_device_train_batch_size": 4, "per_device_eval_batch_size": 4,
-        "gradient_accumulation_steps": 1, "learning_rate": 1e-3, "warmup_steps": 0.1, "lr_scheduler_type": "cosine",
-        "weight_decay": 0.0, "max_grad_norm": 1.0, "optim": "adamw_torch", "seed": 0, "data_seed": 0,
-        "bf16": False, "fp16": False, "use_cpu": True, "activation_checkpointing": False,
-        "logging_strategy": "steps", "logging_steps": 1, "save_strategy": "epoch",
-        "eval_strategy": "epoch" if n_val else "no", "dataloader_drop_last": False, "report_to": [],
-        "max_length": 128,
-    }
-    if method in ("sft", "cpt"):
-        args.update(packing=method == "cpt", packing_strategy="bfd")
-    if method == "sft":
-        args["assistant_only_loss"] = False
-    if method == "cpt":
-        args["dataset_text_field"] = "text"
-    if method == "dpo":
-        args["beta"] = 0.1
-    args.update(trainer_args)
-    if expected is None:
-        rows = n // 2 if method == "cpt" and args["packing"] else n  # cpt: two 64-token texts per 128 row
-        expected = steps_formula(rows, epochs=args["num_train_epochs"], batch=args["per_device_train_batch_size"],
-                                 grad_accum=args["gradient_accumulation_steps"], world=world)
-    job = {
-        "method": method,
-        "model": {"base": "builtin:tiny", "revision": None, "trust_remote_code": False, "dtype": "float32"},
-        "peft": None if peft is None else {"r": 8, "lora_alpha": 16.0, "lora_dropout": 0.05,
-                                           "target_modules": "all-linear", "use_rslora": peft == "rslora"},
-        "quantization": None,
-        "trainer_args": args,
-        "data": {"train": "data/train.jsonl", "validation": "data/validation.jsonl" if n_val else None},
-        "expected_optimizer_steps": expected,
-    }
-    (run_dir / "plan.json").write_text(json.dumps({"format": 1, "job": job}, indent=2))
-    return run_dir
-
-
-def result(run_dir: Path) -> dict:
-    return json.loads((run_dir / "train_result.json").read_text())
 
 
 @pytest.fixture(autouse=True)

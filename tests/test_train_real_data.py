@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from conftest import SHARED_DATA
+from support import SHARED_DATA
 
 pytest.importorskip("trl")
 

@@ -21,8 +21,7 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("trl")
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_train import make_run, result  # noqa: E402
+from support.runs import result, tiny_run as make_run  # noqa: E402
 
 from ftspec.runfolder.checkpoints import newest_complete_checkpoint  # noqa: E402
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import ROOT, run_cli
+from support import ROOT, run_cli
 from ftspec.spec.load import SpecErrors, load_spec
 from ftspec.spec.source import SourceError, parse_yaml
 from ftspec.spec.schema import json_schema
