@@ -191,7 +191,10 @@ def test_methods_registry_matches_the_schema():
     from ftspec.spec.schema import METHODS as SCHEMA_METHODS
 
     assert sorted(m.name for m in all_methods()) == sorted(SCHEMA_METHODS) == sorted(method_names())
+    from ftspec.methods.base import Method
+
     for method in all_methods():
+        assert type(method).tokenize is not Method.tokenize, f"{method.name} does not say how TRL tokenizes it"
         assert method.training_entry.startswith("ftspec.train."), method.name
         assert (PACKAGE / "train" / f"{method.training_entry.rsplit('.', 1)[1]}.py").is_file(), method.name
         assert method.holdout_method in SCHEMA_METHODS, method.name

@@ -12,6 +12,7 @@ from ftspec.lint.counting import TokenCounter
 from ftspec.methods import get_method
 from ftspec.lint.engine import run_lint
 from ftspec.spec.load import load_spec
+from ftspec.pipeline.prepare import prepare
 from ftspec.plan.compile import build_plan
 from support.project import write_project
 
@@ -76,3 +77,24 @@ def test_real_vocabularies_are_encoded_not_shortcut(qwen25_dir):
     tok = ChatTokenizer.from_files(qwen25_dir / "tokenizer.json")
     assert bytes_only_added_tokens(tok.tokenizer) is None
     assert tok.count_tokens(["Hello world", "你好"]) == [2, 1]
+
+
+@pytest.mark.parametrize("family", ["qwen25_dir", "qwen3_dir"])
+def test_message_weights_are_counted_not_refused(family, request, tmp_path):
+    """Lint counts a weighted conversation's tokens like any other: the weights are the pipeline's and FT603's
+    concern. (Lint used to count with the loss switched off, where a weight-0 turn raised, so every weighted dataset
+    on a real tokenizer got a false FT313 error and estimated counts.)"""
+    rows = [{"messages": [{"role": "user", "content": f"question {i}"},
+                          {"role": "assistant", "content": f"draft {i}", "loss_weight": 0},
+                          {"role": "user", "content": "again, please"},
+                          {"role": "assistant", "content": f"final answer {i}"}]} for i in range(40)]
+    spec = {"version": 1, "name": "weights", "model": {"base": str(request.getfixturevalue(family))},
+            "adapter": {"rank": 4, "alpha": 2}, "data": {"train": "train.jsonl", "max_length": 256}}
+    loaded = load_spec(write_project(tmp_path, spec, {"train.jsonl": rows}))
+    findings = run_lint(loaded)
+    assert not [f for f in findings if f.severity == "error"], findings
+    counter = TokenCounter(loaded.spec, loaded.dir, loaded)
+    records = [get_method("sft").convert(r, "messages")[1] for r in rows]
+    counts = counter.count(records, get_method("sft"))
+    assert counter.exact and counter.template_error is None
+    assert counts == prepare(loaded).tokens.lengths  # the plan's exact lengths, weights and all

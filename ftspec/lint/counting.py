@@ -120,8 +120,7 @@ class TokenCounter:
             from ftspec.data.errors import PipelineError
 
             def exact(batch: list[dict]) -> list[int]:
-                return method.tokenize(batch, self._train_tok, assistant_only_loss=False,
-                                       max_length=self._spec.data.max_length, bounded=True).lengths
+                return method.token_lengths(batch, self._train_tok, max_length=self._spec.data.max_length)
 
             try:
                 if method.plain_text:  # no template to render: the exact count is cheap

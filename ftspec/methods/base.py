@@ -88,8 +88,15 @@ class Method:
         its first max_length tokens train): then a huge one is encoded from a bounded prefix."""
         return spec.over_length == "drop"
 
-    def tokenize(self, records: list[dict], tok, *, data, max_length: int, bounded: bool = False) -> Tokenized:
+    def tokenize(self, records: list[dict], tok, *, assistant_only_loss: bool, max_length: int,
+                 bounded: bool = False) -> Tokenized:
+        """Per-example token facts exactly as the method's TRL trainer computes them. ``bounded``: the caller needs no
+        more than "longer than max_length" of a longer example, so a huge one is encoded from a bounded prefix."""
         raise NotImplementedError
+
+    def token_lengths(self, records: list[dict], tok, *, max_length: int, bounded: bool = True) -> list[int]:
+        """Each example's length as ``tokenize`` counts it, without its loss (lint's over-length verdicts)."""
+        return self.tokenize(records, tok, assistant_only_loss=False, max_length=max_length, bounded=bounded).lengths
 
     def trainer_rows(self, data, tokens: Tokenized) -> tuple[list[int], int, int]:
         """What TRL's own preparation makes of these examples: (row lengths, loss-bearing tokens, examples it drops)."""

@@ -74,6 +74,12 @@ class SFT(Method):
                 t.loss_tokens.append(min(n, max_length))
         return t
 
+    def token_lengths(self, records: list[dict], tok, *, max_length: int, bounded: bool = True) -> list[int]:
+        # Lengths only: what weights and masks do to the loss is the pipeline's and FT603's business.
+        encoded = tok.encode_chat_batch([r["messages"] for r in records], tools=[r.get("tools") for r in records],
+                                        over_length_at=max_length if bounded else None)
+        return [len(ids) for ids, _ in encoded]
+
     def trainer_args(self, spec) -> dict[str, Any]:
         d = spec.data
         return {"packing": d.packing, "packing_strategy": self.packing_strategy,
