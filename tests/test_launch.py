@@ -202,6 +202,19 @@ def test_skypilot_task(rendered, stub_path):
         assert wrong.returncode != 0
 
 
+@pytest.mark.parametrize("name", sorted(LAYOUTS))
+def test_apply_runs_the_plans_own_launch(name, tmp_path):
+    """The run folder's launch (what apply runs, and what its plan.json holds) is the plan's, its RUN_DIR filled in."""
+    from ftspec.launch.files import LaunchFiles
+
+    layout = resolve_layout(make_spec(LAYOUTS[name][0]))
+    planned = render_launch(layout, run_dir="RUN_DIR", job_name="demo")
+    run_dir = str(tmp_path / "runs" / "demo" / "0123456789ab")
+    bound = render_launch(layout, run_dir=run_dir, job_name="demo")
+    filled = LaunchFiles.model_validate_json(planned.model_dump_json().replace("RUN_DIR", run_dir))
+    assert bound == filled
+
+
 def test_multi_node_without_ip_uses_placeholder():
     files = render_launch(resolve_layout(make_spec({**H100x8, "nodes": 2})), run_dir="runs/x", job_name="x")
     assert files.launch_line.endswith(f'--main_process_ip "{MAIN_IP_PLACEHOLDER}" -m ftspec.train runs/x')
