@@ -51,7 +51,7 @@ CASES = {
 def run_case(name: str, threads: int) -> dict:
     from ftspec.runs.inputs import write_inputs
     from ftspec.spec.load import load_spec
-    from ftspec.models.fixtures import cached
+    from ftspec.models.fixtures.build import cached
     from ftspec.plan.compile import build_plan
 
     family, adapter, fmt, n, words, max_length, batch, epochs = CASES[name]

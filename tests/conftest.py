@@ -33,13 +33,34 @@ os.environ.setdefault("FTSPEC_FIXTURE_CACHE", str(ROOT / ".cache" / "fixtures"))
 
 @pytest.fixture(scope="session")
 def qwen25_dir() -> Path:
-    from ftspec.models.fixtures import cached
+    from ftspec.models.fixtures.build import cached
 
     return cached("qwen2.5-instruct")
 
 
 @pytest.fixture(scope="session")
 def qwen3_dir() -> Path:
-    from ftspec.models.fixtures import cached
+    from ftspec.models.fixtures.build import cached
 
     return cached("qwen3")
+
+
+@pytest.fixture(scope="session")
+def llama32_dir() -> Path:
+    from ftspec.models.fixtures.build import cached
+
+    return cached("llama3.2-instruct")
+
+
+@pytest.fixture(scope="session")
+def llama31_dir() -> Path:
+    from ftspec.models.fixtures.build import cached
+
+    return cached("llama3.1-instruct")
+
+
+@pytest.fixture(scope="session")
+def deepseek_dir() -> Path:
+    from ftspec.models.fixtures.build import cached
+
+    return cached("deepseek-v3")

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from support import ROOT, SHARED_DATA
-from ftspec.models.fixtures import install_in_hf_cache
+from ftspec.models.fixtures.build import install_in_hf_cache
 from support.real_models import write_spec
 
 

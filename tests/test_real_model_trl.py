@@ -28,13 +28,17 @@ torch = pytest.importorskip("torch")
 trl = pytest.importorskip("trl")
 transformers = pytest.importorskip("transformers")
 
+FAMILY_FIXTURES = ("qwen25_dir", "qwen3_dir", "llama32_dir", "deepseek_dir")
+
+
 @pytest.fixture(scope="module")
-def hf_tokenizers(qwen25_dir, qwen3_dir):
+def hf_tokenizers(request):
     transformers.logging.set_verbosity_error()
     import datasets
 
     datasets.disable_progress_bars()
-    return {str(d): transformers.AutoTokenizer.from_pretrained(d) for d in (qwen25_dir, qwen3_dir)}
+    folders = [request.getfixturevalue(name) for name in FAMILY_FIXTURES]
+    return {str(d): transformers.AutoTokenizer.from_pretrained(d) for d in folders}
 
 
 def trl_trainer(loaded, plan, prepared, tmp_path, hf_tokenizer):
@@ -51,7 +55,18 @@ def trl_trainer(loaded, plan, prepared, tmp_path, hf_tokenizer):
     config = (trl.DPOConfig if dpo else trl.SFTConfig)(**args)
     model = transformers.AutoModelForCausalLM.from_pretrained(plan.job.model.base, dtype=torch.float32)
     cls = trl.DPOTrainer if dpo else trl.SFTTrainer
-    return cls(model=model, args=config, processing_class=hf_tokenizer, train_dataset=read_rows(tmp_path / "rows.jsonl"))
+    # What ftspec's trainer does around TRL: the plan's date, and its derived training template while TRL tokenizes.
+    from ftspec.tokenizer.calendar import pin_transformers_calendar
+
+    pin_transformers_calendar(plan.job.render_date)
+    original = hf_tokenizer.chat_template
+    if plan.job.training_chat_template:
+        hf_tokenizer.chat_template = prepared.training_template
+    try:
+        return cls(model=model, args=config, processing_class=hf_tokenizer,
+                   train_dataset=read_rows(tmp_path / "rows.jsonl"))
+    finally:
+        hf_tokenizer.chat_template = original
 
 
 def _ours_masks(loaded, prepared, model_dir):
@@ -60,7 +75,7 @@ def _ours_masks(loaded, prepared, model_dir):
     method = get_method(spec.method)
     tok = training_tokenizer(ChatTokenizer.from_files(model_dir / "tokenizer.json"), chat=not method.plain_text,
                              assistant_only_loss=method.assistant_only(spec.data),
-                             user_template=read_chat_template(loaded))
+                             user_template=read_chat_template(loaded)).with_render_date(prepared.render_date)
     L = spec.data.max_length
     out = []
     for ids, mask in tok.encode_chat_batch([r["messages"] for r in prepared.train],
@@ -71,7 +86,7 @@ def _ours_masks(loaded, prepared, model_dir):
     return out
 
 
-CASES = [(family, fmt) for family in ("qwen25_dir", "qwen3_dir") for fmt in FORMATS]
+CASES = [(family, fmt) for family in FAMILY_FIXTURES for fmt in FORMATS]
 
 
 @pytest.mark.parametrize("family,fmt", CASES, ids=[f"{f[:-4]}-{m}" for f, m in CASES])
@@ -100,8 +115,11 @@ def test_plan_equals_trl_on_real_templates(family, fmt, request, tmp_path, hf_to
             # The template TRL trains with is the one the plan rendered with, and the masks agree token by token.
             ours = training_tokenizer(ChatTokenizer.from_files(model_dir / "tokenizer.json"), chat=True,
                                       assistant_only_loss=True)
-            assert trainer.chat_template == ours.chat_template != ChatTokenizer.from_files(
-                model_dir / "tokenizer.json").chat_template
+            original = ChatTokenizer.from_files(model_dir / "tokenizer.json").chat_template
+            if plan.job.training_chat_template:  # no TRL template: TRL tokenized with ftspec's derived one
+                assert trainer.chat_template is None and prepared.training_template == ours.chat_template != original
+            else:
+                assert trainer.chat_template == ours.chat_template != original
             masks = _ours_masks(loaded, prepared, model_dir)
             assert [ids for ids, _ in masks] == list(ds["input_ids"])
             assert [[bool(b) for b in m] for _, m in masks] == labels
@@ -133,28 +151,27 @@ def test_tool_rows_keep_their_own_schema_and_render_tool_call_tags(tmp_path, qwe
     assert "<tool_response>" in text0
 
 
-def test_a_template_trl_cannot_train_is_a_located_ft310(tmp_path, qwen25_dir):
-    from support import run_cli
-
+def test_a_custom_template_without_markers_trains_with_a_derived_template(tmp_path, qwen25_dir, hf_tokenizers):
+    """data.chat_template with no {% generation %} markers and no TRL training version: it used to be FT313 (SFTTrainer
+    refuses it); now ftspec trains with a template derived from it, and TRL's masks equal the plan's."""
     write_spec(tmp_path, qwen25_dir, "chat")
     custom = tmp_path / "custom.jinja"
-    custom.write_text("{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}")
+    custom.write_text("{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"
+                      "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
     spec = json.loads((tmp_path / "spec.yaml").read_text())
     spec["data"]["chat_template"] = "custom.jinja"
     (tmp_path / "spec.yaml").write_text(json.dumps(spec, indent=1))
-    for command in ("lint", "plan"):
-        proc = run_cli(command, tmp_path / "spec.yaml")
-        assert proc.returncode == 1, proc.stdout + proc.stderr
-        out = proc.stdout + proc.stderr
-        assert "FT313" in out and "FT000" not in out and "generation" in out
-        assert "assistant_only_loss: false" in out and "data.chat_template" in out
-        line = next(i for i, text in enumerate((tmp_path / "spec.yaml").read_text().splitlines(), 1)
-                    if '"chat_template"' in text)
-        assert f"spec.yaml:{line}:" in out
-    # The way out the message names works: the same template trains on whole conversations.
-    spec["data"]["assistant_only_loss"] = False
-    (tmp_path / "spec.yaml").write_text(json.dumps(spec, indent=1))
-    assert build_plan(load_spec(tmp_path / "spec.yaml")).data.rows > 0
+    loaded = load_spec(tmp_path / "spec.yaml")
+    plan = build_plan(loaded)
+    prepared = prepare(loaded)
+    assert plan.job.training_chat_template and plan.job.chat_template
+    assert any("derived" in note for note in plan.notes)
+    trainer = trl_trainer(loaded, plan, prepared, tmp_path, hf_tokenizers[str(qwen25_dir)])
+    labels = [[t != -100 for t in row] for row in trainer.train_dataset["labels"]]
+    assert plan.train_tokens.loss_bearing_per_epoch == sum(map(sum, labels)) > 0
+    tok = hf_tokenizers[str(qwen25_dir)]
+    trained = tok.decode([i for row, lab in zip(trainer.train_dataset["input_ids"], labels) for i, m in zip(row, lab) if m])
+    assert "<|im_end|>" in trained and "<|im_start|>user" not in trained  # the answers and their stop tokens only
 
 
 def test_no_rows_left_names_the_cause(tmp_path, qwen25_dir):

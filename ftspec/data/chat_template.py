@@ -9,6 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ftspec.data.errors import PipelineError
+from ftspec.data.training_template import derive_training_template
 
 # --- the chat template TRL trains with ---------------------------------------------------------------------
 # SFTTrainer (trl 1.16) with assistant_only_loss and a template without {% generation %} markers swaps in its own
@@ -56,9 +57,10 @@ WAYS_OUT = ("set data.assistant_only_loss: false to train on whole conversations
 
 
 def training_tokenizer(tok, *, chat: bool, assistant_only_loss: bool, user_template: str | None = None):
-    """The tokenizer as the trainer renders training rows: the spec's data.chat_template over the model's, then TRL's
-    swap. ``chat``: the method renders conversations (not plain text); ``assistant_only_loss``: it masks the loss to
-    the assistant's tokens (SFTTrainer's swap to a training template). Raises TemplateError where TRL would fail."""
+    """The tokenizer as the trainer renders training rows: the spec's data.chat_template over the model's, then the
+    training template: TRL's swap where TRL ships one, else ftspec's derivation (``training_template``). ``chat``: the
+    method renders conversations (not plain text); ``assistant_only_loss``: it masks the loss to the assistant's
+    tokens. Raises TemplateError where no template can render the samples."""
     where = ("data", "chat_template") if user_template is not None else ("data", "assistant_only_loss")
     if user_template is not None:
         tok = tok.with_template(user_template)
@@ -80,11 +82,9 @@ def training_tokenizer(tok, *, chat: bool, assistant_only_loss: bool, user_templ
                             hint="install ftspec[train], or " + WAYS_OUT, severity="warning")
     default = tok.chat_template["default"] if isinstance(tok.chat_template, dict) else tok.chat_template
     swapped = table.get(default)
-    if swapped is None:
-        raise TemplateError("assistant-only loss needs {% generation %} markers in the chat template; this template "
-                            "has none and TRL has no training template for it (SFTTrainer refuses: \"The chat template "
-                            "is not training-compatible\")", where, hint=WAYS_OUT)
-    return tok.with_template(swapped)
+    # TRL's own training template where it has one (SFTTrainer swaps it in); else ftspec's derivation, which the
+    # trainer sets on the tokenizer (job.training_chat_template).
+    return tok.with_template(swapped if swapped is not None else derive_training_template(default))
 
 
 def read_chat_template(loaded) -> str | None:

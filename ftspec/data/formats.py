@@ -76,6 +76,8 @@ def _norm_msg(m: Any) -> Any:
             out["reasoning_content"] = reasoning
         if images:
             out["images"] = images
+        if isinstance(m.get("tool_calls"), list):
+            out["tool_calls"] = [_call_with_object_arguments(c) for c in m["tool_calls"]]
         return out
     if "from" in m:  # sharegpt turn
         speaker = m.get("from")
@@ -90,6 +92,24 @@ def _norm_msg(m: Any) -> Any:
     return m
 
 
+def _object_arguments(arguments: Any) -> Any:
+    """Arguments given as a JSON string (OpenAI's wire format) as the object they encode: templates take objects
+    (transformers' documented format); ftspec turns them back into text for a template that wants text."""
+    if isinstance(arguments, str):
+        try:
+            parsed = json.loads(arguments)
+        except ValueError:
+            return arguments
+        return parsed if isinstance(parsed, dict) else arguments
+    return arguments
+
+
+def _call_with_object_arguments(call: Any) -> Any:
+    if not (isinstance(call, dict) and isinstance(call.get("function"), dict) and "arguments" in call["function"]):
+        return call
+    return {**call, "function": {**call["function"], "arguments": _object_arguments(call["function"]["arguments"])}}
+
+
 def _tool_calls(value: Any) -> list | None:
     """A sharegpt function_call value ('{"name": ..., "arguments": {...}}', or a list of them) as OpenAI tool_calls."""
     try:
@@ -101,12 +121,7 @@ def _tool_calls(value: Any) -> list | None:
     for call in calls:
         if not (isinstance(call, dict) and isinstance(call.get("name"), str)):
             return None
-        arguments = call.get("arguments", {})
-        if isinstance(arguments, str):  # some exports nest the arguments as a JSON string
-            try:
-                arguments = json.loads(arguments)
-            except ValueError:
-                pass
+        arguments = _object_arguments(call.get("arguments", {}))  # some exports nest them as a JSON string
         out.append({"type": "function", "function": {"name": call["name"], "arguments": arguments}})
     return out or None
 
@@ -120,10 +135,12 @@ def _msgs(value: Any) -> Any:
 
 
 def _tools(record: dict) -> Any:
+    """The record's tool schemas; None when it has none ("tools": "[]" included: a template that tests
+    `tools is not none` would otherwise render its tool preamble with no tools)."""
     tools = record.get("tools")
     if isinstance(tools, str) and tools.strip():
         try:
-            return json.loads(tools)
+            tools = json.loads(tools)
         except ValueError:
             return tools
     return tools or None

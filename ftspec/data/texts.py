@@ -61,12 +61,17 @@ def content_parts(message: Any) -> list[str]:
 
 
 def conversation_shape(messages: Any) -> tuple:
-    """Roles in order, with which messages carry reasoning, tool calls or images: conversations of one shape get
-    the same tokens from a chat template around their contents."""
+    """Roles in order, with which messages carry reasoning, how many tool calls, images or no content: conversations
+    of one shape get the same tokens from a chat template around their contents (and the same refusals)."""
     if not isinstance(messages, list):
         return ()
-    return tuple((m.get("role"), bool(m.get("reasoning_content")), bool(m.get("tool_calls")), "images" in m)
-                 if isinstance(m, dict) else None for m in messages)
+    return tuple((m.get("role"), bool(m.get("reasoning_content")), _calls(m.get("tool_calls")), "images" in m,
+                  m.get("content") is None) if isinstance(m, dict) else None for m in messages)
+
+
+def _calls(tool_calls: Any) -> int:
+    # How many: a template may take one call and refuse two (Llama 3.1/3.2), so they are shapes of their own.
+    return len(tool_calls) if isinstance(tool_calls, list) else int(bool(tool_calls))
 
 
 def tools_text(tools: Any) -> list[str]:

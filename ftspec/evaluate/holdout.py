@@ -11,6 +11,7 @@ from ftspec.core.atomic import write_text_atomic
 from ftspec.models.resolve import model_source
 from ftspec.plan.model import Plan
 from ftspec.runfolder import contract
+from ftspec.tokenizer.calendar import pin_transformers_calendar
 
 
 def weights_dir(plan: Plan, run_dir: Path) -> Path:
@@ -56,6 +57,7 @@ def evaluate_holdout(plan: Plan, run_dir: Path) -> dict | None:
         import torch
 
         torch.set_num_threads(plan.spec.compute.cpu_threads)  # generation runs in this process
+    pin_transformers_calendar(plan.job.render_date)  # prompts render with the date the training text did
     records = [json.loads(line) for line in holdout_file.read_text(encoding="utf-8").splitlines() if line.strip()]
     samples = holdout_samples(records)
     prompts = [s["prompt"] for s in samples]

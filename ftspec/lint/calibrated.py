@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from typing import Callable
 
+from ftspec.tokenizer.chat import RenderError
+
 CALIBRATION = 3  # samples of a shape rendered exactly before its overhead is trusted
 UNSTABLE_SPREAD = 16  # tokens: a shape whose overhead varies more is always rendered
 
@@ -80,7 +82,11 @@ class CalibratedCounter:
     def _render(self, exact, records, indices, keys, content, result, *, calibrate: bool) -> None:
         if not indices:
             return
-        for i, n in zip(indices, exact([records[i] for i in indices])):
+        try:
+            lengths = exact([records[i] for i in indices])
+        except RenderError as exc:  # located in the caller's batch
+            raise exc.at(indices[exc.index]) from None
+        for i, n in zip(indices, lengths):
             result[i] = n
             if calibrate and n <= self._bound:
                 self._overheads.setdefault(keys[i], []).append(n - content[i])

@@ -39,6 +39,8 @@ class DataStats:
     leak_lines: list = field(default_factory=list)
     file_bytes: int | None = None
     over_platform: int = 0  # samples over the profile's per-example token limit
+    render_errors: list = field(default_factory=list)  # (line, message) of records the chat template raised on, capped
+    render_error_count: int = 0
     # Filled by record_checks.RecordChecks, read by the rules:
     tallies: dict = field(default_factory=dict)  # name -> Tally (count, first lines)
     scenario_key: str | None = None

@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from ftspec.data.texts import char_token_estimate
+from ftspec.data.tool_calls import arguments_as_text, has_tool_calls, with_text_arguments
 from ftspec.methods import get_method
 from ftspec.methods.base import Method
 from ftspec.platforms import get_platform
+from ftspec.tokenizer.chat import RenderError
 from ftspec.spec.load import LoadedSpec
 
 
@@ -32,6 +34,7 @@ class TokenCounter:
         self.overhead = 4
         self._calibrated_counter = None  # lint_count.CalibratedCounter, made on first use
         self.model_error: str | None = None  # why the model's files are unusable (rule FT004)
+        self._text_arguments: bool | None = None  # the template renders tool-call arguments only as text
 
     def _load(self) -> None:
         if self._loaded:
@@ -125,7 +128,13 @@ class TokenCounter:
             try:
                 if method.plain_text:  # no template to render: the exact count is cheap
                     return exact(records)
+                if self._text_arguments is None:
+                    self._text_arguments = arguments_as_text(self._train_tok)
+                if self._text_arguments:  # as the pipeline writes them for a template that wants text
+                    records = [with_text_arguments(r) if has_tool_calls(r) else r for r in records]
                 return self._calibrated().count(records, method, exact)
+            except RenderError:
+                raise  # one record the template refuses: the scan locates it and counts the others
             except (PipelineError, ValueError, TypeError, LookupError) as exc:  # a template that cannot render them
                 self.template_error = self.template_error or exc
                 self._train_tok = None

@@ -9,6 +9,7 @@ from ftspec.lint.context import DataStats, LintContext
 from ftspec.lint.counting import NoTokenCounter, TokenCounter, platform_token_limit
 from ftspec.lint.record_checks import RecordChecks
 from ftspec.methods import get_method
+from ftspec.tokenizer.chat import RenderError
 from ftspec.spec.load import LoadedSpec
 
 MAX_PROBLEMS_PER_FILE = 20
@@ -41,7 +42,16 @@ def scan(stats: DataStats, spec, counter: TokenCounter, forced_fmt: str, train_h
     def flush():
         if not pending_records:
             return
-        for line, n in zip(pending_lines, counter.count(pending_records, method)):
+        while True:
+            try:
+                counts = counter.count(pending_records, method)
+                break
+            except RenderError as exc:  # the chat template refuses this record: note it, count the others
+                stats.render_error_count += 1
+                if len(stats.render_errors) < MAX_PROBLEMS_PER_FILE:
+                    stats.render_errors.append((pending_lines[exc.index], exc.message))
+                del pending_records[exc.index], pending_lines[exc.index]
+        for line, n in zip(pending_lines, counts):
             stats.tokens += n
             if n > stats.max_tokens:
                 stats.max_tokens = n

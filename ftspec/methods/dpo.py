@@ -13,6 +13,7 @@ from ftspec.data.formats import as_preference, check_messages
 from ftspec.data.texts import content_parts, conversation_shape, message_texts, tools_text
 from ftspec.data.tokens import Tokenized
 from ftspec.methods.base import Method
+from ftspec.tokenizer.chat import RenderError
 
 
 def _common_prefix(a: list[int], b: list[int]) -> int:
@@ -59,11 +60,14 @@ class DPO(Method):
         """Prompt, prompt + chosen and prompt + rejected, as DPOTrainer tokenizes them (trl 1.16)."""
         t = Tokenized()
         at = max_length if bounded else None
-        for r in records:
+        for index, r in enumerate(records):
             tools = r.get("tools")
-            prompt, _ = tok.encode_chat(r["prompt"], add_generation_prompt=True, tools=tools, over_length_at=at)
-            chosen, _ = tok.encode_chat(r["prompt"] + r["chosen"], tools=tools, over_length_at=at)
-            rejected, _ = tok.encode_chat(r["prompt"] + r["rejected"], tools=tools, over_length_at=at)
+            try:
+                prompt, _ = tok.encode_chat(r["prompt"], add_generation_prompt=True, tools=tools, over_length_at=at)
+                chosen, _ = tok.encode_chat(r["prompt"] + r["chosen"], tools=tools, over_length_at=at)
+                rejected, _ = tok.encode_chat(r["prompt"] + r["rejected"], tools=tools, over_length_at=at)
+            except Exception as exc:  # the template's refusal of this pair, located by the caller
+                raise RenderError(index, exc) from exc
             plen = min(_common_prefix(prompt, chosen), _common_prefix(prompt, rejected))
             t.lengths.append(max(len(chosen), len(rejected)))
             t.pair_lengths.append((len(chosen), len(rejected)))

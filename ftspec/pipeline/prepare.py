@@ -10,11 +10,14 @@ How a method's records become rows and tokens is the method's (``ftspec.methods`
 
 from __future__ import annotations
 
+import datetime
 import random
 from pathlib import Path
 from typing import Any
 
 from ftspec.data.chat_template import read_chat_template, training_tokenizer
+from ftspec.data.tool_calls import arguments_as_text, has_tool_calls, with_text_arguments
+from ftspec.data.training_template import is_derived
 from ftspec.data.errors import PipelineError
 from ftspec.data.reader import DataReadError, read_records
 from ftspec.data.formats import detect_format
@@ -24,10 +27,13 @@ from ftspec.methods.base import Method
 from ftspec.pipeline.prepared import PreparedData
 from ftspec.pipeline.split import mix_counts, sample_mix, split_validation
 from ftspec.pipeline.untokenized import without_tokenizer
+from ftspec.tokenizer.chat import RenderError
 
 
-def load_records(path: Path, fmt: str, method: Method, spec_path: tuple, *, keep_extra: tuple[str, ...] = ()) -> list[dict]:
-    """All records of one dataset in canonical form; the first broken record is a located error."""
+def load_records(path: Path, fmt: str, method: Method, spec_path: tuple, *, keep_extra: tuple[str, ...] = (),
+                 origins: dict | None = None) -> list[dict]:
+    """All records of one dataset in canonical form; the first broken record is a located error. ``origins`` gets
+    id(record) -> (file, line) of each, so a later stage can locate a record too."""
     try:
         items = list(read_records(path))
     except DataReadError as exc:
@@ -47,9 +53,47 @@ def load_records(path: Path, fmt: str, method: Method, spec_path: tuple, *, keep
             if isinstance(item.record, dict) and key in item.record:
                 canon[key] = item.record[key]
         out.append(canon)
+        if origins is not None:
+            origins[id(canon)] = (str(path), item.line)
     if not out:
         raise PipelineError(f"{path}: no records", spec_path, str(path))
     return out
+
+
+TEMPLATE_RAISES_RULE = "FT314"  # ftspec/lint/rules/ft314_template_raises.py reports the same in lint
+
+
+def _carried(origins: dict, before: list[dict], after: list[dict]) -> list[dict]:
+    """``after`` (records rebuilt one for one from ``before``), each keeping its record's origin."""
+    for old, new in zip(before, after):
+        if id(old) in origins:
+            origins[id(new)] = origins[id(old)]
+    return after
+
+
+def _located(origins: dict, records: list[dict], exc: RenderError, spec_path: tuple) -> PipelineError:
+    path, line = origins.get(id(records[exc.index]), (None, None))
+    return PipelineError(f"the chat template raised on this record: {exc.message}", spec_path, path, line,
+                         code=TEMPLATE_RAISES_RULE, hint="fix or remove the record, or use a data.chat_template that "
+                         "renders it")
+
+
+def _tokenize(method: Method, records: list[dict], tok, origins: dict, spec_path: tuple, **kwargs):
+    try:
+        return method.tokenize(records, tok, **kwargs)
+    except RenderError as exc:
+        raise _located(origins, records, exc, spec_path) from None
+
+
+def _check_renders(records: list[dict], tok, origins: dict, spec_path: tuple) -> None:
+    """Every holdout conversation renders with the template evaluation prompts with."""
+    chats = [r.get("messages") for r in records]
+    if not all(isinstance(c, list) and c for c in chats):
+        return
+    try:
+        tok.encode_chat_batch(chats, tools=[r.get("tools") for r in records])
+    except RenderError as exc:
+        raise _located(origins, records, exc, spec_path) from None
 
 
 def _with_system_prompt(record: dict, system_prompt: str | None) -> dict:
@@ -93,16 +137,19 @@ def load_tokenizer(loaded):
     return ChatTokenizer.from_model(resolve_model(spec.model.base, spec.model.revision, spec_dir=loaded.dir))
 
 
-def prepare(loaded, tok=None) -> PreparedData:
-    """Run the pipeline for a loaded spec. ``tok``: a ChatTokenizer (loaded from the model when None)."""
+def prepare(loaded, tok=None, *, render_date: datetime.date | str | None = None) -> PreparedData:
+    """Run the pipeline for a loaded spec. ``tok``: a ChatTokenizer (loaded from the model when None);
+    ``render_date``: the day a calendar-reading chat template renders (a plan's; today when None)."""
     spec = loaded.spec
     d, method, seed = spec.data, get_method(spec.method), spec.training.seed
     stratify = d.stratify_by if isinstance(d.validation, float) else None
+    origins: dict = {}
     train = load_records(loaded.resolve(d.train), d.format, method, ("data", "train"),
-                         keep_extra=(stratify,) if stratify else ())
+                         keep_extra=(stratify,) if stratify else (), origins=origins)
     counts: dict[str, Any] = {"train_file": len(train)}
     if isinstance(d.validation, str):
-        validation = load_records(loaded.resolve(d.validation), d.format, method, ("data", "validation"))
+        validation = load_records(loaded.resolve(d.validation), d.format, method, ("data", "validation"),
+                                  origins=origins)
     elif d.validation:
         # The stratum travels with the record only as far as the split: the trainer's rows never see it.
         strata = [str(r.pop(stratify, None)) for r in train] if stratify else None
@@ -121,22 +168,23 @@ def prepare(loaded, tok=None) -> PreparedData:
             raise PipelineError(str(exc), ("data", "mix")) from None
         counts["mix"] = {}
         for i, (m, n) in enumerate(zip(d.mix, wanted)):
-            source = load_records(loaded.resolve(m.path), m.format, method, ("data", "mix", i, "path"))
+            source = load_records(loaded.resolve(m.path), m.format, method, ("data", "mix", i, "path"),
+                                  origins=origins)
             drawn = sample_mix(source, n, random.Random(f"{seed}:mix:{i}"))
             counts["mix"][m.path] = len(drawn)
             train = train + drawn
         # Spread the mixed-in rows through the file: TRL packs per 1000-row chunk in file order.
         random.Random(f"{seed}:shuffle").shuffle(train)
     if d.system_prompt:
-        train = [_with_system_prompt(r, d.system_prompt) for r in train]
-        validation = [_with_system_prompt(r, d.system_prompt) for r in validation]
+        train = _carried(origins, train, [_with_system_prompt(r, d.system_prompt) for r in train])
+        validation = _carried(origins, validation, [_with_system_prompt(r, d.system_prompt) for r in validation])
     train, validation = method.drop_untrainable(train, validation, counts)
     holdout: list[dict] = []
     if spec.eval.holdout:
         holdout = load_records(loaded.resolve(spec.eval.holdout), "auto", get_method(method.holdout_method),
-                               ("eval", "holdout"), keep_extra=("scenario",))
+                               ("eval", "holdout"), keep_extra=("scenario",), origins=origins)
         if d.system_prompt:
-            holdout = [_with_system_prompt(r, d.system_prompt) for r in holdout]
+            holdout = _carried(origins, holdout, [_with_system_prompt(r, d.system_prompt) for r in holdout])
     counts["holdout"] = len(holdout)
 
     if tok is None:
@@ -145,13 +193,28 @@ def prepare(loaded, tok=None) -> PreparedData:
         counts["train"] = len(train)
         return without_tokenizer(spec, method, train, validation, holdout, counts)
 
+    user_template = read_chat_template(loaded)
+    prompting = tok if user_template is None else tok.with_template(user_template)  # what evaluation prompts with
     tok = training_tokenizer(tok, chat=not method.plain_text, assistant_only_loss=method.assistant_only(d),
-                             user_template=read_chat_template(loaded))
+                             user_template=user_template)
+    day = None
+    if tok.reads_the_calendar:
+        day = datetime.date.fromisoformat(render_date) if isinstance(render_date, str) else (render_date or
+                                                                                             datetime.date.today())
+        tok, prompting = tok.with_render_date(day), prompting.with_render_date(day)
+    derived = tok.chat_template if is_derived(tok.chat_template) else None
+    if not method.plain_text and any(has_tool_calls(r) for r in train + validation + holdout) \
+            and arguments_as_text(tok):
+        train, validation, holdout = (_carried(origins, part, [with_text_arguments(r) for r in part])
+                                      for part in (train, validation, holdout))
+    if holdout and prompting.chat_template is not None:
+        _check_renders(holdout, prompting, origins, ("eval", "holdout"))
     L = d.max_length
     # Dropped examples, and plain text cut to max_length without packing, need no more than max_length + 1 tokens.
     bounded = method.bounded(spec)
     assistant_only = method.assistant_only(d)
-    tokens = method.tokenize(train, tok, assistant_only_loss=assistant_only, max_length=L, bounded=bounded)
+    tokens = _tokenize(method, train, tok, origins, ("data", "train"), assistant_only_loss=assistant_only,
+                       max_length=L, bounded=bounded)
     counts["over_max_length"] = sum(n > L for n in tokens.lengths)
     if spec.over_length == "drop" and counts["over_max_length"]:
         train, tokens, counts["dropped_over_length"] = drop_over_length(train, tokens, L)
@@ -159,7 +222,8 @@ def prepare(loaded, tok=None) -> PreparedData:
         counts["truncated"] = counts["over_max_length"]
     counts["train"] = len(train)
     if validation:
-        vtokens = method.tokenize(validation, tok, assistant_only_loss=assistant_only, max_length=L, bounded=bounded)
+        vtokens = _tokenize(method, validation, tok, origins, ("data", "validation"),
+                            assistant_only_loss=assistant_only, max_length=L, bounded=bounded)
         if spec.over_length == "drop":
             validation, vtokens, dropped = drop_over_length(validation, vtokens, L)
             if dropped:
@@ -175,4 +239,5 @@ def prepare(loaded, tok=None) -> PreparedData:
     per_epoch = method.tokens_per_epoch(tokens, seqs, L)
     attention = (sum(s * s for s in seqs) / sum(seqs)) if seqs else None
     return PreparedData(method.name, train, validation, holdout, counts, tokens, rows, per_epoch, loss,
-                        max(seqs) if seqs else None, attention)
+                        max(seqs) if seqs else None, attention,
+                        render_date=day, training_template=derived)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,3 +23,5 @@ class PreparedData:
     max_seq_len: int | None  # longest row the trainer will see
     attention_seq_len: float | None  # sum(s^2)/sum(s): the mean length attention spans
     tokens_estimated: bool = False  # no local tokenizer: token figures are estimates
+    render_date: datetime.date | None = None  # the day a calendar-reading chat template rendered (pinned)
+    training_template: str | None = None  # ftspec's derived training template, when the trainer needs it

@@ -111,6 +111,14 @@ def build_plan(loaded, *, run_dir_placeholder: str = "RUN_DIR") -> Plan:
         notes.append("every validation sample loses all its loss-bearing tokens to max_length: no validation loss "
                      "(raise data.max_length or use over_length: drop)")
     notes += get_method(spec.method).plan_notes(spec)
+    if prepared.render_date:
+        notes.append(f"the chat template writes the date it is rendered on: rendered with "
+                     f"{prepared.render_date.isoformat()}, pinned in the plan (a saved plan trains the same text on "
+                     "any day)")
+    if prepared.training_template:
+        notes.append("assistant-only loss: TRL has no training template for this chat template; ftspec trains with "
+                     "one derived from it (the same text, the assistant's turns marked, each end-of-turn token "
+                     "included)")
     if total_tokens is None:
         notes.append("train_tokens unknown: FLOPs, time and cost are not estimated")
 

@@ -10,7 +10,7 @@ from ftspec.launch.layout import Layout
 from ftspec.methods import get_method
 from ftspec.pipeline.prepared import PreparedData
 from ftspec.plan.model import Job
-from ftspec.runfolder.contract import CHAT_TEMPLATE, TRAIN_DATA, VALIDATION_DATA
+from ftspec.runfolder.contract import CHAT_TEMPLATE, TRAIN_DATA, TRAINING_CHAT_TEMPLATE, VALIDATION_DATA
 
 
 def precision(layout: Layout) -> tuple[str, str, str]:
@@ -100,4 +100,6 @@ def build_job(spec, ref, layout: Layout, prepared: PreparedData, steps: int) -> 
         chat_template=CHAT_TEMPLATE if spec.data.chat_template else None,
         data={"train": TRAIN_DATA, "validation": VALIDATION_DATA if has_validation_rows(prepared) else None},
         expected_optimizer_steps=steps,
+        training_chat_template=TRAINING_CHAT_TEMPLATE if prepared.training_template else None,
+        render_date=prepared.render_date.isoformat() if prepared.render_date else None,
     )

@@ -15,7 +15,8 @@ from ftspec.launch.files import LaunchFiles
 from ftspec.launch.layout import Layout
 from ftspec.spec.schema import Spec
 
-PLAN_FORMAT = 1
+# 2: job.training_chat_template and job.render_date (present only when they apply).
+PLAN_FORMAT = 2
 
 
 class _Section(BaseModel):
@@ -97,6 +98,16 @@ class Job(_Section):
     chat_template: str | None = None  # run-folder path of data.chat_template, set on the tokenizer
     data: JobData
     expected_optimizer_steps: int
+    # Run-folder path of the training template ftspec derived (no {% generation %} markers in the chat template and
+    # none from TRL): the trainer tokenizes with it; the tokenizer saved with the weights keeps the original.
+    training_chat_template: str | None = None
+    # The day a calendar-reading chat template renders (ISO), pinned so the training text is the same on any day.
+    render_date: str | None = None
+
+    @model_serializer(mode="wrap")
+    def _absent_when_none(self, handler) -> dict[str, Any]:
+        out = handler(self)
+        return {k: v for k, v in out.items() if v is not None or k not in ("training_chat_template", "render_date")}
 
 
 class Remedy(_Section):

@@ -22,6 +22,7 @@ TRAIN_DATA = "data/train.jsonl"
 VALIDATION_DATA = "data/validation.jsonl"
 HOLDOUT_DATA = "data/holdout.jsonl"
 CHAT_TEMPLATE = "data/chat_template.jinja"  # data.chat_template, for the trainer, evaluation and export
+TRAINING_CHAT_TEMPLATE = "data/training_chat_template.jinja"  # ftspec's derived training template, for the trainer
 CHECKPOINTS = "checkpoints"
 TENSORBOARD = "tensorboard"
 ADAPTER = "adapter"  # the final PEFT adapter

@@ -34,7 +34,7 @@ def bind(plan: Plan, run_dir: Path) -> Plan:
 def write_inputs(loaded, plan: Plan, run_dir: Path) -> Plan:
     """Write spec.yaml, the bound plan.json, the accelerate config and the data; returns the bound plan, whose launch
     is what runs."""
-    prepared = prepare(loaded)
+    prepared = prepare(loaded, render_date=plan.job.render_date)
     if prepared.rows != plan.data.rows:
         raise ApplyError(f"the data pipeline produced {prepared.rows} rows but the plan counted {plan.data.rows}")
     bound = bind(plan, run_dir)
@@ -48,6 +48,11 @@ def write_inputs(loaded, plan: Plan, run_dir: Path) -> Plan:
         write_jsonl(run_dir / contract.HOLDOUT_DATA, prepared.holdout)
     if plan.job.chat_template:  # data.chat_template, for the trainer, evaluation and export
         write_text_atomic(run_dir / plan.job.chat_template, read_chat_template(loaded))
+    if plan.job.training_chat_template:
+        if prepared.training_template is None:
+            raise ApplyError("the plan trains with a derived training template, but the data pipeline derived none "
+                             "now (the chat template changed?); run `ftspec plan` again")
+        write_text_atomic(run_dir / plan.job.training_chat_template, prepared.training_template)
     return bound
 
 

@@ -8,18 +8,39 @@ Heavy imports (tokenizers, jinja2) are deferred to first use so importing this m
 
 from __future__ import annotations
 
+import datetime
 import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ftspec.tokenizer.bounds import chars_per_token_bound
+from ftspec.tokenizer.calendar import pinned_strftime
 from ftspec.tokenizer.files import load_chat_template, load_tokenizer, read_json, token_str
 from ftspec.tokenizer.template_env import Message, RenderedText, compile_template, plain, prepare_messages
 
 if TYPE_CHECKING:
     import jinja2
     import tokenizers
+
+class RenderError(ValueError):
+    """A chat template raised while rendering the ``index``-th conversation of a batch (its own raise_exception, or an
+    error inside it): the caller locates the record."""
+
+    def __init__(self, index: int, cause: BaseException):
+        self.index = index
+        text = str(cause).strip() or type(cause).__name__
+        # raise_exception() messages are the template's own words; anything else says what broke.
+        self.message = text if type(cause).__name__ == "TemplateError" else f"{type(cause).__name__}: {text}"
+        super().__init__(self.message)
+
+    def at(self, index: int) -> "RenderError":
+        """The same error for the conversation at ``index`` of an enclosing batch."""
+        moved = RenderError.__new__(RenderError)
+        moved.index, moved.message = index, self.message
+        ValueError.__init__(moved, self.message)
+        return moved
+
 
 # The named special tokens transformers passes to every chat template (its SPECIAL_TOKENS_ATTRIBUTES).
 NAMED_SPECIAL_TOKENS = ("bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token")
@@ -29,12 +50,15 @@ class ChatTokenizer:
     """A model's tokenizer and chat template, usable without transformers."""
 
     def __init__(self, tokenizer: tokenizers.Tokenizer, chat_template: str | dict[str, str] | None,
-                 special_tokens: dict[str, str]) -> None:
+                 special_tokens: dict[str, str], render_date: datetime.date | None = None) -> None:
         self.tokenizer = tokenizer
         self.chat_template = chat_template
         self.special_tokens = special_tokens  # name -> token text, what templates see as variables
         self._compiled: dict[str, jinja2.Template] = {}
         self._chars_per_token: int | None | bool = False  # False: not computed yet
+        # The day a template's strftime_now() sees (Llama 3's "Today Date"): pinned by the plan, so the training text
+        # does not depend on the day it is rendered. None: today, as transformers renders.
+        self.render_date = render_date
 
     def bounded(self, text: str, max_length: int) -> str:
         """``text``, or a prefix of it that provably encodes to more than ``max_length`` tokens: for callers
@@ -79,7 +103,17 @@ class ChatTokenizer:
     def with_template(self, chat_template: str | dict[str, str] | None) -> ChatTokenizer:
         """The same tokenizer rendering with another chat template (what ``apply_chat_template(chat_template=...)``
         or setting ``tokenizer.chat_template`` does in transformers)."""
-        return ChatTokenizer(self.tokenizer, chat_template, self.special_tokens)
+        return ChatTokenizer(self.tokenizer, chat_template, self.special_tokens, self.render_date)
+
+    def with_render_date(self, day: datetime.date | None) -> ChatTokenizer:
+        """The same tokenizer, its templates' strftime_now() answering ``day`` (midnight) instead of now."""
+        return ChatTokenizer(self.tokenizer, self.chat_template, self.special_tokens, day)
+
+    @property
+    def reads_the_calendar(self) -> bool:
+        """Whether a chat template renders the date it is rendered on."""
+        templates = self.chat_template.values() if isinstance(self.chat_template, dict) else [self.chat_template]
+        return any(isinstance(t, str) and "strftime_now" in t for t in templates)
 
     # --- tokens -------------------------------------------------------------------------------
 
@@ -146,6 +180,8 @@ class ChatTokenizer:
         variables = dict(messages=prepare_messages(messages), tools=plain(tools), documents=None,
                          add_generation_prompt=add_generation_prompt,
                          **plain({**self.special_tokens, **template_kwargs}))
+        if self.render_date is not None:  # a render variable overrides the environment's global of the same name
+            variables["strftime_now"] = pinned_strftime(self.render_date)
         blocks = RenderedText()
         spans: list[tuple[int, int]] = []
         # Spans are measured against the text yielded so far, so render by generate(), as transformers does.
@@ -174,7 +210,12 @@ class ChatTokenizer:
         ``over_length_at``: a caller that drops every conversation longer than this many tokens gets, for such
         a one, the encoding of a bounded prefix (still longer than the limit) instead of the whole text."""
         tools = tools or [None] * len(conversations)
-        rendered = [self._render(m, False, t, {}) for m, t in zip(conversations, tools)]
+        rendered = []
+        for index, (messages, tool_list) in enumerate(zip(conversations, tools)):
+            try:
+                rendered.append(self._render(messages, False, tool_list, {}))
+            except Exception as exc:  # the template's refusal of this conversation, located by the caller
+                raise RenderError(index, exc) from exc
         texts = [text for text, _ in rendered]
         if over_length_at is not None:
             texts = [self.bounded(text, over_length_at) for text in texts]

@@ -11,6 +11,7 @@ from pathlib import Path
 from ftspec.core.atomic import write_text_atomic
 from ftspec.plan.model import Job
 from ftspec.runfolder import contract
+from ftspec.tokenizer.calendar import pin_transformers_calendar
 from ftspec.runfolder.checkpoints import newest_complete_checkpoint, weights_hashes
 from ftspec.train.callbacks import CheckpointManifest, ProgressLine, RunGuard
 from ftspec.train.job import load_data, load_model_and_tokenizer, log, lora_config, trainer_config
@@ -21,12 +22,21 @@ def build_and_train(config_cls, trainer_cls, run_dir: Path, job: Job, resume: bo
     """The whole entry point for a TRL trainer class: config, model, data, trainer, train, report.
     ``prepare_datasets(train, validation, tokenizer, args)``: the method's own step before the trainer sees them."""
     args = trainer_config(config_cls, job, run_dir)
+    pin_transformers_calendar(job.render_date)
     model, tokenizer = load_model_and_tokenizer(job, args)
     train, validation = load_data(run_dir, job)
-    if prepare_datasets is not None:
-        train, validation = prepare_datasets(train, validation, tokenizer, args)
-    trainer = trainer_cls(model=model, args=args, processing_class=tokenizer, train_dataset=train,
-                          eval_dataset=validation, peft_config=lora_config(job), callbacks=[RunGuard()])
+    original = tokenizer.chat_template
+    if job.training_chat_template:
+        # The trainer tokenizes every row while it is built (and the method's own step before that): with the derived
+        # training template then, the original afterwards, so checkpoints and the final weights keep the original.
+        tokenizer.chat_template = (run_dir / job.training_chat_template).read_text(encoding="utf-8")
+    try:
+        if prepare_datasets is not None:
+            train, validation = prepare_datasets(train, validation, tokenizer, args)
+        trainer = trainer_cls(model=model, args=args, processing_class=tokenizer, train_dataset=train,
+                              eval_dataset=validation, peft_config=lora_config(job), callbacks=[RunGuard()])
+    finally:
+        tokenizer.chat_template = original
     return train_and_report(trainer, run_dir, job, resume)
 
 

@@ -73,11 +73,17 @@ def ok(extra: str = "", **files):
     return (BASE + extra + GOOD_EVAL, {**OK_FILES, **files})
 
 
-def tiny_model_files(template: str) -> dict[str, str]:
-    """builtin:tiny's files in m/, with ``template`` as its chat template."""
+def tiny_model_files(template: str | None) -> dict[str, str]:
+    """builtin:tiny's files in m/, with ``template`` as its chat template (None: a model with no chat template)."""
+    import json
+
     from ftspec.models.tiny import text_files
 
     files = {f"m/{name}": data.decode("utf-8") for name, data in text_files().items()}
+    if template is None:
+        config = json.loads(files["m/tokenizer_config.json"])
+        config.pop("chat_template", None)
+        return {**files, "m/tokenizer_config.json": json.dumps(config)}
     return {**files, "m/chat_template.jinja": template}
 
 
@@ -113,9 +119,15 @@ CASES = {
     "FT306": (ok(**{"train.jsonl": lines(2000) + json.dumps({"conversations": [{"from": "human", "value": "a"},
                  {"from": "function_call", "value": "{}"}, {"from": "observation", "value": "{}"},
                  {"from": "gpt", "value": "done"}]}) + "\n"}), ok()),
-    "FT313": (ok("model:\n  base: ./m\n", **tiny_model_files(NO_MARKERS)),
-              (BASE + "  assistant_only_loss: false\nmodel:\n  base: ./m\n" + GOOD_EVAL,
-               {**OK_FILES, **tiny_model_files(NO_MARKERS)})),
+    # A model with no chat template cannot render chat samples; one without markers trains with a derived template.
+    "FT313": (ok("model:\n  base: ./m\n", **tiny_model_files(None)), ok("model:\n  base: ./m\n",
+                                                                        **tiny_model_files(NO_MARKERS))),
+    # The template refuses system messages; one record has one (a shape of its own, so lint renders it).
+    "FT314": (ok("model:\n  base: ./m\n", **tiny_model_files(NO_MARKERS.replace(
+        "{{ m.content }}", "{% if m.role == 'system' %}{{ raise_exception('no system role here') }}{% endif %}"
+                           "{{ m.content }}")),
+        **{"train.jsonl": lines(2000) + rec([turn("system", "s"), turn("user", "a"), turn("assistant", "b")]) + "\n"}),
+        ok("model:\n  base: ./m\n", **tiny_model_files(NO_MARKERS))),
     "FT401": (("name: t\ndata:\n  train: train.jsonl\n" + GOOD_EVAL, OK_FILES), ok()),
     "FT402": (ok(**{"hold.jsonl": lines(3, start=10)}), ok()),
     "FT403": ((BASE + "eval:\n  baseline: false\n", OK_FILES), ok()),

@@ -15,12 +15,13 @@ def check(ctx, rule):
 
 
 RULE = Rule("FT313", "chat-template-untrainable", "error",
-            "The chat template cannot train this spec as TRL would (no template, or no training template).",
+            "The chat template cannot train this spec (no template, or no assistant token to train on).",
             doc("Resolves the chat template the trainer will render with: data.chat_template over the model's own; "
                 "for SFT with assistant-only loss and a template without {% generation %} markers, the training "
                 "template TRL 1.16's SFTTrainer swaps in (get_training_chat_template: an exact match of the template "
-                "against the originals in trl/chat_templates). Reports a missing template, a template TRL has no "
-                "training version of (SFTTrainer refuses it), and samples the template marks no assistant token in.",
+                "against the originals in trl/chat_templates), else one ftspec derives from it (the original's own "
+                "rendering, each assistant turn and its end-of-turn token marked). Reports a missing template, several "
+                "templates and no default, and samples the template marks no assistant token in.",
                 "Assistant-only loss needs to know which tokens the assistant wrote; without markers the trainer stops "
                 "before the first step, after the job was scheduled and paid for.",
                 "a fine-tuned model whose custom template has no {% generation %} markers, assistant_only_loss: true",
