@@ -33,11 +33,13 @@ def _weight_first_answers_zero(train_file) -> None:
     train_file.write_text("".join(json.dumps(r) + "\n" for r in rows))
 
 
-def run_case(folder, model_dir, fmt, *, n, holdout=0, baseline=True, weighted=False, **kwargs):
+def run_case(folder, model_dir, fmt, *, n, holdout=0, baseline=True, weighted=False, dropout=None, **kwargs):
     loaded = write_spec(folder, model_dir, fmt, n=n, **kwargs)
     if weighted:
         _weight_first_answers_zero(folder / "train.jsonl")
     spec = json.loads((folder / "spec.yaml").read_text())
+    if dropout is not None:
+        spec["adapter"]["dropout"] = dropout
     if holdout:
         rows = [FORMATS[fmt](1000 + i) for i in range(holdout)]
         (folder / "holdout.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
@@ -114,3 +116,37 @@ def test_sft_full_on_qwen3_tool_calls(tmp_path, qwen3_dir):
 @pytest.mark.parametrize("fmt,family", [("dpo", "qwen25_dir"), ("cpt", "qwen3_dir")])
 def test_dpo_and_cpt_with_lora(fmt, family, tmp_path, request):
     run_case(tmp_path, request.getfixturevalue(family), fmt, n=8, training={"epochs": 1})
+
+
+# Families TRL has no training template for: ftspec derives one; the saved tokenizer keeps the original. DeepSeek-V3 is
+# a mixture of experts: PEFT adapts its fused expert weights only without dropout (FT206).
+FAMILY_CASES = [("llama32_dir", "chat", "<|eot_id|>", None), ("deepseek_dir", "tools", "<｜end▁of▁sentence｜>", 0.0)]
+
+
+@pytest.mark.parametrize("family,fmt,stop,dropout", FAMILY_CASES, ids=[c[0][:-4] for c in FAMILY_CASES])
+def test_every_family_applies_evaluates_and_exports(family, fmt, stop, dropout, tmp_path, request):
+    """SFT LoRA with assistant-only loss (the default) on Llama 3.2 (chat: the derived training template, the
+    pinned date) and DeepSeek-V3 (tool calls: arguments as the text its template expects): the planned steps and
+    tokens, an evaluation that stops at the family's own stop token, and exports with the original template."""
+    from ftspec.evaluate.generate import generate_outputs
+
+    model_dir = request.getfixturevalue(family)
+    run_dir, report = run_case(tmp_path, model_dir, fmt, n=8, holdout=2, dropout=dropout,
+                               training={"epochs": 1, "learning_rate": 5e-3})
+    plan = json.loads((run_dir / "plan.json").read_text())
+    assert plan["job"]["training_chat_template"] == "data/training_chat_template.jinja"
+    assert (run_dir / plan["job"]["training_chat_template"]).is_file()
+    original = json.loads((model_dir / "tokenizer_config.json").read_text())["chat_template"]
+    assert transformers.AutoTokenizer.from_pretrained(run_dir / "adapter").chat_template == original
+    samples = report["eval"]["details"]["finetuned"]["samples"]
+    assert samples and all(stop not in s["output"] for s in samples)
+    assert run_cli("export", run_dir, "--merge").returncode == 0
+    merged = run_dir / "merged"
+    assert transformers.AutoTokenizer.from_pretrained(merged).chat_template == original
+    prompts = [s["prompt"] for s in samples]
+    if plan["job"].get("render_date"):  # the calendar the run rendered with
+        from ftspec.tokenizer.calendar import pin_transformers_calendar
+
+        pin_transformers_calendar(plan["job"]["render_date"])
+    tools = [s.get("tools") for s in samples]
+    assert generate_outputs(str(merged), prompts, tools=tools, max_new_tokens=6) == [s["output"] for s in samples]

@@ -256,6 +256,14 @@ def as_text(record: Any, fmt: str) -> dict:
 
 # --- validation -------------------------------------------------------------------------------
 
+def check_tools(canon: dict, problems: list) -> None:
+    """A record's tools must be a list of JSON schema objects (parquet can hold them as bytes, JSON as bad text)."""
+    tools = canon.get("tools")
+    if tools is not None and not (isinstance(tools, list) and all(isinstance(t, dict) for t in tools)):
+        problems.append((f"'tools' must be a list of tool schemas (JSON objects), not {type(tools).__name__}",
+                         "tools_schema"))
+
+
 def check_messages(msgs: Any, field: str, problems: list, *, has_tools: bool) -> None:
     """Append (message, field) for each problem of a list of messages."""
     if not isinstance(msgs, list) or not msgs:

@@ -69,9 +69,13 @@ def conversation_shape(messages: Any) -> tuple:
                   m.get("content") is None) if isinstance(m, dict) else None for m in messages)
 
 
-def _calls(tool_calls: Any) -> int:
-    # How many: a template may take one call and refuse two (Llama 3.1/3.2), so they are shapes of their own.
-    return len(tool_calls) if isinstance(tool_calls, list) else int(bool(tool_calls))
+def _calls(tool_calls: Any) -> tuple:
+    # How many, and which keys each call has: a template may take one call and refuse two (Llama 3.1/3.2), or need a
+    # call's name (DeepSeek-V3), so these are shapes of their own.
+    if not isinstance(tool_calls, list):
+        return (bool(tool_calls),)
+    return tuple(tuple(sorted(c["function"])) if isinstance(c, dict) and isinstance(c.get("function"), dict)
+                 else type(c).__name__ for c in tool_calls)
 
 
 def tools_text(tools: Any) -> list[str]:

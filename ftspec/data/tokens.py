@@ -14,6 +14,7 @@ class Tokenized:
     loss_tokens: list[int] = field(default_factory=list)  # tokens with a label, after truncation
     prompt_lengths: list[int] = field(default_factory=list)  # DPO only
     pair_lengths: list[tuple[int, int]] = field(default_factory=list)  # DPO only: (prompt+chosen, prompt+rejected)
+    problems: list[tuple[int, str, str]] = field(default_factory=list)  # (example, rule code, message): text checks
 
     def pair_tokens(self, max_length: int) -> list[int]:
         """DPO: tokens each pair puts through the model (chosen and rejected, each cut at max_length)."""

@@ -42,7 +42,9 @@ _MARKERS = re.compile(r"\{%-?\s*(?:end)?generation\s*-?%\}")
 
 
 def derive_training_template(original: str) -> str:
-    return _HEAD + original + _TAIL.replace("NOT_PREFIX", repr(NOT_PREFIX))
+    """The training template for ``original`` (any {% generation %} markers it has are left out of the macro: the
+    derived template marks each assistant turn itself)."""
+    return _HEAD + without_markers(original) + _TAIL.replace("NOT_PREFIX", repr(NOT_PREFIX))
 
 
 def is_derived(template: str | None) -> bool:

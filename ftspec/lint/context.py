@@ -41,6 +41,8 @@ class DataStats:
     over_platform: int = 0  # samples over the profile's per-example token limit
     render_errors: list = field(default_factory=list)  # (line, message) of records the chat template raised on, capped
     render_error_count: int = 0
+    text_problems: dict = field(default_factory=dict)  # rule code -> samples with a training-text problem
+    text_problem_lines: list = field(default_factory=list)  # (line, rule code, message), capped
     # Filled by record_checks.RecordChecks, read by the rules:
     tallies: dict = field(default_factory=dict)  # name -> Tally (count, first lines)
     scenario_key: str | None = None

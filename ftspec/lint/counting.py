@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ftspec.data.text_checks import text_checks
 from ftspec.data.texts import char_token_estimate
 from ftspec.data.tool_calls import arguments_as_text, has_tool_calls, with_text_arguments
 from ftspec.methods import get_method
@@ -11,6 +12,9 @@ from ftspec.methods.base import Method
 from ftspec.platforms import get_platform
 from ftspec.tokenizer.chat import RenderError
 from ftspec.spec.load import LoadedSpec
+
+
+CHECKED_PER_SHAPE = 2  # samples of a conversation shape whose training text lint checks (BOS, stop token)
 
 
 def platform_token_limit(spec) -> int | None:
@@ -35,6 +39,9 @@ class TokenCounter:
         self._calibrated_counter = None  # lint_count.CalibratedCounter, made on first use
         self.model_error: str | None = None  # why the model's files are unusable (rule FT004)
         self._text_arguments: bool | None = None  # the template renders tool-call arguments only as text
+        self._model_dir = None
+        self._checks = None  # ftspec.data.text_checks.TextChecks, made on first use
+        self._checked: dict[tuple, int] = {}  # shape -> samples of it whose training text was checked
 
     def _load(self) -> None:
         if self._loaded:
@@ -60,6 +67,7 @@ class TokenCounter:
             if self.model_error:
                 return
             self._tok = tok
+            self._model_dir = ref.local_dir
         except Exception:
             self._tok = None
         if self._tok is None:
@@ -115,6 +123,32 @@ class TokenCounter:
         why = "no tokenizer on this machine" if self.tok is None else "the chat template cannot render them"
         return f"estimated (~4 chars/token, ~3 for CJK; {why})"
 
+    def text_problems(self, records: list[dict], method: Method) -> list[tuple[int, str, str]]:
+        """(index, rule code, message) of the training-text problems (BOS, stop token) of the first samples of each
+        conversation shape among ``records``: lint checks every shape, the plan every sample."""
+        if not self.exact:
+            return []
+        picked = []
+        for index, record in enumerate(records):
+            key = method.count_parts(record)[0]
+            if self._checked.get(key, 0) < CHECKED_PER_SHAPE:
+                self._checked[key] = self._checked.get(key, 0) + 1
+                picked.append(index)
+        if not picked:
+            return []
+        if self._checks is None:
+            self._checks = text_checks(self._tok, self._train_tok, self._model_dir)
+        subset = [records[i] for i in picked]
+        if self._text_arguments:
+            subset = [with_text_arguments(r) if has_tool_calls(r) else r for r in subset]
+        try:
+            found = method.text_problems(subset, self._train_tok, checks=self._checks,
+                                         assistant_only_loss=method.assistant_only(self._spec.data),
+                                         max_length=self._spec.data.max_length)
+        except (ValueError, TypeError, LookupError):  # the template's own refusals are FT314's, found by count()
+            return []
+        return [(picked[i], code, message) for i, code, message in found]
+
     def count(self, records: list[dict], method: Method) -> list[int]:
         """Tokens of each canonical record as the trainer tokenizes it (DPO: prompt + the longer answer). A
         sample far over max_length is counted from a bounded prefix (a lower bound, still over max_length), so
@@ -147,6 +181,9 @@ class TokenCounter:
 
 class NoTokenCounter(TokenCounter):
     """For `plan`, which tokenizes every sample exactly itself: lint skips its own count."""
+
+    def text_problems(self, records: list[dict], method: Method) -> list[tuple[int, str, str]]:
+        return []  # the plan checks every sample itself
 
     def count(self, records: list[dict], method: Method) -> list[int]:
         return [0] * len(records)

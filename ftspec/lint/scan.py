@@ -51,6 +51,10 @@ def scan(stats: DataStats, spec, counter: TokenCounter, forced_fmt: str, train_h
                 if len(stats.render_errors) < MAX_PROBLEMS_PER_FILE:
                     stats.render_errors.append((pending_lines[exc.index], exc.message))
                 del pending_records[exc.index], pending_lines[exc.index]
+        for index, code, message in counter.text_problems(pending_records, method):
+            stats.text_problems[code] = stats.text_problems.get(code, 0) + 1
+            if len(stats.text_problem_lines) < MAX_PROBLEMS_PER_FILE:
+                stats.text_problem_lines.append((pending_lines[index], code, message))
         for line, n in zip(pending_lines, counts):
             stats.tokens += n
             if n > stats.max_tokens:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ftspec.data.formats import as_conversation, check_messages
+from ftspec.data.formats import as_conversation, check_messages, check_tools
 from ftspec.data.packing import pack_lengths, sft_kept_lengths
 from ftspec.data.texts import content_parts, conversation_shape, message_texts, tools_text
 from ftspec.data.tokens import Tokenized
@@ -51,6 +51,7 @@ class Method:
                              "conversations", "text"))
             return problems
         check_messages(msgs, "messages", problems, has_tools=bool(canon.get("tools")))
+        check_tools(canon, problems)
         if isinstance(msgs, list) and msgs and isinstance(msgs[-1], dict) and msgs[-1].get("role") != "assistant":
             problems.append(("conversation does not end on an assistant turn (nothing to train on)", "messages"))
         return problems
@@ -89,10 +90,17 @@ class Method:
         return spec.over_length == "drop"
 
     def tokenize(self, records: list[dict], tok, *, assistant_only_loss: bool, max_length: int,
-                 bounded: bool = False) -> Tokenized:
+                 bounded: bool = False, checks=None) -> Tokenized:
         """Per-example token facts exactly as the method's TRL trainer computes them. ``bounded``: the caller needs no
-        more than "longer than max_length" of a longer example, so a huge one is encoded from a bounded prefix."""
+        more than "longer than max_length" of a longer example, so a huge one is encoded from a bounded prefix.
+        ``checks`` (``ftspec.data.text_checks.TextChecks``): the training text's problems go to ``problems``."""
         raise NotImplementedError
+
+    def text_problems(self, records: list[dict], tok, *, checks, assistant_only_loss: bool,
+                      max_length: int) -> list[tuple[int, str, str]]:
+        """(example, rule code, message) of the training text's problems alone (lint's per-shape check)."""
+        return self.tokenize(records, tok, assistant_only_loss=assistant_only_loss, max_length=max_length,
+                             bounded=True, checks=checks).problems
 
     def token_lengths(self, records: list[dict], tok, *, max_length: int, bounded: bool = True) -> list[int]:
         """Each example's length as ``tokenize`` counts it, without its loss (lint's over-length verdicts)."""

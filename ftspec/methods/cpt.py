@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ftspec.data.formats import FORMATS, as_text
+from ftspec.data.text_checks import BOS_RULE
 from ftspec.data.tokens import Tokenized
 from ftspec.methods.base import Method
 
@@ -40,15 +41,18 @@ class CPT(Method):
         return spec.over_length == "drop" or not spec.data.packing
 
     def tokenize(self, records: list[dict], tok, *, assistant_only_loss: bool, max_length: int,
-                 bounded: bool = False) -> Tokenized:
+                 bounded: bool = False, checks=None) -> Tokenized:
         """Each text with EOS appended, encoded with special tokens, as SFTTrainer does for a text dataset."""
         t = Tokenized()
         eos = tok.eos_token or ""
         texts = [r["text"] if r["text"].endswith(eos) else r["text"] + eos for r in records]
         if bounded:
             texts = [tok.bounded(text, max_length) for text in texts]
-        for enc in tok.tokenizer.encode_batch(texts, add_special_tokens=True):
+        for index, enc in enumerate(tok.tokenizer.encode_batch(texts, add_special_tokens=True)):
             n = len(enc.ids)
+            problem = checks.bos_problem(enc.ids, chat=False) if checks is not None else None
+            if problem:  # pre-rendered chat text that starts with BOS, encoded with another one added
+                t.problems.append((index, BOS_RULE, problem))
             t.lengths.append(n)
             t.first_loss.append(0)
             t.loss_tokens.append(min(n, max_length))

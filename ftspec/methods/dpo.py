@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ftspec.data.formats import as_preference, check_messages
+from ftspec.data.formats import as_preference, check_messages, check_tools
+from ftspec.data.text_checks import BOS_RULE, STOP_RULE
 from ftspec.data.texts import content_parts, conversation_shape, message_texts, tools_text
 from ftspec.data.tokens import Tokenized
 from ftspec.methods.base import Method
@@ -42,6 +43,7 @@ class DPO(Method):
             problems.append((f"a {fmt} record has no chosen/rejected pair: DPO needs preference data", ""))
             return problems
         has_tools = bool(canon.get("tools"))
+        check_tools(canon, problems)
         check_messages(canon["prompt"], "prompt", problems, has_tools=has_tools)
         for key in ("chosen", "rejected"):
             v = canon[key]
@@ -56,7 +58,7 @@ class DPO(Method):
         return problems
 
     def tokenize(self, records: list[dict], tok, *, assistant_only_loss: bool, max_length: int,
-                 bounded: bool = False) -> Tokenized:
+                 bounded: bool = False, checks=None) -> Tokenized:
         """Prompt, prompt + chosen and prompt + rejected, as DPOTrainer tokenizes them (trl 1.16)."""
         t = Tokenized()
         at = max_length if bounded else None
@@ -69,6 +71,18 @@ class DPO(Method):
             except Exception as exc:  # the template's refusal of this pair, located by the caller
                 raise RenderError(index, exc) from exc
             plen = min(_common_prefix(prompt, chosen), _common_prefix(prompt, rejected))
+            if checks is not None and (at is None or max(len(chosen), len(rejected)) <= at):
+                for ids in (chosen, rejected):
+                    problem = checks.bos_problem(ids)
+                    if problem is None and len(ids) > plen:
+                        completion = [1 if i >= plen else 0 for i in range(len(ids))]
+                        problem = checks.stop_problem(ids, completion)
+                        code = STOP_RULE
+                    else:
+                        code = BOS_RULE
+                    if problem:
+                        t.problems.append((index, code, problem))
+                        break
             t.lengths.append(max(len(chosen), len(rejected)))
             t.pair_lengths.append((len(chosen), len(rejected)))
             t.prompt_lengths.append(plen)

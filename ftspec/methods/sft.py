@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ftspec.data.chat_template import WAYS_OUT, TemplateError
+from ftspec.data.chat_template import WAYS_OUT, TemplateError, has_generation_markers
 from ftspec.data.errors import PipelineError
 from ftspec.data.formats import FORMATS
+from ftspec.data.text_checks import BOS_RULE, STOP_RULE
+from ftspec.data.training_template import derive_training_template
 from ftspec.data.tokens import Tokenized
 from ftspec.data.turn_weights import TurnWeightError, all_turns_zero, apply_turn_weights, has_zero_weight
 from ftspec.methods.base import Method
@@ -37,12 +39,14 @@ class SFT(Method):
         return kept, [r for r in validation if not all_turns_zero(r.get("messages"))]
 
     def tokenize(self, records: list[dict], tok, *, assistant_only_loss: bool, max_length: int,
-                 bounded: bool = False) -> Tokenized:
+                 bounded: bool = False, checks=None) -> Tokenized:
         """Token lengths and assistant masks exactly as SFTTrainer computes them (trl 1.16)."""
         t = Tokenized()
         at = max_length if bounded else None
         encoded = tok.encode_chat_batch([r["messages"] for r in records], tools=[r.get("tools") for r in records],
                                         over_length_at=at)
+        if checks is not None:
+            t.problems = self._text_problems(records, tok, encoded, checks, assistant_only_loss, at)
         for index, (ids, mask) in enumerate(encoded):
             n = len(ids)
             t.lengths.append(n)
@@ -73,6 +77,36 @@ class SFT(Method):
                 t.first_loss.append(0)
                 t.loss_tokens.append(min(n, max_length))
         return t
+
+    @staticmethod
+    def _text_problems(records, tok, encoded, checks, assistant_only_loss: bool, at) -> list[tuple[int, str, str]]:
+        """BOS and stop-token problems of each example; without assistant-only loss the assistant's turns are located
+        with the derived training template, which renders the same text."""
+        if not assistant_only_loss:
+            spans = None
+            if isinstance(tok.chat_template, str):
+                spans = tok if has_generation_markers(tok.chat_template) else tok.with_template(
+                    derive_training_template(tok.chat_template))
+            encoded = spans.encode_chat_batch([r["messages"] for r in records],
+                                              tools=[r.get("tools") for r in records]) if spans else encoded
+        out = []
+        for index, (ids, mask) in enumerate(encoded):
+            if at is not None and len(ids) > at:
+                continue  # a bounded prefix of an example the caller drops
+            problem = checks.bos_problem(ids)
+            if problem:
+                out.append((index, BOS_RULE, problem))
+            problem = checks.stop_problem(ids, mask) if 1 in mask else None
+            if problem:
+                out.append((index, STOP_RULE, problem))
+        return out
+
+    def text_problems(self, records: list[dict], tok, *, checks, assistant_only_loss: bool,
+                      max_length: int) -> list[tuple[int, str, str]]:
+        # Without the loss: message weights are FT603's concern, not the text's.
+        encoded = tok.encode_chat_batch([r["messages"] for r in records], tools=[r.get("tools") for r in records],
+                                        over_length_at=max_length)
+        return self._text_problems(records, tok, encoded, checks, assistant_only_loss, max_length)
 
     def token_lengths(self, records: list[dict], tok, *, max_length: int, bounded: bool = True) -> list[int]:
         # Lengths only: what weights and masks do to the loss is the pipeline's and FT603's business.

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ftspec.data.chat_template import read_chat_template, training_tokenizer
+from ftspec.data.text_checks import text_checks
 from ftspec.data.tool_calls import arguments_as_text, has_tool_calls, with_text_arguments
 from ftspec.data.training_template import is_derived
 from ftspec.data.errors import PipelineError
@@ -128,6 +129,18 @@ def no_rows_cause(counts: dict, max_length: int) -> str:
     return "no training rows are left: " + ("; ".join(parts) or f"{n} samples read")
 
 
+TEXT_CHECK_HINT = ("use the model's own chat template (or one of its family) in data.chat_template, and raw text without "
+                   "special tokens for CPT")
+
+
+def _model_dir(loaded):
+    from ftspec.models.resolve import resolve_model
+
+    spec = loaded.spec
+    ref = resolve_model(spec.model.base, spec.model.revision, spec_dir=loaded.dir)
+    return ref.local_dir
+
+
 def load_tokenizer(loaded):
     """The model's tokenizer from local files, or None (hub model not in the cache)."""
     from ftspec.models.resolve import resolve_model
@@ -194,6 +207,7 @@ def prepare(loaded, tok=None, *, render_date: datetime.date | str | None = None)
         return without_tokenizer(spec, method, train, validation, holdout, counts)
 
     user_template = read_chat_template(loaded)
+    original = tok
     prompting = tok if user_template is None else tok.with_template(user_template)  # what evaluation prompts with
     tok = training_tokenizer(tok, chat=not method.plain_text, assistant_only_loss=method.assistant_only(d),
                              user_template=user_template)
@@ -213,8 +227,14 @@ def prepare(loaded, tok=None, *, render_date: datetime.date | str | None = None)
     # Dropped examples, and plain text cut to max_length without packing, need no more than max_length + 1 tokens.
     bounded = method.bounded(spec)
     assistant_only = method.assistant_only(d)
+    checks = text_checks(original, tok, _model_dir(loaded))
     tokens = _tokenize(method, train, tok, origins, ("data", "train"), assistant_only_loss=assistant_only,
-                       max_length=L, bounded=bounded)
+                       max_length=L, bounded=bounded, checks=checks)
+    if tokens.problems:
+        index, code, message = tokens.problems[0]
+        path, line = origins.get(id(train[index]), (None, None))
+        more = f" ({len(tokens.problems)} training samples in all)" if len(tokens.problems) > 1 else ""
+        raise PipelineError(f"{message}{more}", ("data", "train"), path, line, code=code, hint=TEXT_CHECK_HINT)
     counts["over_max_length"] = sum(n > L for n in tokens.lengths)
     if spec.over_length == "drop" and counts["over_max_length"]:
         train, tokens, counts["dropped_over_length"] = drop_over_length(train, tokens, L)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 from ftspec.data.texts import char_token_estimate, message_texts
+from ftspec.models.template_overhead import template_overhead
 from ftspec.pipeline.prepared import PreparedData
 
 # Byte-level BPE never makes a token out of less than one byte, so UTF-8 bytes plus a generous chat-template
@@ -10,21 +13,36 @@ from ftspec.pipeline.prepared import PreparedData
 TEMPLATE_TOKENS_PER_MESSAGE, TEMPLATE_TOKENS_PER_SAMPLE = 16, 32
 
 
+# A template's tool preamble ("Environment: ipython", instructions to call functions) on top of the schemas themselves.
+TOOL_PREAMBLE_TOKENS = 256
+
+
+def _tools_text(record: dict) -> str:
+    tools = record.get("tools")
+    return json.dumps(tools, ensure_ascii=False) if tools else ""
+
+
 def _upper_bound_tokens(record: dict) -> int:
     texts = message_texts(record)
-    return sum(len(t.encode("utf-8")) for t in texts) + TEMPLATE_TOKENS_PER_MESSAGE * len(texts) + TEMPLATE_TOKENS_PER_SAMPLE
+    tools = _tools_text(record)
+    return (sum(len(t.encode("utf-8")) for t in texts) + TEMPLATE_TOKENS_PER_MESSAGE * len(texts)
+            + TEMPLATE_TOKENS_PER_SAMPLE + (len(tools.encode("utf-8")) + TOOL_PREAMBLE_TOKENS if tools else 0))
 
 
-def _estimated_tokens(record: dict) -> int:
+def _estimated_tokens(record: dict, overhead: tuple | None) -> int:
     texts = message_texts(record)
-    return char_token_estimate("".join(texts)) + 4 * len(texts)  # ~4 template tokens per message
+    content = char_token_estimate("".join(texts) + _tools_text(record))
+    if overhead:  # the model's own template, measured
+        return round(content + overhead[0] + overhead[1] * len(texts))
+    return content + 4 * len(texts)  # ~4 template tokens per message
 
 
 def without_tokenizer(spec, method, train, validation, holdout, counts) -> PreparedData:
     """Counts without the model's tokenizer: rows stay exact when no sample can reach max_length."""
     d = spec.data
     bound = max((_upper_bound_tokens(r) for r in train), default=0)
-    estimates = [_estimated_tokens(r) for r in train]
+    overhead = None if method.plain_text else template_overhead(spec.model.base)
+    estimates = [_estimated_tokens(r, overhead) for r in train]
     per_epoch = sum(min(n, d.max_length) for n in estimates) * method.sequences_per_example
     # Without packing, nothing is truncated or dropped when even the upper bound fits.
     rows = len(train) if (not d.packing and bound <= d.max_length) else None

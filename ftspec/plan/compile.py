@@ -13,6 +13,7 @@ from ftspec.launch.layout import resolve_layout
 from ftspec.methods import get_method
 from ftspec.models.architectures import find_architecture
 from ftspec.models.resolve import resolve_model
+from ftspec.models.template_overhead import template_overhead
 from ftspec.pipeline.prepare import load_tokenizer, no_rows_cause, prepare
 from ftspec.pipeline.steps import optimizer_steps
 from ftspec.plan import fingerprint
@@ -69,8 +70,12 @@ def build_plan(loaded, *, run_dir_placeholder: str = "RUN_DIR") -> Plan:
         prepared = prepare(loaded, tok)
         if tok is None:
             exact = "exact (no sample can reach max_length)" if prepared.rows is not None else "an estimate"
-            notes.append(f"{spec.model.base}'s tokenizer is not on this machine: token counts are estimates and the "
-                         f"step count is {exact}; download the model (or point model.base at a folder) for exact counts")
+            overhead = template_overhead(spec.model.base)
+            template = (f" (with its chat template's {overhead[0]:g} tokens a sample and {overhead[1]:g} a message, "
+                        f"measured on ftspec's {overhead[2]} fixture)" if overhead else "")
+            notes.append(f"{spec.model.base}'s tokenizer is not on this machine: token counts are estimates{template} "
+                         f"and the step count is {exact}; the training text's checks did not run (FT313-FT316); "
+                         "download the model (or point model.base at a folder) for exact counts and the checks")
     except PipelineError as exc:
         raise PlanError(exc.message, exc.spec_path, exc.file, exc.line, exc.code, exc.hint) from None
 

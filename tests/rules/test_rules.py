@@ -89,6 +89,27 @@ def tiny_model_files(template: str | None) -> dict[str, str]:
 
 NO_MARKERS = "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"
 
+
+def marked(end_inside: bool, bos: str = "") -> str:
+    """A ChatML template with {% generation %} around each assistant answer, its <|im_end|> inside or not."""
+    answer = ("{% generation %}{{ m.content }}<|im_end|>{% endgeneration %}" if end_inside else
+              "{% generation %}{{ m.content }}{% endgeneration %}<|im_end|>")
+    return (bos + "{% for m in messages %}<|im_start|>{{ m.role }}\n{% if m.role == 'assistant' %}" + answer +
+            "{% else %}{{ m.content }}<|im_end|>{% endif %}\n{% endfor %}")
+
+
+def with_experts(files: dict[str, str]) -> dict[str, str]:
+    """The tiny model's files with a mixture-of-experts config (4 routed experts a layer)."""
+    config = json.loads(files["m/config.json"])
+    return {**files, "m/config.json": json.dumps({**config, "n_routed_experts": 4})}
+
+
+def with_bos(files: dict[str, str]) -> dict[str, str]:
+    """The tiny model's files with a BOS token (<|endoftext|>) its own template starts with."""
+    config = json.loads(files["m/tokenizer_config.json"])
+    config["bos_token"] = "<|endoftext|>"
+    return {**files, "m/tokenizer_config.json": json.dumps(config)}
+
 CASES = {
     "FT001": (ok("model:\n  base: some-org/some-model\n"), ok("model:\n  base: some-org/some-model\n  revision: " + "a" * 40 + "\n")),
     "FT002": (ok("model:\n  trust_remote_code: true\n"), ok()),
@@ -128,6 +149,16 @@ CASES = {
                            "{{ m.content }}")),
         **{"train.jsonl": lines(2000) + rec([turn("system", "s"), turn("user", "a"), turn("assistant", "b")]) + "\n"}),
         ok("model:\n  base: ./m\n", **tiny_model_files(NO_MARKERS))),
+    "FT007": (ok("model:\n  base: some-org/some-model\n"), ok()),
+    "FT206": (ok("model:\n  base: ./m\n", **with_experts(tiny_model_files(NO_MARKERS))),
+              ok("model:\n  base: ./m\nadapter:\n  dropout: 0\n", **with_experts(tiny_model_files(NO_MARKERS)))),
+    "FT315": (ok("model:\n  base: ./m\n", **tiny_model_files(marked(end_inside=False))),
+              ok("model:\n  base: ./m\n", **tiny_model_files(marked(end_inside=True)))),
+    # The model starts its conversations with BOS; a data.chat_template copied from elsewhere does not.
+    "FT316": ((BASE + "  chat_template: other.jinja\nmodel:\n  base: ./m\n" + GOOD_EVAL,
+               {**OK_FILES, **with_bos(tiny_model_files(marked(True, bos="{{ bos_token }}"))),
+                "other.jinja": marked(True)}),
+              ok("model:\n  base: ./m\n", **with_bos(tiny_model_files(marked(True, bos="{{ bos_token }}"))))),
     "FT401": (("name: t\ndata:\n  train: train.jsonl\n" + GOOD_EVAL, OK_FILES), ok()),
     "FT402": (ok(**{"hold.jsonl": lines(3, start=10)}), ok()),
     "FT403": ((BASE + "eval:\n  baseline: false\n", OK_FILES), ok()),
