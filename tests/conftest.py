@@ -31,36 +31,20 @@ def _isolated_home(tmp_path_factory, monkeypatch):
 os.environ.setdefault("FTSPEC_FIXTURE_CACHE", str(ROOT / ".cache" / "fixtures"))
 
 
-@pytest.fixture(scope="session")
-def qwen25_dir() -> Path:
-    from ftspec.models.fixtures.build import cached
+def _fixture_model(name: str, family: str):
+    """A session fixture named ``name``: the path of the built ``family`` fixture model."""
 
-    return cached("qwen2.5-instruct")
+    @pytest.fixture(scope="session", name=name)
+    def model_dir() -> Path:
+        from ftspec.models.fixtures.build import cached
 
+        return cached(family)
 
-@pytest.fixture(scope="session")
-def qwen3_dir() -> Path:
-    from ftspec.models.fixtures.build import cached
-
-    return cached("qwen3")
+    return model_dir
 
 
-@pytest.fixture(scope="session")
-def llama32_dir() -> Path:
-    from ftspec.models.fixtures.build import cached
-
-    return cached("llama3.2-instruct")
-
-
-@pytest.fixture(scope="session")
-def llama31_dir() -> Path:
-    from ftspec.models.fixtures.build import cached
-
-    return cached("llama3.1-instruct")
-
-
-@pytest.fixture(scope="session")
-def deepseek_dir() -> Path:
-    from ftspec.models.fixtures.build import cached
-
-    return cached("deepseek-v3")
+qwen25_dir = _fixture_model("qwen25_dir", "qwen2.5-instruct")
+qwen3_dir = _fixture_model("qwen3_dir", "qwen3")
+llama32_dir = _fixture_model("llama32_dir", "llama3.2-instruct")
+llama31_dir = _fixture_model("llama31_dir", "llama3.1-instruct")
+deepseek_dir = _fixture_model("deepseek_dir", "deepseek-v3")

@@ -47,7 +47,9 @@ def _text_call(call: Any) -> Any:
 
 
 def with_text_arguments(record: dict) -> dict:
-    """``record`` with every tool call's arguments written as JSON text."""
+    """``record`` with every tool call's arguments written as JSON text (``record`` itself when it has none)."""
+    if not has_tool_calls(record):
+        return record
     out = dict(record)
     for key in ("messages", "prompt", "chosen", "rejected"):
         if isinstance(record.get(key), list):

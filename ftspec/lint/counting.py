@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ftspec.data.text_checks import text_checks
 from ftspec.data.texts import char_token_estimate
-from ftspec.data.tool_calls import arguments_as_text, has_tool_calls, with_text_arguments
+from ftspec.data.tool_calls import arguments_as_text, with_text_arguments
 from ftspec.methods import get_method
 from ftspec.methods.base import Method
 from ftspec.platforms import get_platform
@@ -123,6 +123,13 @@ class TokenCounter:
         why = "no tokenizer on this machine" if self.tok is None else "the chat template cannot render them"
         return f"estimated (~4 chars/token, ~3 for CJK; {why})"
 
+    def _as_the_template_expects(self, records: list[dict]) -> list[dict]:
+        """Tool-call arguments as JSON text where the trainer's template renders them only so, as the pipeline
+        writes them."""
+        if self._text_arguments is None:
+            self._text_arguments = arguments_as_text(self._train_tok)
+        return [with_text_arguments(r) for r in records] if self._text_arguments else records
+
     def text_problems(self, records: list[dict], method: Method) -> list[tuple[int, str, str]]:
         """(index, rule code, message) of the training-text problems (BOS, stop token) of the first samples of each
         conversation shape among ``records``: lint checks every shape, the plan every sample."""
@@ -138,9 +145,7 @@ class TokenCounter:
             return []
         if self._checks is None:
             self._checks = text_checks(self._tok, self._train_tok, self._model_dir)
-        subset = [records[i] for i in picked]
-        if self._text_arguments:
-            subset = [with_text_arguments(r) if has_tool_calls(r) else r for r in subset]
+        subset = self._as_the_template_expects([records[i] for i in picked])
         try:
             found = method.text_problems(subset, self._train_tok, checks=self._checks,
                                          assistant_only_loss=method.assistant_only(self._spec.data),
@@ -162,11 +167,7 @@ class TokenCounter:
             try:
                 if method.plain_text:  # no template to render: the exact count is cheap
                     return exact(records)
-                if self._text_arguments is None:
-                    self._text_arguments = arguments_as_text(self._train_tok)
-                if self._text_arguments:  # as the pipeline writes them for a template that wants text
-                    records = [with_text_arguments(r) if has_tool_calls(r) else r for r in records]
-                return self._calibrated().count(records, method, exact)
+                return self._calibrated().count(self._as_the_template_expects(records), method, exact)
             except RenderError:
                 raise  # one record the template refuses: the scan locates it and counts the others
             except (PipelineError, ValueError, TypeError, LookupError) as exc:  # a template that cannot render them

@@ -6,9 +6,13 @@ from __future__ import annotations
 import datetime
 
 
+def _midnight(day: datetime.date) -> datetime.datetime:
+    return datetime.datetime(day.year, day.month, day.day)
+
+
 def pinned_strftime(day: datetime.date):
     """strftime_now() as transformers defines it for templates, on ``day`` at midnight."""
-    moment = datetime.datetime(day.year, day.month, day.day)
+    moment = _midnight(day)
 
     def strftime_now(fmt: str) -> str:
         return moment.strftime(fmt)
@@ -25,7 +29,7 @@ def pin_transformers_calendar(day: datetime.date | str | None) -> None:
         day = datetime.date.fromisoformat(day)
     from transformers.utils import chat_template_utils
 
-    moment = datetime.datetime(day.year, day.month, day.day)
+    moment = _midnight(day)
 
     class PinnedDatetime(datetime.datetime):
         @classmethod
