@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import pytest
 
 from ftspec.data.packing import packed_rows, sft_kept_lengths, sft_train_rows
-from ftspec.pipeline.steps import batches_per_rank, optimizer_steps, updates_per_epoch
+from ftspec.core.steps import batches_per_rank, optimizer_steps, updates_per_epoch
 
 torch = pytest.importorskip("torch")
 trl = pytest.importorskip("trl")

@@ -55,7 +55,7 @@ def test_nested_wrong_value_points_at_value(tmp_path):
 
 def test_enum_error_lists_expected(tmp_path):
     (err,) = errors_of(write(tmp_path, GOOD + "method: rlhf\n"))
-    assert "'sft', 'dpo' or 'cpt'" in err.message and err.location.line == 5
+    assert "'sft', 'dpo', 'cpt' or 'grpo'" in err.message and err.location.line == 5
 
 
 def test_missing_required_key(tmp_path):

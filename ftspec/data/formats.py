@@ -3,6 +3,7 @@
 Shapes (each method, in ``ftspec.methods``, picks one and validates it):
   conversation  {"messages": [{"role", "content", ...}, ...], "tools"?: [...]}
   preference    {"prompt": [msgs], "chosen": [assistant msg], "rejected": [assistant msg]}
+  prompt        {"prompt": [msgs ending on a user turn], <any other column>: ...} (GRPO: rewards read the columns)
   text          {"text": str}
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-FORMATS = ("messages", "alpaca", "sharegpt", "preference", "prompt_completion", "text")
+FORMATS = ("messages", "alpaca", "sharegpt", "preference", "prompt_completion", "prompt", "text")
 ROLES = {"system", "user", "assistant", "tool"}
 SHAREGPT_ROLES = {
     "human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant", "system": "system",
@@ -33,6 +34,8 @@ def detect_format(record: Any) -> str | None:
         return "alpaca"
     if "prompt" in record and "completion" in record:  # TRL's prompt-completion (strings or message lists)
         return "prompt_completion"
+    if "prompt" in record:  # a prompt alone: what GRPO samples completions for
+        return "prompt"
     if "text" in record:
         return "text"
     return None
@@ -244,6 +247,38 @@ def as_preference(record: Any, fmt: str) -> dict:
     if fmt == "preference":
         return _with_extras(_preference_pair(record), record)
     return as_conversation(record, fmt)
+
+
+# The keys a format's conversation is read from; every other key of a prompt record is a column rewards can read.
+_CONVERSATION_KEYS = {"messages": ("messages",), "sharegpt": ("conversations", "system"),
+                      "alpaca": ("instruction", "input", "output", "system", "history"),
+                      "prompt_completion": ("prompt", "completion"), "prompt": ("prompt",)}
+
+
+def as_prompt(record: Any, fmt: str, reference: str = "answer") -> dict:
+    """{"prompt": [messages], "tools"?, <columns>...}: a prompt to sample completions for, with the record's other
+    columns. A conversation that ends on an assistant turn gives that turn to the ``reference`` column when the
+    record has none (SFT data reused for RL keeps its answers as references); {} for what fits no format."""
+    if not isinstance(record, dict) or fmt not in _CONVERSATION_KEYS:
+        return as_conversation(record, fmt)
+    if fmt == "prompt":
+        p = record.get("prompt")
+        messages = [{"role": "user", "content": p}] if isinstance(p, str) else _msgs(p)
+    else:
+        messages = _chat_messages(record, fmt)["messages"]
+    out: dict = {}
+    if isinstance(messages, list) and messages and isinstance(messages[-1], dict) \
+            and messages[-1].get("role") == "assistant" and reference not in record:
+        out[reference] = messages[-1].get("content")
+        messages = messages[:-1]
+    out["prompt"] = messages
+    tools = _tools(record)
+    if tools is not None:
+        out["tools"] = tools
+    for key, value in record.items():
+        if key not in _CONVERSATION_KEYS[fmt] and key not in ("tools", "prompt"):
+            out[key] = value
+    return out
 
 
 def as_text(record: Any, fmt: str) -> dict:

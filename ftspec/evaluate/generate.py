@@ -11,15 +11,21 @@ import sys
 from typing import Any
 
 
-def holdout_samples(records: list[dict]) -> list[dict]:
+def holdout_samples(records: list[dict], reference: str | None = None) -> list[dict]:
     """Canonical SFT records ``{"messages": [...], "tools"?, "scenario"?}`` -> ``{"prompt", "tools", "reference",
     "scenario"}``.
 
     The last message is the expected answer; everything before it is the prompt. DPO records
-    (``prompt``/``chosen``/``rejected``) use the prompt and the chosen answer.
+    (``prompt``/``chosen``/``rejected``) use the prompt and the chosen answer. With ``reference`` (GRPO's prompt
+    records), the prompt is the record's and the answer its ``reference`` column.
     """
     samples = []
     for i, record in enumerate(records):
+        if reference is not None and "prompt" in record:
+            samples.append({"prompt": list(record["prompt"]), "tools": record.get("tools"),
+                            "reference": str(record.get(reference) if record.get(reference) is not None else ""),
+                            "scenario": record.get("scenario")})
+            continue
         if "prompt" in record and "chosen" in record:  # a DPO holdout: the chosen answer is the reference
             messages = list(record["prompt"]) + list(record["chosen"])[-1:]
         else:

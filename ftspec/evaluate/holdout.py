@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from ftspec.core.atomic import write_text_atomic
+from ftspec.methods import get_method
 from ftspec.models.resolve import model_source
 from ftspec.plan.model import Plan
 from ftspec.runfolder import contract
@@ -59,7 +60,7 @@ def evaluate_holdout(plan: Plan, run_dir: Path) -> dict | None:
         torch.set_num_threads(plan.spec.compute.cpu_threads)  # generation runs in this process
     pin_transformers_calendar(plan.job.render_date)  # prompts render with the date the training text did
     records = [json.loads(line) for line in holdout_file.read_text(encoding="utf-8").splitlines() if line.strip()]
-    samples = holdout_samples(records)
+    samples = holdout_samples(records, get_method(plan.method).reference_column(plan.spec))
     prompts = [s["prompt"] for s in samples]
     tools = [s["tools"] for s in samples]
     template = (run_dir / plan.job.chat_template).read_text(encoding="utf-8") if plan.job.chat_template else None

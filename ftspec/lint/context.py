@@ -53,6 +53,21 @@ class DataStats:
     images: int = 0
     plain_records: int = 0  # chat records whose assistant turns have no reasoning
     plain_first: int | None = None
+    columns: Counter = field(default_factory=Counter)  # canonical record key -> records that have it
+    column_first_missing: dict = field(default_factory=dict)  # key -> first line of a record without it
+    first_record_line: int | None = None
+
+    def observe_columns(self, line: int, canon: dict) -> None:
+        if self.first_record_line is None:
+            self.first_record_line = line
+        for key in canon:
+            if key not in self.columns and line != self.first_record_line:
+                self.column_first_missing.setdefault(key, self.first_record_line)
+            self.columns[key] += 1
+        if len(canon) < len(self.columns):
+            for key in self.columns:
+                if key not in canon:
+                    self.column_first_missing.setdefault(key, line)
 
     @property
     def display(self) -> str:

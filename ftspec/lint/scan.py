@@ -19,7 +19,7 @@ CHUNK = 1024
 def scan(stats: DataStats, spec, counter: TokenCounter, forced_fmt: str, train_hashes: set | None,
          checks: RecordChecks | None = None) -> DataStats:
     method = get_method(spec.method)  # the holdout too: lint checks it is data this method can read
-    max_len = spec.data.max_length
+    max_len = method.length_limit(spec)
     platform_limit = platform_token_limit(spec)
     keep_hashes = stats.role == "train"
     try:
@@ -95,6 +95,7 @@ def scan(stats: DataStats, spec, counter: TokenCounter, forced_fmt: str, train_h
             if bad:
                 continue
             stats.records += 1
+            stats.observe_columns(line, canon)
             if checks is not None:
                 checks.observe(stats, line, record, canon, rfmt)
             h = hash(canonical_texts(canon))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ftspec.core.steps import optimizer_steps
 from ftspec.data.formats import as_conversation, check_messages, check_tools
 from ftspec.data.packing import pack_lengths, sft_kept_lengths
 from ftspec.data.texts import content_parts, conversation_shape, message_texts, tools_text
@@ -31,6 +32,10 @@ class Method:
     packing_strategy: str | None = "bfd"  # TRL's packing_strategy when data.packing is on
     sequences_per_example: int = 1  # sequences the model runs per example (DPO: chosen and rejected)
     training_entry: str = ""  # the module the trainer runs: ftspec.train.<...>
+    keeps_every_example: bool = False  # the trainer drops nothing: an example over length_limit is an error
+    has_validation_loss: bool = True  # the trainer evaluates a validation loss (GRPO: none)
+    dropped_trainer_args: tuple[str, ...] = ()
+    managed_token_prices: bool = True  # the platforms' per-training-token prices apply (not to RL)  # shared TRL arguments the method's config does not take
     starter_train_file: str = "data/train.jsonl"  # for `ftspec init`
     starter_packing: bool = False
     starter_holdout: bool = True
@@ -122,6 +127,44 @@ class Method:
     def tokens_per_epoch(self, tokens: Tokenized, seqs: list[int], max_length: int) -> int:
         """Tokens the model processes per epoch, no padding."""
         return sum(seqs)
+
+    def epoch_tokens(self, spec, tokens: Tokenized, seqs: list[int]) -> int:
+        """The plan's train_tokens per epoch, as the trainer counts them."""
+        return self.tokens_per_epoch(tokens, seqs, spec.data.max_length)
+
+    def estimated_epoch_tokens(self, spec, estimates: list[int]) -> int:
+        """``epoch_tokens`` from per-example estimates (no tokenizer on this machine)."""
+        return sum(min(n, spec.data.max_length) for n in estimates) * self.sequences_per_example
+
+    def compute_tokens(self, spec, total_tokens: int, rows: int) -> tuple[int, int]:
+        """(tokens trained on, tokens generated) of ``total_tokens``, for FLOPs and time."""
+        return total_tokens, 0
+
+    def sequence_length(self, spec, row_length: int) -> int:
+        """The length a training sequence reaches from a row of ``row_length`` tokens (GRPO: plus its completion)."""
+        return row_length
+
+    def generation_kv_tokens(self, spec, longest_prompt: int, world_size: int) -> int:
+        """Tokens of KV cache one process holds while it generates (0: the method generates nothing)."""
+        return 0
+
+    def reference_model(self, spec) -> bool:
+        """Whether the trainer loads a frozen second copy of the model (memory and forward passes)."""
+        return False
+
+    def length_limit(self, spec) -> int:
+        """The tokens an example may have before it is over-length (GRPO: room left for the completion)."""
+        return spec.data.max_length
+
+    def optimizer_steps(self, rows: int, spec, world_size: int) -> int:
+        """``trainer.state.global_step`` at the end, from the trainer's rows (transformers' formula)."""
+        t = spec.training
+        return optimizer_steps(rows, epochs=t.epochs, per_device_batch=t.batch_size,
+                               grad_accum=t.gradient_accumulation, world_size=world_size)
+
+    def reference_column(self, spec) -> str | None:
+        """The holdout record's column holding the reference answer; None: the last assistant turn."""
+        return None
 
     # --- lint's counts, without rendering every sample -------------------------------------------------------
 

@@ -18,7 +18,7 @@ from ftspec.methods.base import Method
 class CPT(Method):
     name = "cpt"
     summary = "continued pre-training on plain text (TRL SFTTrainer, language modeling)"
-    formats = FORMATS  # conversations are joined into plain text
+    formats = tuple(f for f in FORMATS if f != "prompt")  # conversations are joined into plain text
     plain_text = True
     holdout_method = "sft"  # evaluation prompts the model with conversations
     packing_strategy = "wrapped"

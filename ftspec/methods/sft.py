@@ -24,7 +24,7 @@ WEIGHT_RULE = "FT603"  # ftspec/lint/rules/ft603_message_weights.py reports the 
 class SFT(Method):
     name = "sft"
     summary = "supervised fine-tuning on conversations (TRL SFTTrainer)"
-    formats = tuple(f for f in FORMATS if f != "text")
+    formats = tuple(f for f in FORMATS if f not in ("text", "prompt"))
     holdout_method = "sft"
     training_entry = "ftspec.train.sft"
 

@@ -61,6 +61,7 @@ def load_records(path: Path, fmt: str, method: Method, spec_path: tuple, *, keep
     return out
 
 
+OVER_LENGTH_RULE = "FT125"  # ftspec/lint/rules/ft125_grpo_prompt_too_long.py reports the same in lint
 TEMPLATE_RAISES_RULE = "FT314"  # ftspec/lint/rules/ft314_template_raises.py reports the same in lint
 
 
@@ -235,7 +236,15 @@ def prepare(loaded, tok=None, *, render_date: datetime.date | str | None = None)
         path, line = origins.get(id(train[index]), (None, None))
         more = f" ({len(tokens.problems)} training samples in all)" if len(tokens.problems) > 1 else ""
         raise PipelineError(f"{message}{more}", ("data", "train"), path, line, code=code, hint=TEXT_CHECK_HINT)
-    counts["over_max_length"] = sum(n > L for n in tokens.lengths)
+    limit = method.length_limit(spec)
+    counts["over_max_length"] = sum(n > limit for n in tokens.lengths)
+    if method.keeps_every_example and counts["over_max_length"]:
+        index = next(i for i, n in enumerate(tokens.lengths) if n > limit)
+        path, line = origins.get(id(train[index]), (None, None))
+        raise PipelineError(f"{counts['over_max_length']} prompt(s) leave less than {method.name}'s completion room "
+                            f"within data.max_length {L}: the first has {tokens.lengths[index]} tokens, over {limit}",
+                            ("data", "max_length"), path, line, code=OVER_LENGTH_RULE,
+                            hint="raise data.max_length, lower the completion length, or shorten the prompts")
     if spec.over_length == "drop" and counts["over_max_length"]:
         train, tokens, counts["dropped_over_length"] = drop_over_length(train, tokens, L)
     else:
@@ -256,7 +265,7 @@ def prepare(loaded, tok=None, *, render_date: datetime.date | str | None = None)
     if d.packing and method.packing_strategy == "wrapped":
         counts.pop("truncated", None)  # wrapped packing cuts long texts into rows; nothing is lost
     rows = len(seqs)
-    per_epoch = method.tokens_per_epoch(tokens, seqs, L)
+    per_epoch = method.epoch_tokens(spec, tokens, seqs)
     attention = (sum(s * s for s in seqs) / sum(seqs)) if seqs else None
     return PreparedData(method.name, train, validation, holdout, counts, tokens, rows, per_epoch, loss,
                         max(seqs) if seqs else None, attention,

@@ -43,9 +43,9 @@ def without_tokenizer(spec, method, train, validation, holdout, counts) -> Prepa
     bound = max((_upper_bound_tokens(r) for r in train), default=0)
     overhead = None if method.plain_text else template_overhead(spec.model.base)
     estimates = [_estimated_tokens(r, overhead) for r in train]
-    per_epoch = sum(min(n, d.max_length) for n in estimates) * method.sequences_per_example
-    # Without packing, nothing is truncated or dropped when even the upper bound fits.
-    rows = len(train) if (not d.packing and bound <= d.max_length) else None
+    per_epoch = method.estimated_epoch_tokens(spec, estimates)
+    # Without packing, nothing is truncated or dropped when even the upper bound fits (or the method drops nothing).
+    rows = len(train) if (not d.packing and (bound <= d.max_length or method.keeps_every_example)) else None
     counts["upper_bound_tokens"] = bound
     return PreparedData(method.name, train, validation, holdout, counts, None, rows, per_epoch, None,
                         min(max(estimates, default=0), d.max_length), None, tokens_estimated=True)

@@ -15,7 +15,6 @@ from ftspec.models.architectures import find_architecture
 from ftspec.models.resolve import resolve_model
 from ftspec.models.template_overhead import template_overhead
 from ftspec.pipeline.prepare import load_tokenizer, no_rows_cause, prepare
-from ftspec.pipeline.steps import optimizer_steps
 from ftspec.plan import fingerprint
 from ftspec.plan.estimate import EstimateError, estimate
 from ftspec.plan.job import build_job, gradient_checkpointing, has_validation_rows, precision
@@ -87,8 +86,11 @@ def build_plan(loaded, *, run_dir_placeholder: str = "RUN_DIR") -> Plan:
     if rows == 0:
         raise PlanError(no_rows_cause(prepared.counts, spec.data.max_length), ("data", "max_length"), code=NO_ROWS_RULE,
                         hint="raise data.max_length, shorten the samples, or set over_length: truncate")
-    steps = optimizer_steps(rows, epochs=t.epochs, per_device_batch=t.batch_size,
-                            grad_accum=t.gradient_accumulation, world_size=layout.num_processes)
+    method = get_method(spec.method)
+    try:
+        steps = method.optimizer_steps(rows, spec, layout.num_processes)
+    except ValueError as exc:  # transformers would refuse an empty dataloader
+        raise PlanError(str(exc), ("training", "batch_size"), code=NO_ROWS_RULE) from None
     per_epoch = prepared.tokens_per_epoch
     total_tokens = math.ceil(per_epoch * t.epochs) if per_epoch is not None else None
 
@@ -99,12 +101,17 @@ def build_plan(loaded, *, run_dir_placeholder: str = "RUN_DIR") -> Plan:
     if arch is None:
         notes.append(f"no architecture known for {spec.model.base}: memory, FLOPs, time and cost are not estimated")
     else:
+        trained, generated = method.compute_tokens(spec, total_tokens or 0, rows)
+        seq_len = method.sequence_length(spec, prepared.max_seq_len) if prepared.max_seq_len else spec.data.max_length
+        attention = prepared.attention_seq_len and method.sequence_length(spec, round(prepared.attention_seq_len))
         try:
             est = estimate(
                 arch, adapter=spec.adapter.type, accelerator=layout.accelerator,
-                train_tokens=total_tokens or 0, rank=spec.adapter.rank, target_modules=spec.adapter.target_modules,
-                micro_batch_size=t.batch_size, seq_len=prepared.max_seq_len or spec.data.max_length,
-                attention_seq_len=round(prepared.attention_seq_len) if prepared.attention_seq_len else None,
+                train_tokens=trained, generated_tokens=generated,
+                generation_kv_tokens=method.generation_kv_tokens(spec, seq_len, layout.num_processes),
+                reference_model=method.reference_model(spec), rank=spec.adapter.rank,
+                target_modules=spec.adapter.target_modules, micro_batch_size=t.batch_size, seq_len=seq_len,
+                attention_seq_len=attention or None,
                 gradient_checkpointing=checkpointing, precision=est_precision,
                 num_processes=layout.num_processes, distributed=layout.distributed,
                 optimizer="adamw8bit" if t.optimizer == "adamw_8bit" else "adamw",
@@ -128,7 +135,7 @@ def build_plan(loaded, *, run_dir_placeholder: str = "RUN_DIR") -> Plan:
         notes.append("train_tokens unknown: FLOPs, time and cost are not estimated")
 
     launch = render_launch(layout, run_dir=run_dir_placeholder, job_name=spec.name)
-    job = build_job(spec, ref, layout, prepared, steps)
+    job = build_job(spec, ref, layout, prepared, steps, loaded.dir)
     have_cost = est is not None and total_tokens is not None
     price = spec.compute.price_per_gpu_hour
     cost = None
@@ -146,7 +153,7 @@ def build_plan(loaded, *, run_dir_placeholder: str = "RUN_DIR") -> Plan:
         wall_time_hours=est.wall_time_hours if have_cost else None,
         cost_usd=round(cost, 4) if cost is not None else None,
         fits=est.fit.fits if est else None,
-        managed_costs=_managed_costs(total_tokens),
+        managed_costs=_managed_costs(total_tokens) if method.managed_token_prices else [],
         remedies=[{"action": r.action, "change": r.change, "memory_gib": r.memory_gib, "fits": r.fits}
                   for r in (est.fit.remedies if est else ())],
         data={**prepared.counts, "rows": rows, "max_seq_len": prepared.max_seq_len},

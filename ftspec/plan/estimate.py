@@ -15,7 +15,7 @@ from typing import Sequence, get_args
 
 from ftspec.launch.accelerators import Accelerator, get_accelerator
 from ftspec.plan.estimate_terms import (
-    DEFAULT_LOSS_IMPL, FIT_HEADROOM, MEMORY_BAND, MFU_PRIORS, QLORA_SLOWDOWN, TIME_BAND, CPU_SECONDS_PER_VOCAB_TOKEN,
+    DEFAULT_LOSS_IMPL, FIT_HEADROOM, GENERATION_MFU_FACTOR, MEMORY_BAND, MFU_PRIORS, QLORA_SLOWDOWN, TIME_BAND, CPU_SECONDS_PER_VOCAB_TOKEN,
     Adapter, AttentionImpl, Distributed, EstimateError, LossImpl, Optimizer, Precision)
 from ftspec.plan.memory import FitReport, MemoryBreakdown, Setup, fit_report, memory_breakdown, trainable_parameters
 from ftspec.plan.model_shape import ModelShape, as_shape, count_parameters, matmul_parameters
@@ -100,6 +100,9 @@ def estimate(
     mfu: float | None = None,
     device_memory_gib: float | None = None,
     headroom: float = FIT_HEADROOM,
+    generated_tokens: int = 0,
+    generation_kv_tokens: int = 0,
+    reference_model: bool = False,
 ) -> Estimate:
     """Estimate memory per device, FLOPs, wall time and cost of one training run.
 
@@ -108,7 +111,9 @@ def estimate(
     all processes (padding included if the batches are padded). ``attention_seq_len`` is the length
     attention spans on average, sum(s^2)/sum(s) over the samples (defaults to ``seq_len``, an upper
     bound). ``mfu`` replaces the prior with a calibrated utilisation. ``device_memory_gib`` overrides
-    the accelerator's memory for the fit check.
+    the accelerator's memory for the fit check. GRPO: ``generated_tokens`` are decoded one forward pass each
+    (2N FLOPs, at GENERATION_MFU_FACTOR of the utilisation), ``generation_kv_tokens`` the KV cache one process holds
+    while generating, ``reference_model`` a frozen copy of the weights (and its forward pass on every trained token).
     """
     acc = accelerator if isinstance(accelerator, Accelerator) else get_accelerator(accelerator)
     s = as_shape(arch)
@@ -130,20 +135,28 @@ def estimate(
         raise EstimateError("the CPU accelerator runs one process")
     st = Setup(adapter, rank, target_modules if isinstance(target_modules, str) else tuple(target_modules),
                 micro_batch_size, seq_len, train_tokens, gradient_checkpointing, precision, acc, num_processes,
-                distributed, optimizer, loss_impl, attention_impl, attention_seq_len or seq_len)
+                distributed, optimizer, loss_impl, attention_impl, attention_seq_len or seq_len,
+                generation_kv_tokens, reference_model)
 
     trainable = trainable_parameters(s, st)
     memory = memory_breakdown(s, st)
     fitting = fit_report(s, st, memory, device_memory_gib, headroom)
 
     per_token = flops_per_token(s, st, trainable)
-    total_flops = per_token * train_tokens
+    forward = 2 * matmul_parameters(s)
+    train_flops = per_token * train_tokens + (forward * train_tokens if reference_model else 0)
+    generation_flops = forward * generated_tokens
+    total_flops = train_flops + generation_flops
     utilisation = mfu if mfu is not None else MFU_PRIORS[acc.mfu_class]
     if adapter == "qlora":
         utilisation /= QLORA_SLOWDOWN  # dequantising every weight on every use
-    seconds = total_flops / (num_processes * acc.peak_bf16_tflops * 1e12 * utilisation)
-    if acc.memory_gib is None:  # the vocabulary-wide loss work, measured (CPU_SECONDS_PER_VOCAB_TOKEN)
-        seconds += CPU_SECONDS_PER_VOCAB_TOKEN * s.vocab * train_tokens
+    on_cpu = acc.memory_gib is None
+    device_flops = num_processes * acc.peak_bf16_tflops * 1e12
+    seconds = train_flops / (device_flops * utilisation)
+    if generated_tokens:
+        seconds += generation_flops / (device_flops * utilisation * GENERATION_MFU_FACTOR["cpu" if on_cpu else "gpu"])
+    if on_cpu:  # the vocabulary-wide loss work, measured (CPU_SECONDS_PER_VOCAB_TOKEN); decoding has a third of it
+        seconds += CPU_SECONDS_PER_VOCAB_TOKEN * s.vocab * (train_tokens + generated_tokens / 3)
     hours = seconds / 3600
     gpu_hours = hours * num_processes
     price = acc.price_usd_per_hour

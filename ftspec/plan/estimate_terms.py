@@ -64,6 +64,11 @@ MFU_PRIORS = {"ampere-datacenter": 0.30, "workstation": 0.25, "hopper": 0.20, "b
 # 6-8x too slow for an idle machine.
 # The process itself (Python, torch, transformers, TRL, datasets, the tokenizer) held 0.70 GiB before any tensor.
 CPU_PROCESS_GIB = 0.70
+# GRPO's generation (HF ``generate`` inside GRPOTrainer, no vLLM): decoding runs one token per forward pass over the
+# generation batch, reading every weight for it, so it uses the chip far less than training does. Priors, ours,
+# uncalibrated on a GPU: a tenth of the training prior there. On the CPU the decoding of builtin:tiny-chat was
+# measured by bench/bench_grpo.py (see docs/estimation.md): its forward-only FLOPs ran at the training rate.
+GENERATION_MFU_FACTOR = {"gpu": 0.10, "cpu": 1.0}
 CPU_BYTES_PER_VOCAB_TOKEN = 6.8
 CPU_SECONDS_PER_VOCAB_TOKEN = 3.9e-8
 

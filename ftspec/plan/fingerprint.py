@@ -11,6 +11,7 @@ import json
 from importlib import metadata
 from pathlib import Path
 
+from ftspec.spec.rewards import PythonReward, module_file, python_reward_parts
 from ftspec.core.hashing import sha256_file
 from ftspec.plan.model import Fingerprint
 
@@ -39,7 +40,12 @@ def data_files(loaded) -> dict[str, Path]:
         names.append(spec.eval.holdout)
     if spec.data.chat_template:  # it shapes every training row
         names.append(spec.data.chat_template)
-    return {name: loaded.resolve(name) for name in names}
+    files = {name: loaded.resolve(name) for name in names}
+    for reward in spec.rewards:  # a python reward's code decides what the policy learns
+        if isinstance(reward, PythonReward):
+            path = module_file(python_reward_parts(reward)[0], loaded.dir)
+            files[path.relative_to(loaded.dir).as_posix()] = path
+    return files
 
 
 def model_files(model_dir: Path | None) -> dict[str, str]:

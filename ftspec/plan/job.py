@@ -10,6 +10,7 @@ from ftspec.launch.layout import Layout
 from ftspec.methods import get_method
 from ftspec.pipeline.prepared import PreparedData
 from ftspec.plan.model import Job
+from ftspec.spec.rewards import reward_name
 from ftspec.runfolder.contract import CHAT_TEMPLATE, TRAIN_DATA, TRAINING_CHAT_TEMPLATE, VALIDATION_DATA
 
 
@@ -31,7 +32,8 @@ def gradient_checkpointing(spec, layout: Layout) -> bool:
 
 def trainer_args(spec, layout: Layout, prepared: PreparedData, mixed: str, checkpointing: bool) -> dict[str, Any]:
     t, d = spec.training, spec.data
-    has_validation = has_validation_rows(prepared)
+    method = get_method(spec.method)
+    has_validation = has_validation_rows(prepared) and method.has_validation_loss
     args: dict[str, Any] = {
         "num_train_epochs": t.epochs,
         "per_device_train_batch_size": t.batch_size,
@@ -63,7 +65,9 @@ def trainer_args(spec, layout: Layout, prepared: PreparedData, mixed: str, check
     if has_validation:
         # Tracking the best checkpoint also keeps it from checkpoint rotation (save_total_limit).
         args.update(metric_for_best_model="eval_loss", greater_is_better=False)
-    args.update(get_method(spec.method).trainer_args(spec))
+    for key in method.dropped_trainer_args:
+        args.pop(key, None)
+    args.update(method.trainer_args(spec))
     return args
 
 
@@ -86,8 +90,9 @@ def quantization(spec) -> dict | None:
             "bnb_4bit_use_double_quant": True}
 
 
-def build_job(spec, ref, layout: Layout, prepared: PreparedData, steps: int) -> Job:
+def build_job(spec, ref, layout: Layout, prepared: PreparedData, steps: int, spec_dir=None) -> Job:
     dtype, mixed, _ = precision(layout)
+    rewards = [{**r.model_dump(mode="json", exclude_none=True), "name": reward_name(r)} for r in spec.rewards]
     return Job(
         method=spec.method,
         # A local folder is resolved against the spec's folder here: the trainer runs from another cwd.
@@ -98,8 +103,11 @@ def build_job(spec, ref, layout: Layout, prepared: PreparedData, steps: int) -> 
         trainer_args=trainer_args(spec, layout, prepared, mixed, gradient_checkpointing(spec, layout)),
         # data.chat_template: the trainer sets it on the tokenizer, as TRL's chat_template_path does.
         chat_template=CHAT_TEMPLATE if spec.data.chat_template else None,
-        data={"train": TRAIN_DATA, "validation": VALIDATION_DATA if has_validation_rows(prepared) else None},
+        data={"train": TRAIN_DATA, "validation": VALIDATION_DATA if has_validation_rows(prepared)
+              and get_method(spec.method).has_validation_loss else None},
         expected_optimizer_steps=steps,
         training_chat_template=TRAINING_CHAT_TEMPLATE if prepared.training_template else None,
         render_date=prepared.render_date.isoformat() if prepared.render_date else None,
+        rewards=rewards or None,
+        rewards_dir=str(spec_dir) if rewards and spec_dir is not None else None,
     )

@@ -32,6 +32,10 @@ class Setup:
     loss_impl: LossImpl
     attention_impl: AttentionImpl
     attention_seq_len: int
+    # GRPO: tokens of the KV cache one process holds while it generates (its generation batch x prompt+completion),
+    # and a frozen reference model (beta > 0 with full fine-tuning; a LoRA run disables the adapter instead).
+    generation_kv_tokens: int = 0
+    reference_model: bool = False
 
     def with_(self, **changes) -> "Setup":
         return dataclasses.replace(self, **changes)
@@ -62,6 +66,8 @@ class MemoryBreakdown:
     allocated: float
     total: float
     process: float = 0.0  # CPU: the training process's resident set before any tensor (CPU_PROCESS_GIB)
+    generation: float = 0.0  # GRPO: the KV cache and sampling logits while completions are generated
+    reference_model: float = 0.0  # GRPO with beta > 0, full fine-tuning: the frozen reference copy
 
 
 def _weight_bytes(s: ModelShape, st: Setup, trainable: int) -> float:
@@ -145,14 +151,27 @@ def memory_breakdown(s: ModelShape, st: Setup) -> MemoryBreakdown:
         recompute = 0.0
         transient = logits  # every layer's activations are still alive when the loss runs
 
-    allocated = weights + grads + optim + activations + transient + buffers
+    reference = 0.0
+    if st.reference_model:
+        reference = count_parameters(s) * (4 if st.precision == "fp32" else 2)
+        if st.distributed in ("zero3", "fsdp") and world > 1:
+            reference /= world
+    generation = 0.0
+    if st.generation_kv_tokens:
+        kv_bytes = 4 if st.precision == "fp32" else 2
+        sequences = max(1, st.generation_kv_tokens // max(st.seq_len, 1))
+        # K and V of every layer for every token, plus one step's fp32 logits per sequence being sampled.
+        generation = 2 * s.layers * s.kv_dim * kv_bytes * st.generation_kv_tokens + sequences * s.vocab * 4
+    # Generation and the training step take turns: the larger of the two sits on top of what both keep.
+    allocated = weights + grads + optim + buffers + reference + max(activations + transient, generation)
     context = (CUDA_CONTEXT_GIB + (NCCL_BUFFERS_GIB if world > 1 else 0.0)) * GIB if on_gpu else 0.0
     fragmentation = FRAGMENTATION * allocated if on_gpu else 0.0
     process = 0.0 if on_gpu else CPU_PROCESS_GIB * GIB  # host RAM is the whole process's resident set
     total = allocated + context + fragmentation + process
     g = lambda b: b / GIB  # noqa: E731
     return MemoryBreakdown(g(weights), g(grads), g(optim), g(activations), g(recompute), g(logits), g(buffers),
-                           g(context), g(fragmentation), g(allocated), g(total), g(process))
+                           g(context), g(fragmentation), g(allocated), g(total), g(process), g(generation),
+                           g(reference))
 
 
 # ---------------------------------------------------------------- fit and remedies

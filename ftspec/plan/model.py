@@ -103,11 +103,16 @@ class Job(_Section):
     training_chat_template: str | None = None
     # The day a calendar-reading chat template renders (ISO), pinned so the training text is the same on any day.
     render_date: str | None = None
+    # GRPO: the spec's rewards, each with its name (``ftspec.scoring.rewards`` builds them), and the folder python
+    # rewards are imported from (the spec's).
+    rewards: list[dict[str, Any]] | None = None
+    rewards_dir: str | None = None
 
     @model_serializer(mode="wrap")
     def _absent_when_none(self, handler) -> dict[str, Any]:
         out = handler(self)
-        return {k: v for k, v in out.items() if v is not None or k not in ("training_chat_template", "render_date")}
+        optional = ("training_chat_template", "render_date", "rewards", "rewards_dir")
+        return {k: v for k, v in out.items() if v is not None or k not in optional}
 
 
 class Remedy(_Section):

@@ -39,6 +39,15 @@ def checkpoints(run_dir: Path) -> list[dict]:
             for c in complete_checkpoints(run_dir)]
 
 
+def _reward_curves(rewards: dict | None) -> dict:
+    """GRPO: ``loss.reward`` (the mean reward), ``loss.rewards`` (each reward's mean) and
+    ``loss.completion_length``, each ``[[step, value], ...]``; nothing for a method without rewards."""
+    if not rewards:
+        return {}
+    return {"reward": rewards["reward"], "rewards": rewards["by_reward"],
+            "completion_length": rewards["completion_length"]}
+
+
 def build_report(plan: Plan, run_dir: Path, weights: Path, result: dict, evaluation: dict | None,
                  lint: list | None = None) -> dict:
     """report.json's content; ``weights`` is the final weights folder."""
@@ -57,7 +66,8 @@ def build_report(plan: Plan, run_dir: Path, weights: Path, result: dict, evaluat
                    "tokens_per_second": result.get("tokens_per_second"),
                    "train_tokens_seen": result.get("train_tokens_seen"), "world_size": result.get("world_size"),
                    "peak_memory_gib": result.get("peak_memory_gib"), "resumed_from": result.get("resumed_from")},
-        "loss": {"train": result["loss"]["train"], "validation": result["loss"]["validation"]},
+        "loss": {"train": result["loss"]["train"], "validation": result["loss"]["validation"],
+                 **_reward_curves(result.get("rewards"))},
         "overfitting": result.get("overfitting"),
         "best_checkpoint": result.get("best_checkpoint"),
         "eval": eval_section(evaluation),

@@ -14,7 +14,7 @@ from typing import Any
 
 from jinja2 import FileSystemLoader, StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from ftspec.report.contract import side_result
 from ftspec.report.story import story
@@ -62,14 +62,23 @@ def _points(series: Any) -> list[tuple[float, float]]:
 
 
 def loss_svg(train: Any, validation: Any, width: int = 640, height: int = 260) -> Markup:
-    """Train and validation loss as an inline SVG with one polyline per series.
+    """Train and validation loss as an inline SVG with one polyline per series."""
+    return curves_svg({"train": train, "validation": validation}, "Training and validation loss by optimizer step",
+                      "No loss values were recorded.", width, height)
 
-    Built from numbers only, so marking it safe lets no user text through unescaped.
-    """
-    series = {"train": _points(train), "validation": _points(validation)}
-    every = series["train"] + series["validation"]
+
+# Stroke colours of further series (GRPO's rewards): one class each, c0, c1, ...
+SERIES_COLOURS = ("#1a7f37", "#8250df", "#bf8700", "#0550ae", "#cf222e", "#57606a")
+
+
+def curves_svg(curves: dict[str, Any], label: str, empty: str, width: int = 640, height: int = 260,
+               classes: dict[str, str] | None = None) -> Markup:
+    """Named ``[[step, value], ...]`` series as an inline SVG, one polyline each (CSS class: the series name, or
+    ``classes[name]``). Built from numbers only, so marking it safe lets no user text through unescaped."""
+    series = {name: _points(points) for name, points in curves.items()}
+    every = [p for points in series.values() for p in points]
     if not every:
-        return Markup('<p class="muted">No loss values were recorded.</p>')
+        return Markup(f'<p class="muted">{escape(empty)}</p>')
     left, right, top, bottom = 56, 16, 12, 36
     xs, ys = [p[0] for p in every], [p[1] for p in every]
     x0, x1 = min(xs), max(xs) if max(xs) > min(xs) else min(xs) + 1
@@ -83,7 +92,7 @@ def loss_svg(train: Any, validation: Any, width: int = 640, height: int = 260) -
 
     parts = [
         f'<svg class="loss" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
-        'aria-label="Training and validation loss by optimizer step">',
+        f'aria-label="{escape(label)}">',
         f'<line class="axis" x1="{left}" y1="{height - bottom}" x2="{width - right}" y2="{height - bottom}"/>',
         f'<line class="axis" x1="{left}" y1="{top}" x2="{left}" y2="{height - bottom}"/>',
     ]
@@ -97,13 +106,33 @@ def loss_svg(train: Any, validation: Any, width: int = 640, height: int = 260) -
     for name, points in series.items():
         if not points:
             continue
+        css = escape((classes or {}).get(name, name))
         coords = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in points)
-        parts.append(f'<polyline class="{name}" points="{coords}"/>')
+        parts.append(f'<polyline class="{css}" points="{coords}"/>')
         # A single point draws no line; a dot keeps it visible.
-        parts.extend(f'<circle class="{name}" cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="2.5"/>' for x, y in points
+        parts.extend(f'<circle class="{css}" cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="2.5"/>' for x, y in points
                      if name == "validation" or len(points) == 1)
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def reward_context(loss: dict) -> dict:
+    """GRPO's reward curves and completion lengths for the template; empty for a run without rewards."""
+    if "reward" not in loss:
+        return {"has_rewards": False}
+    names = ["mean reward", *sorted(loss.get("rewards") or {})]
+    curves = {"mean reward": loss.get("reward"), **(loss.get("rewards") or {})}
+    classes = {name: f"c{i % len(SERIES_COLOURS)}" for i, name in enumerate(names)}
+    first_last = []
+    for name in names:
+        points = _points(curves.get(name))
+        first_last.append({"name": name, "colour": SERIES_COLOURS[int(classes[name][1:])],
+                           "first": fmt(points[0][1]) if points else "—", "last": fmt(points[-1][1]) if points else "—"})
+    return {"has_rewards": True, "reward_rows": first_last,
+            "reward_svg": curves_svg(curves, "Rewards by optimizer step", "No reward was logged.", classes=classes),
+            "length_svg": curves_svg({"completion length": loss.get("completion_length")},
+                                     "Mean completion length (tokens) by optimizer step",
+                                     "No completion length was logged.", classes={"completion length": "c3"})}
 
 
 def _metric_names(*results: dict | None) -> list[str]:
@@ -286,6 +315,7 @@ def report_context(report: dict) -> dict:
         "fits": "not checked (CPU: host RAM)" if plan.get("fits") is None and plan.get("peak_memory_gib_per_device")
         is not None else fmt(plan.get("fits")),
         "loss_svg": loss_svg(loss.get("train"), loss.get("validation")),
+        **reward_context(loss),
         "has_eval": bool(base or tuned),
         "has_base": bool(base),
         "has_pp": has_pp,

@@ -42,7 +42,8 @@ TRAINER_LOCK = ".trainer.lock"  # held by the training process itself, for as lo
 
 # What train_error.json says went wrong: accelerate launch turns every failing exit code into 1.
 CRASHED, BAD_JOB, OUT_OF_MEMORY = "crashed", "bad_job", "out_of_memory"
-TRAIN_ERRORS = (CRASHED, BAD_JOB, OUT_OF_MEMORY)
+REWARD_FAILED = "reward_failed"  # GRPO: a reward function raised or returned what TRL cannot use
+TRAIN_ERRORS = (CRASHED, BAD_JOB, OUT_OF_MEMORY, REWARD_FAILED)
 
 # The trainer's exit codes (``python -m ftspec.train``); apply exits with the same ones.
 EXIT_OK = 0
@@ -51,6 +52,7 @@ EXIT_USAGE = 2  # bad arguments or an unreadable RUN_DIR/plan.json
 EXIT_NAN = 3  # the loss became NaN or inf: training stopped
 EXIT_STEP_MISMATCH = 4  # the run completed on another optimizer step count than the plan predicted
 EXIT_OOM = 5  # out of device memory
+EXIT_REWARD = 6  # a reward function failed (GRPO): training stopped, the checkpoints so far kept
 EXIT_INTERRUPTED = 130  # Ctrl-C or SIGTERM
 
 

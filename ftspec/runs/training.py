@@ -40,6 +40,9 @@ def run_training(plan: Plan, run_dir: Path, *, resume: bool, while_training=None
     if error.get("error") == contract.CRASHED:
         raise ApplyError(f"training failed: {error.get('message')}; fix the cause, then rerun `ftspec apply` to "
                          "resume from the newest complete checkpoint")
+    if error.get("error") == contract.REWARD_FAILED:
+        raise ApplyError(f"training stopped: {error.get('message')}; fix the reward, then rerun `ftspec apply` to "
+                         "resume from the newest complete checkpoint", contract.EXIT_REWARD)
     if error.get("error") == contract.BAD_JOB:
         raise ApplyError(f"the trainer refused the job: {error.get('message')}", contract.EXIT_USAGE)
     if error.get("error") == contract.OUT_OF_MEMORY:

@@ -11,16 +11,19 @@ from typing import Annotated, Literal, Union, get_args
 
 import re
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from ftspec.spec.rewards import GrpoSection, Reward, reward_name
+from ftspec.spec.section import Section, compiled_regex as _compiled
 
 SCHEMA_URL = "https://ftspec.dev/schemas/ftspec-v1.schema.json"
 SCHEMA_FILE = "schemas/ftspec-v1.schema.json"
 
 # One module each in ftspec.methods (a test keeps the two lists equal).
-Method = Literal["sft", "dpo", "cpt"]
+Method = Literal["sft", "dpo", "cpt", "grpo"]
 METHODS: tuple[str, ...] = get_args(Method)
 AdapterType = Literal["lora", "rslora", "qlora", "full"]
-DataFormat = Literal["auto", "messages", "alpaca", "sharegpt", "preference", "prompt_completion", "text"]
+DataFormat = Literal["auto", "messages", "alpaca", "sharegpt", "preference", "prompt_completion", "prompt", "text"]
 Precision = Literal["auto", "bf16", "fp16", "fp32"]
 Distributed = Literal["auto", "none", "ddp", "fsdp", "zero2", "zero3"]
 # lint.profile: a managed platform's rules (ftspec.platforms), or peft (plain PEFT/TRL defaults).
@@ -31,16 +34,6 @@ PositiveInt = Annotated[int, Field(ge=1)]
 Fraction = Annotated[float, Field(gt=0, lt=1)]
 
 
-class Section(BaseModel):
-    # allow_inf_nan: .inf or .nan in a setting is a typo, and the trainer would only fail after launch.
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
-
-
-def _compiled(pattern: str) -> re.Pattern:
-    try:
-        return re.compile(pattern)
-    except (re.error, RecursionError, OverflowError, ValueError) as exc:
-        raise ValueError(f"not a valid regular expression: {exc}") from None
 
 
 def _check_replacement(pattern: re.Pattern, replace: str) -> None:
@@ -93,7 +86,8 @@ class DataSection(Section):
     mix: list[MixSource] = Field(default_factory=list)
     max_length: PositiveInt = Field(2048, description="Maximum tokens per sample (Bailian default 2048).")
     over_length: Literal["drop", "truncate"] | None = Field(
-        None, description="What happens to longer samples. Default: drop for sft and dpo (as the platforms do), truncate for cpt."
+        None, description="What happens to longer samples. Default: drop for sft and dpo (as the platforms do), truncate for "
+        "cpt. GRPO never drops a prompt: lint refuses prompts longer than max_length - grpo.max_completion_length."
     )
     packing: bool = Field(False, description="Pack samples to fill max_length (Ark's dyn_bsz).")
     assistant_only_loss: bool = Field(True, description="For chat data, train on assistant turns only.")
@@ -184,6 +178,11 @@ class ComputeSection(Section):
     main_process_port: Annotated[int, Field(ge=1, le=65535)] = 29500
     price_per_gpu_hour: Annotated[float, Field(ge=0)] | None = Field(None, description="Overrides the catalogue price (USD).")
 
+    @property
+    def world_size(self) -> int:
+        """Training processes in all (``ftspec.launch.layout`` checks the layout; this is its count)."""
+        return self.nodes * (self.processes_per_node or (1 if self.accelerator.lower() == "cpu" else self.gpus_per_node))
+
 
 class LintSection(Section):
     disable: list[str] = Field(default_factory=list, description="Rule codes switched off for this spec.")
@@ -219,6 +218,10 @@ class Spec(Section):
     data: DataSection
     training: TrainingSection = Field(default_factory=TrainingSection)
     eval: EvalSection = Field(default_factory=EvalSection)
+    rewards: list[Reward] = Field(
+        default_factory=list, description="method grpo: the rewards, each with a weight, summed per completion. A "
+        "metric of eval.metrics against a reference column, a regex, a length penalty or a python function.")
+    grpo: GrpoSection = Field(default_factory=GrpoSection)
     compute: ComputeSection = Field(default_factory=ComputeSection)
     lint: LintSection = Field(default_factory=LintSection)
     output: OutputSection = Field(default_factory=OutputSection)
@@ -227,6 +230,12 @@ class Spec(Section):
     def _check_combinations(self) -> "Spec":
         if self.method == "cpt" and self.data.format not in ("auto", "text"):
             raise ValueError("method 'cpt' trains on plain text: data.format must be 'text' or 'auto'")
+        if self.method != "grpo" and self.rewards:
+            raise ValueError(f"rewards are for method 'grpo'; method '{self.method}' trains without them")
+        names = [reward_name(r) for r in self.rewards]
+        if len(set(names)) != len(names):
+            raise ValueError(f"two rewards share a name ({', '.join(sorted({n for n in names if names.count(n) > 1}))}): "
+                             "give one a name")
         return self
 
     @property
@@ -238,7 +247,8 @@ class Spec(Section):
 
     @property
     def over_length(self) -> str:
-        return self.data.over_length or ("truncate" if self.method == "cpt" else "drop")
+        # GRPO's trainer drops no prompt (lint refuses one too long instead); CPT cuts text to max_length.
+        return self.data.over_length or ("truncate" if self.method in ("cpt", "grpo") else "drop")
 
 
 # Lower ends of the Ark best-practice ranges (GUIDE-RULES: hyperparameters).

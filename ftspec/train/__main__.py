@@ -7,7 +7,8 @@ Exit codes: 0 done; 2 bad arguments or an unusable RUN_DIR; 3 the loss became Na
 train_result.json says ``"stopped": "nan_loss"``); 4 the run completed on a different optimizer step count
 than ``expected_optimizer_steps``; 5 out of device memory (also written to ``RUN_DIR/train_error.json``
 as ``{"error": "out_of_memory", "message": ...}``, since ``accelerate launch`` exits 1 whatever its
-workers' codes were; a NaN stop and a step mismatch can be read from train_result.json).
+workers' codes were; a NaN stop and a step mismatch can be read from train_result.json); 6 a reward function failed
+(GRPO: ``{"error": "reward_failed", "message": ...}`` names the reward and the training sample).
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ import sys
 from pathlib import Path
 
 from ftspec.runfolder.contract import (BAD_JOB, CRASHED, EXIT_CRASHED, EXIT_INTERRUPTED, EXIT_NAN, EXIT_OK, EXIT_OOM,
-                                      EXIT_STEP_MISMATCH, EXIT_USAGE, OUT_OF_MEMORY, TRAIN_TRACEBACK)
+                                      EXIT_REWARD, EXIT_STEP_MISMATCH, EXIT_USAGE, OUT_OF_MEMORY, REWARD_FAILED,
+                                      TRAIN_TRACEBACK)
 
-HANDLED = (EXIT_USAGE, EXIT_NAN, EXIT_STEP_MISMATCH, EXIT_OOM, EXIT_CRASHED, EXIT_INTERRUPTED)
+HANDLED = (EXIT_USAGE, EXIT_NAN, EXIT_STEP_MISMATCH, EXIT_OOM, EXIT_CRASHED, EXIT_INTERRUPTED, EXIT_REWARD)
 
 
 def die_with_parent() -> None:
@@ -69,7 +71,7 @@ def _oom_message(job) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ftspec.train", description="Train the job in RUN_DIR/plan.json (normally under `accelerate launch`).",
                                      epilog="exit codes: 0 done, 2 bad input, 3 NaN/inf loss, 4 step count differs "
-                                            "from the plan, 5 out of memory")
+                                            "from the plan, 5 out of memory, 6 a reward function failed")
     parser.add_argument("run_dir", type=Path, help="run folder holding plan.json and data/")
     parser.add_argument("--resume", action="store_true",
                         help="continue from the newest complete checkpoint in RUN_DIR/checkpoints")
@@ -114,12 +116,17 @@ def _train(run_dir: Path, job, resume: bool) -> int:
     import torch
 
     from ftspec.methods import get_method
+    from ftspec.scoring.rewards import RewardError
     from ftspec.train.job import JobError
     from ftspec.train.results import write_error
 
     entry = importlib.import_module(get_method(job.method).training_entry)
     try:
         return entry.main(run_dir, job, resume)
+    except RewardError as exc:
+        print(f"ftspec.train: training stopped: {exc}", file=sys.stderr, flush=True)
+        write_error(run_dir, REWARD_FAILED, str(exc))
+        return EXIT_REWARD
     except JobError as exc:
         print(f"ftspec.train: {exc}", file=sys.stderr)
         write_error(run_dir, BAD_JOB, str(exc))

@@ -25,7 +25,10 @@ class RunGuard(TrainerCallback):
     by the Trainer while ``include_num_input_tokens_seen`` is "no") and restored from there.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, tokens_in_state: bool = False) -> None:
+        # GRPOTrainer counts prompt and completion tokens in state.num_input_tokens_seen itself (and keeps it in
+        # every checkpoint); its _total_train_tokens stays 0.
+        self.tokens_in_state = tokens_in_state
         self.trainer = None
         self.nan_step: int | None = None
         self.tokens_at_start = 0
@@ -33,11 +36,11 @@ class RunGuard(TrainerCallback):
 
     def attach(self, trainer) -> None:
         self.trainer = trainer
-        self._mirror_tokens = (hasattr(trainer, "_total_train_tokens")
+        self._mirror_tokens = (not self.tokens_in_state and hasattr(trainer, "_total_train_tokens")
                                and trainer.args.include_num_input_tokens_seen in ("no", False))
 
     def tokens(self, state) -> int:
-        if self.trainer is not None and hasattr(self.trainer, "_total_train_tokens"):
+        if not self.tokens_in_state and self.trainer is not None and hasattr(self.trainer, "_total_train_tokens"):
             return int(self.trainer._total_train_tokens)
         return int(state.num_input_tokens_seen)
 

@@ -15,12 +15,15 @@ from ftspec.tokenizer.calendar import pin_transformers_calendar
 from ftspec.runfolder.checkpoints import newest_complete_checkpoint, weights_hashes
 from ftspec.train.callbacks import CheckpointManifest, ProgressLine, RunGuard
 from ftspec.train.job import load_data, load_model_and_tokenizer, log, lora_config, trainer_config
-from ftspec.train.results import best_checkpoint, loss_curves, overfitting, peak_memory_gib, save_final_weights
+from ftspec.train.results import best_checkpoint, loss_curves, reward_curves, overfitting, peak_memory_gib, save_final_weights
 
 
-def build_and_train(config_cls, trainer_cls, run_dir: Path, job: Job, resume: bool, prepare_datasets=None) -> int:
+def build_and_train(config_cls, trainer_cls, run_dir: Path, job: Job, resume: bool, prepare_datasets=None,
+                    trainer_kwargs: dict | None = None, tokens_in_state: bool = False) -> int:
     """The whole entry point for a TRL trainer class: config, model, data, trainer, train, report.
-    ``prepare_datasets(train, validation, tokenizer, args)``: the method's own step before the trainer sees them."""
+    ``prepare_datasets(train, validation, tokenizer, args)``: the method's own step before the trainer sees them;
+    ``trainer_kwargs``: the method's own trainer arguments (GRPO's reward functions); ``tokens_in_state``: the
+    trainer counts its tokens in ``state.num_input_tokens_seen`` (RunGuard)."""
     args = trainer_config(config_cls, job, run_dir)
     pin_transformers_calendar(job.render_date)
     model, tokenizer = load_model_and_tokenizer(job, args)
@@ -34,7 +37,8 @@ def build_and_train(config_cls, trainer_cls, run_dir: Path, job: Job, resume: bo
         if prepare_datasets is not None:
             train, validation = prepare_datasets(train, validation, tokenizer, args)
         trainer = trainer_cls(model=model, args=args, processing_class=tokenizer, train_dataset=train,
-                              eval_dataset=validation, peft_config=lora_config(job), callbacks=[RunGuard()])
+                              eval_dataset=validation, peft_config=lora_config(job),
+                              callbacks=[RunGuard(tokens_in_state)], **(trainer_kwargs or {}))
     finally:
         tokenizer.chat_template = original
     return train_and_report(trainer, run_dir, job, resume)
@@ -75,6 +79,7 @@ def train_and_report(trainer, run_dir: Path, job: Job, resume: bool) -> int:
         "global_step": int(state.global_step),
         "expected_optimizer_steps": expected,
         "loss": {"train": train, "validation": validation},
+        "rewards": reward_curves(state.log_history),
         "best_checkpoint": best_checkpoint(run_dir, validation),
         "overfitting": overfitting(train, validation),
         "train_runtime_s": round(float(runtime), 4),

@@ -23,6 +23,21 @@ def loss_curves(log_history: list[dict]) -> tuple[list[list], list[list]]:
     return train, validation
 
 
+def reward_curves(log_history: list[dict]) -> dict | None:
+    """GRPO's logged rewards as curves: the mean reward, each reward function's mean and the mean completion length
+    (``[step, value]``); None for a trainer that logs no reward."""
+    logged = [e for e in log_history if "reward" in e and "step" in e]
+    if not logged:
+        return None
+    names = sorted({k[len("rewards/"):-len("/mean")] for e in logged for k in e
+                    if k.startswith("rewards/") and k.endswith("/mean")})
+    return {"reward": [[e["step"], _finite(e["reward"])] for e in logged],
+            "by_reward": {n: [[e["step"], _finite(e[f"rewards/{n}/mean"])] for e in logged if f"rewards/{n}/mean" in e]
+                          for n in names},
+            "completion_length": [[e["step"], _finite(e["completions/mean_length"])] for e in logged
+                                  if "completions/mean_length" in e]}
+
+
 def best_checkpoint(run_dir: Path, validation: list[list]) -> str | None:
     """checkpoints/checkpoint-N of the lowest validation loss among the checkpoints still on disk."""
     kept = [(loss, step) for step, loss in validation if loss is not None

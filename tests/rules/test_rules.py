@@ -66,6 +66,22 @@ VLM = {"vlm/config.json": json.dumps({"model_type": "qwen2_vl", "vision_config":
                                       "max_position_embeddings": 32768})}
 
 BASE = "name: t\ndata:\n  train: train.jsonl\n  validation: 0.2\n"
+
+
+def prompts(n: int, **extra) -> str:
+    return "\n".join(json.dumps({"prompt": [{"role": "user", "content": f"question {i}"}], "answer": f"A-{i}",
+                                 **extra}) for i in range(n)) + "\n"
+
+
+GRPO = ("name: t\nmethod: grpo\ndata:\n  train: p.jsonl\n  max_length: {max_length}\nrewards:\n{rewards}"
+        "grpo:\n  num_generations: 4\n  max_completion_length: 32\ntraining:\n  batch_size: {batch}\n{extra}")
+REWARD = "  - {metric: exact_match, reference: answer}\n"
+GOOD_REWARD_PY = "def score(prompts, completions, **kwargs):\n    return [0.0 for _ in completions]\n"
+
+
+def grpo(extra: str = "", *, rewards: str = REWARD, batch: int = 8, max_length: int = 256, **files):
+    return (GRPO.format(rewards=rewards, batch=batch, max_length=max_length, extra=extra),
+            {"p.jsonl": prompts(200), **files})
 OK_FILES = {"train.jsonl": lines(2000), "hold.jsonl": lines(20, start=100000)}
 
 
@@ -122,6 +138,16 @@ CASES = {
     "FT104": (("name: t\nmethod: cpt\ndata:\n  train: w.txt\n", {"w.txt": "hello world\n" * 50}), ok()),
     "FT105": (ok(**{"train.jsonl": lines(100)}), ok()),
     "FT110": ((BASE + "  max_length: 8\n" + GOOD_EVAL, OK_FILES), ok()),
+    "FT120": (grpo(**{"p.jsonl": prompts(40)}), grpo()),
+    "FT121": (grpo(rewards="  []\n"), grpo()),
+    "FT122": (grpo(rewards="  - {metric: exact_match, reference: solution}\n"), grpo()),
+    "FT123": (grpo(rewards="  - {python: 'rw:score'}\n",
+                   **{"rw.py": "def score(completions):\n    return [0.0 for _ in completions]\n"}),
+              grpo(rewards="  - {python: 'rw:score'}\n", **{"rw.py": GOOD_REWARD_PY})),
+    "FT124": (grpo(batch=6), grpo()),
+    "FT125": (grpo(max_length=64, **{"p.jsonl": prompts(199) + json.dumps({"prompt": "word " * 60, "answer": "x"})}),
+              grpo(max_length=64)),
+    "FT126": ((grpo()[0].replace("  max_length: 256\n", "  max_length: 256\n  validation: 0.2\n"), grpo()[1]), grpo()),
     "FT201": (ok("adapter:\n  rank: 32\n  alpha: 8\n"), ok("adapter:\n  rank: 64\n  alpha: 6\n")),
     "FT202": (ok("training:\n  learning_rate: 0.001\n"), ok("training:\n  learning_rate: 0.0001\n")),
     "FT203": (ok("training:\n  epochs: 20\n"), ok("training:\n  epochs: 3\n")),

@@ -1,10 +1,9 @@
-import math
-
 from ftspec.lint.rules.base import Rule, doc
+from ftspec.methods import get_method
 
 
 def _processes(s) -> int:
-    return s.compute.nodes * (s.compute.processes_per_node or (1 if s.compute.accelerator == "cpu" else s.compute.gpus_per_node))
+    return s.compute.world_size
 
 
 MIN_STEPS = 50
@@ -13,19 +12,21 @@ MIN_STEPS = 50
 def _estimated(ctx) -> int:
     s = ctx.spec
     n = ctx.effective_train_count()
-    batches = math.ceil(math.ceil(n / s.training.batch_size) / _processes(s))
-    return math.ceil(math.ceil(batches / s.training.gradient_accumulation) * s.training.epochs)
+    try:
+        return get_method(s.method).optimizer_steps(n, s, _processes(s))
+    except ValueError:  # an empty dataloader: no steps at all
+        return 0
 
 
 def steps(ctx) -> tuple[int, bool]:
     """(optimizer steps, exact): the plan's own count when the model's tokenizer is here, else an estimate."""
-    from ftspec.pipeline.steps import optimizer_steps
-
     s = ctx.spec
     prepared = ctx.prepared()
     if prepared is not None and prepared.rows:
-        return optimizer_steps(prepared.rows, epochs=s.training.epochs, per_device_batch=s.training.batch_size,
-                               grad_accum=s.training.gradient_accumulation, world_size=_processes(s)), True
+        try:
+            return get_method(s.method).optimizer_steps(prepared.rows, s, _processes(s)), True
+        except ValueError:
+            return 0, True
     return _estimated(ctx), False
 
 

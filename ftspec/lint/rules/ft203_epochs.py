@@ -3,7 +3,7 @@ from ftspec.lint.rules.base import Rule, doc
 
 def check(ctx, rule):
     e = ctx.spec.training.epochs
-    if ctx.spec.method == "cpt":
+    if ctx.spec.method in ("cpt", "grpo"):  # the guide's ranges are for supervised data; RL samples anew each pass
         return
     if ctx.spec.task == "generation":  # copy, scripts, fiction: the guide's range is 5-10
         if not 5 <= e <= 10:

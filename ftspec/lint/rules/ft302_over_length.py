@@ -1,8 +1,11 @@
 from ftspec.lint.rules.base import Rule, doc
+from ftspec.methods import get_method
 
 
 def check(ctx, rule):
     s = ctx.spec
+    if get_method(s.method).keeps_every_example:  # nothing is dropped or cut: FT125 refuses such prompts instead
+        return
     for d in ctx.datasets():
         if d.over_length and d.role != "holdout":
             action = "truncated" if s.over_length == "truncate" else "dropped"

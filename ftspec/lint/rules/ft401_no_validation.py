@@ -1,8 +1,9 @@
 from ftspec.lint.rules.base import Rule, doc
+from ftspec.methods import get_method
 
 
 def check(ctx, rule):
-    if ctx.spec.data.validation is None:
+    if ctx.spec.data.validation is None and get_method(ctx.spec.method).has_validation_loss:
         yield rule.finding(ctx, "no validation split: train and validation loss cannot be compared (guide: 20%)",
                            at=("data",), key=True, hint="data.validation: 0.2",
                            fix={"set": ["data", "validation"], "value": 0.2})
