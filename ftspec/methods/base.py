@@ -38,6 +38,8 @@ class Method:
     managed_token_prices: bool = True  # the platforms' per-training-token prices apply (not to RL)  # shared TRL arguments the method's config does not take
     starter_train_file: str = "data/train.jsonl"  # for `ftspec init`
     starter_packing: bool = False
+    starter_epochs: float = 3
+    starter_section: str = ""  # YAML the starter spec adds after data: (the method's own sections)
     starter_holdout: bool = True
 
     # --- records --------------------------------------------------------------------------------------------

@@ -52,7 +52,26 @@ class GRPO(Method):
     keeps_every_example = True
     managed_token_prices = False  # the platforms price RL by the hour or per grader call, not per token
     dropped_trainer_args = ("max_length",)  # GRPOConfig bounds completions, not sequences
-    starter_train_file = "data/prompts.jsonl"
+    starter_train_file = "data/prompts.jsonl"  # {"prompt": [...], "answer": ...} or messages ending on a user turn
+    starter_epochs = 1
+    starter_section = """
+# What a completion earns: each reward x its weight, summed. Metrics are the holdout's own (eval.metrics).
+rewards:
+  - {metric: exact_match, reference: answer, weight: 1.0}   # 1 when the completion equals the answer column
+  # - {regex: '^\\S+$', name: one-word, weight: 0.5}           # 1 when the regex matches the completion
+  # - {length_penalty: 256, weight: 0.1}                     # -(n - 256) / 256 for completions over 256 tokens
+  # - {python: 'rewards:score', weight: 1.0}                 # your function in rewards.py beside this spec:
+  #     def score(prompts, completions, **kwargs) -> list[float]   (kwargs: completion_ids, data columns, ...)
+
+grpo:                               # TRL 1.16 GRPOConfig defaults
+  num_generations: 8                # completions per prompt; batch_size x processes x accumulation must divide by it
+  max_completion_length: 512        # tokens generated at most
+  beta: 0.0                         # KL to the base; > 0 loads a reference model for full fine-tuning
+  loss_type: dapo                   # grpo | dr_grpo | dapo | bnpo | cispo | sapo
+  temperature: 1.0
+  num_iterations: 1                 # optimisation passes over each generation batch
+  scale_rewards: group              # group | batch | none
+"""
 
     def canonical(self, record: dict, fmt: str) -> dict:
         return as_prompt(record, fmt)

@@ -109,6 +109,8 @@ class ProgressLine(TrainerCallback):
                      f"loss {logs['loss']:.4f}"]
             if "learning_rate" in logs:
                 parts.append(f"lr {logs['learning_rate']:.3g}")
+            if "reward" in logs:  # GRPO: the mean reward of the step's completions
+                parts.append(f"reward {logs['reward']:.3f}")
             if "num_tokens" in logs:
                 parts.append(f"tokens {int(logs['num_tokens'])}")
         elif "eval_loss" in logs:

@@ -8,6 +8,7 @@ model; with beta > 0 a LoRA run disables the adapter for the reference passes.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from ftspec.plan.model import Job
@@ -18,8 +19,38 @@ from ftspec.train.loop import build_and_train
 ROW_COLUMN = "ftspec_row"  # each prompt's index in the training data, so a failing reward can name the sample
 
 
+def resumable_grpo_trainer():
+    """GRPOTrainer whose prompt order after a resume is the uninterrupted run's.
+
+    TRL's RepeatSampler shuffles with a generator seeded once, drawing one permutation per epoch; a run resumed at
+    epoch e builds a fresh sampler whose first permutation is epoch 0's, not epoch e's. The sampler here draws (and
+    discards) the permutations of the epochs the checkpoint already trained before its first one, so a resumed run
+    samples the same prompts, completions and rewards as one never stopped (tests/test_grpo_train.py)."""
+    import torch
+    from trl import GRPOTrainer
+    from trl.trainer.utils import RepeatSampler
+
+    class EpochAlignedSampler(RepeatSampler):
+        def __iter__(self):
+            done = math.floor((self.trainer.state.epoch or 0) + 1e-9)  # epochs already trained
+            while self.shuffle and self.drawn < done:
+                torch.randperm(self.num_samples, generator=self.generator)
+                self.drawn += 1
+            self.drawn += 1
+            return super().__iter__()
+
+    class ResumableGRPOTrainer(GRPOTrainer):
+        def _get_train_sampler(self, dataset=None):
+            sampler = super()._get_train_sampler(dataset)
+            sampler.__class__ = EpochAlignedSampler
+            sampler.trainer, sampler.drawn = self, 0
+            return sampler
+
+    return ResumableGRPOTrainer
+
+
 def main(run_dir: Path, job: Job, resume: bool) -> int:
-    from trl import GRPOConfig, GRPOTrainer
+    from trl import GRPOConfig
 
     try:
         rewards = [checked(fn, ROW_COLUMN) for fn in build_rewards(job.rewards or [], Path(job.rewards_dir or "."))]
@@ -31,5 +62,5 @@ def main(run_dir: Path, job: Job, resume: bool) -> int:
     def with_row_index(train, validation, tokenizer, args):
         return train.add_column(ROW_COLUMN, list(range(len(train)))), validation
 
-    return build_and_train(GRPOConfig, GRPOTrainer, run_dir, job, resume, prepare_datasets=with_row_index,
+    return build_and_train(GRPOConfig, resumable_grpo_trainer(), run_dir, job, resume, prepare_datasets=with_row_index,
                            trainer_kwargs={"reward_funcs": rewards}, tokens_in_state=True)
