@@ -23,18 +23,19 @@ class RewardSignature:
     required: list = field(default_factory=list)  # parameters without a default (TRL must pass each)
 
 
-def read_signature(path: Path, function: str) -> RewardSignature:
-    """The signature of ``function`` defined at the top level of the module file ``path``."""
+def read_signature(path: Path, function: str, shown: str | None = None) -> RewardSignature:
+    """The signature of ``function`` defined at the top level of the module file ``path`` (``shown`` in messages)."""
+    name = shown or str(path)
     try:
         source = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        return RewardSignature(f"module file {path} not found")
+        return RewardSignature(f"module file {name} not found")
     except (OSError, UnicodeDecodeError) as exc:
-        return RewardSignature(f"module file {path} cannot be read ({exc})")
+        return RewardSignature(f"module file {name} cannot be read ({exc})")
     try:
         tree = ast.parse(source, filename=str(path))
     except SyntaxError as exc:
-        return RewardSignature(f"{path}:{exc.lineno}: syntax error: {exc.msg}")
+        return RewardSignature(f"{name}:{exc.lineno}: syntax error: {exc.msg}")
     found = None
     bound_otherwise = False
     for node in tree.body:
@@ -47,7 +48,7 @@ def read_signature(path: Path, function: str) -> RewardSignature:
     if found is None:
         if bound_otherwise:
             return RewardSignature(checked=False)
-        return RewardSignature(f"{path} defines no function {function!r} at its top level")
+        return RewardSignature(f"{name} defines no function {function!r} at its top level")
     return _signature(found)
 
 

@@ -35,6 +35,7 @@ class Method:
     keeps_every_example: bool = False  # the trainer drops nothing: an example over length_limit is an error
     has_validation_loss: bool = True  # the trainer evaluates a validation loss (GRPO: none)
     dropped_trainer_args: tuple[str, ...] = ()
+    batch_rule: str = "FT110"  # the lint rule that names a batch the step count cannot be made of
     managed_token_prices: bool = True  # the platforms' per-training-token prices apply (not to RL)  # shared TRL arguments the method's config does not take
     starter_train_file: str = "data/train.jsonl"  # for `ftspec init`
     starter_packing: bool = False

@@ -50,7 +50,8 @@ class GRPO(Method):
     training_entry = "ftspec.train.grpo"
     has_validation_loss = False
     keeps_every_example = True
-    managed_token_prices = False  # the platforms price RL by the hour or per grader call, not per token
+    managed_token_prices = False
+    batch_rule = "FT124"  # the platforms price RL by the hour or per grader call, not per token
     dropped_trainer_args = ("max_length",)  # GRPOConfig bounds completions, not sequences
     starter_train_file = "data/prompts.jsonl"  # {"prompt": [...], "answer": ...} or messages ending on a user turn
     starter_epochs = 1
@@ -158,6 +159,10 @@ grpo:                               # TRL 1.16 GRPOConfig defaults
 
     def optimizer_steps(self, rows: int, spec, world_size: int) -> int:
         t = spec.training
+        batch = generation_batch(spec, world_size)
+        if batch % spec.grpo.num_generations or batch % (t.batch_size * world_size):
+            raise ValueError(f"generation batch {batch} holds no whole groups of {spec.grpo.num_generations} "
+                             f"completions, or is not a multiple of the global batch (GRPOConfig refuses it)")
         spg = steps_per_generation(spec, world_size)
         samples = prompts_used(rows, spec, world_size) * spec.grpo.num_generations * spec.grpo.num_iterations * spg
         return optimizer_steps(samples, epochs=t.epochs, per_device_batch=t.batch_size * spg,

@@ -89,8 +89,8 @@ def build_plan(loaded, *, run_dir_placeholder: str = "RUN_DIR") -> Plan:
     method = get_method(spec.method)
     try:
         steps = method.optimizer_steps(rows, spec, layout.num_processes)
-    except ValueError as exc:  # transformers would refuse an empty dataloader
-        raise PlanError(str(exc), ("training", "batch_size"), code=NO_ROWS_RULE) from None
+    except ValueError as exc:  # transformers would refuse an empty dataloader (GRPO: or the batch arithmetic)
+        raise PlanError(str(exc), ("training", "batch_size"), code=method.batch_rule) from None
     per_epoch = prepared.tokens_per_epoch
     total_tokens = math.ceil(per_epoch * t.epochs) if per_epoch is not None else None
 

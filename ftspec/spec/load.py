@@ -132,6 +132,17 @@ def _model_at(path: tuple, model: type[BaseModel]) -> type[BaseModel] | None:
     return current if isinstance(current, type) and issubclass(current, BaseModel) else None
 
 
+def _tagged_owner(loc: tuple) -> type[BaseModel] | None:
+    """The union member a tagged union chose (the tag just before the unknown key), for did-you-mean."""
+    if len(loc) >= 2 and isinstance(loc[-2], str) and _is_branch_tag(loc[-2]):
+        from ftspec.spec import rewards
+
+        found = getattr(rewards, loc[-2], None)
+        if isinstance(found, type) and issubclass(found, BaseModel):
+            return found
+    return None
+
+
 def _first_model(annotation: Any) -> Any:
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
@@ -189,7 +200,7 @@ def _located(exc: ValidationError, source: SourceMap, raw: dict) -> list[SourceE
         hint = None
         dotted = ".".join(str(p) for p in loc) or "(top level)"
         if kind == "extra_forbidden":
-            owner = _model_at(loc[:-1], Spec)
+            owner = _tagged_owner(errs[0]["loc"]) or _model_at(loc[:-1], Spec)
             if owner is not None:
                 match = difflib.get_close_matches(str(loc[-1]), list(owner.model_fields), n=1, cutoff=0.6)
                 hint = f"did you mean '{match[0]}'?" if match else "expected one of: " + ", ".join(owner.model_fields)

@@ -10,7 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal, Union
 
-from pydantic import Field, field_validator
+import re
+from difflib import get_close_matches
+
+from pydantic import BaseModel, Discriminator, Field, Tag, field_validator
 
 from ftspec.spec.section import Section, compiled_regex
 
@@ -49,16 +52,51 @@ class LengthPenalty(Section):
     name: RewardName | None = None
 
 
+PYTHON_REF = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$")
+
+
 class PythonReward(Section):
-    python: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$")] = Field(
+    python: str = Field(
         ..., description="'module:function', the module found relative to the spec's folder. TRL calls it with "
         "prompts, completions, completion_ids, every data column and trainer_state as keyword arguments; it "
-        "returns one float (or None) per completion.")
+        "returns one float (or None) per completion.", json_schema_extra={"pattern": PYTHON_REF.pattern})
     weight: Weight = 1.0
     name: RewardName | None = None
 
+    @field_validator("python")
+    @classmethod
+    def _is_a_reference(cls, value: str) -> str:
+        if not PYTHON_REF.match(value):
+            raise ValueError("expected 'module:function' (a module beside the spec, dotted for a package, a colon, "
+                             "then the function's name)")
+        return value
 
-Reward = Union[MetricReward, RegexReward, LengthPenalty, PythonReward]
+
+REWARD_KINDS = ("metric", "regex", "length_penalty", "python")
+# The union's tags: capitalised, as pydantic's own branch names are, so an error's location skips them.
+_TAGS = dict(zip(REWARD_KINDS, ("MetricReward", "RegexReward", "LengthPenalty", "PythonReward")))
+
+
+def _reward_kind(value) -> str | None:
+    """Which kind a reward is, from the key that names it, so an error speaks of that kind only (a misspelt key is
+    matched to the nearest kind, whose own check then says "did you mean")."""
+    if isinstance(value, BaseModel):
+        return _TAGS[next(k for k in REWARD_KINDS if hasattr(value, k))]
+    if not isinstance(value, dict):
+        return None
+    found = [k for k in REWARD_KINDS if k in value]
+    if found:
+        return _TAGS[found[0]]
+    close = [m for key in value for m in get_close_matches(str(key), REWARD_KINDS, n=1, cutoff=0.6)]
+    return _TAGS[close[0]] if close else None
+
+
+Reward = Annotated[
+    Union[Annotated[MetricReward, Tag("MetricReward")], Annotated[RegexReward, Tag("RegexReward")],
+          Annotated[LengthPenalty, Tag("LengthPenalty")], Annotated[PythonReward, Tag("PythonReward")]],
+    Discriminator(_reward_kind, custom_error_type="reward_kind",
+                  custom_error_message="a reward is an object with one of the keys metric, regex, length_penalty or "
+                  "python")]
 
 
 def reward_name(reward: Reward) -> str:

@@ -226,16 +226,22 @@ class Spec(Section):
     lint: LintSection = Field(default_factory=LintSection)
     output: OutputSection = Field(default_factory=OutputSection)
 
+    @field_validator("rewards")
+    @classmethod
+    def _rewards_fit_the_method(cls, rewards: list, info) -> list:
+        method = info.data.get("method")
+        if rewards and method not in (None, "grpo"):
+            raise ValueError(f"rewards are for method 'grpo'; method '{method}' trains without them")
+        names = [reward_name(r) for r in rewards]
+        if len(set(names)) != len(names):
+            raise ValueError(f"two rewards share a name ({', '.join(sorted({n for n in names if names.count(n) > 1}))}): "
+                             "give one a name")
+        return rewards
+
     @model_validator(mode="after")
     def _check_combinations(self) -> "Spec":
         if self.method == "cpt" and self.data.format not in ("auto", "text"):
             raise ValueError("method 'cpt' trains on plain text: data.format must be 'text' or 'auto'")
-        if self.method != "grpo" and self.rewards:
-            raise ValueError(f"rewards are for method 'grpo'; method '{self.method}' trains without them")
-        names = [reward_name(r) for r in self.rewards]
-        if len(set(names)) != len(names):
-            raise ValueError(f"two rewards share a name ({', '.join(sorted({n for n in names if names.count(n) > 1}))}): "
-                             "give one a name")
         return self
 
     @property

@@ -14,8 +14,8 @@ def _estimated(ctx) -> int:
     n = ctx.effective_train_count()
     try:
         return get_method(s.method).optimizer_steps(n, s, _processes(s))
-    except ValueError:  # an empty dataloader: no steps at all
-        return 0
+    except ValueError:  # an empty dataloader, or batch arithmetic the trainer refuses: no count to judge
+        return 2 * MIN_STEPS
 
 
 def steps(ctx) -> tuple[int, bool]:
@@ -25,8 +25,8 @@ def steps(ctx) -> tuple[int, bool]:
     if prepared is not None and prepared.rows:
         try:
             return get_method(s.method).optimizer_steps(prepared.rows, s, _processes(s)), True
-        except ValueError:
-            return 0, True
+        except ValueError:  # the batch arithmetic itself is broken: the rule that checks it reports that
+            return None, True
     return _estimated(ctx), False
 
 
@@ -39,7 +39,7 @@ def check(ctx, rule):
         # the plan's count, so running the whole pipeline (a second pass over the data) cannot change the verdict.
         return
     n, exact = steps(ctx)
-    if n < MIN_STEPS:
+    if n is not None and n < MIN_STEPS:
         s = ctx.spec.training
         if exact:
             rows = ctx.prepared().rows

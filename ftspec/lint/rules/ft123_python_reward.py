@@ -3,6 +3,13 @@ from ftspec.lint.rules.base import Rule, doc
 from ftspec.spec.rewards import PythonReward, module_file, python_reward_parts
 
 
+def _shown(path, base) -> str:
+    try:
+        return path.relative_to(base).as_posix()
+    except ValueError:
+        return str(path)
+
+
 def check(ctx, rule):
     if ctx.spec.method != "grpo":
         return
@@ -13,7 +20,7 @@ def check(ctx, rule):
             continue
         module, function = python_reward_parts(reward)
         path = module_file(module, ctx.loaded.dir)
-        sig = read_signature(path, function)
+        sig = read_signature(path, function, _shown(path, ctx.loaded.dir))
         if sig.problem:
             yield rule.finding(ctx, f"python reward {reward.python!r}: {sig.problem}", at=("rewards", i, "python"))
             continue
