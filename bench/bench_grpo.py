@@ -33,7 +33,7 @@ def describe(name: str, wall: float, report: dict) -> None:
     print(f"\n## {name}: {wall:.1f} s wall (apply, cold), train_runtime {actual['train_runtime_s']:.1f} s, "
           f"eval {sum(sum(v.values()) for v in (report['eval']['timing_s'] or {}).values()):.1f} s")
     print(f"steps: planned {plan['optimizer_steps']}, trained {actual['optimizer_steps']}; tokens: planned "
-          f"{plan['train_tokens']['total']:,} (bound), seen {actual['train_tokens_seen']:,}; time: planned "
+          f"{plan['train_tokens']['total']:,}{' (a bound)' if 'reward' in report['loss'] else ''}, seen {actual['train_tokens_seen']:,}; time: planned "
           f"{plan['wall_time_hours'] * 3600:.1f} s, trained {actual['train_runtime_s']:.1f} s")
     loss = report["loss"]
     if "reward" in loss:

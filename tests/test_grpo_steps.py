@@ -104,6 +104,8 @@ def test_plan_steps_equal_grpo_trainer_global_step(case: Case, tiny, tmp_path):
     loaded = write_case(case, tmp_path)
     plan = build_plan(loaded)
     assert plan.optimizer_steps_exact and plan.optimizer_steps == case.expected
+    # On the CPU bf16 is off (TRL's base config would turn it on and fail there).
+    assert plan.job.trainer_args["bf16"] is False and plan.job.trainer_args["use_cpu"] is True
     prepared = prepare(loaded)
     args = dict(plan.job.trainer_args)
     args.update(output_dir=str(tmp_path / "out"), report_to=[], save_strategy="no", logging_strategy="no",

@@ -66,8 +66,10 @@ MFU_PRIORS = {"ampere-datacenter": 0.30, "workstation": 0.25, "hopper": 0.20, "b
 CPU_PROCESS_GIB = 0.70
 # GRPO's generation (HF ``generate`` inside GRPOTrainer, no vLLM): decoding runs one token per forward pass over the
 # generation batch, reading every weight for it, so it uses the chip far less than training does. Priors, ours,
-# uncalibrated on a GPU: a tenth of the training prior there. On the CPU the decoding of builtin:tiny-chat was
-# measured by bench/bench_grpo.py (see docs/estimation.md): its forward-only FLOPs ran at the training rate.
+# uncalibrated: a tenth of the training prior on a GPU; the training rate on the CPU. bench/bench_grpo.py
+# (2026-12-05, idle 2-core machine): examples/grpo planned 13.9 s, trained in 25.8 s (x0.54), while the SFT
+# quickstart the same day planned 12.1 s for 24.9 s (x0.49): the CPU prior is off for both, and generation is 7 % of
+# the GRPO estimate, so the generation term is not what makes it short.
 GENERATION_MFU_FACTOR = {"gpu": 0.10, "cpu": 1.0}
 CPU_BYTES_PER_VOCAB_TOKEN = 6.8
 CPU_SECONDS_PER_VOCAB_TOKEN = 3.9e-8
