@@ -146,3 +146,33 @@ def test_plan_counts_grpo_tokens_as_the_trainer_does(family, request, tmp_path, 
     expected = 4 * sum(len(ids) + 16 for ids in trl_prompt_ids(model_dir, prompts))
     assert plan.optimizer_steps_exact and not plan.tokens_estimated
     assert plan.train_tokens.per_epoch == expected
+
+
+@pytest.mark.parametrize("family", ["llama32_dir", "qwen3_dir"])
+def test_grpo_trains_and_evaluates_on_a_real_family(family, tmp_path, request):
+    """The whole apply on a fixture (its real tokenizer, template and stop tokens; tiny random weights): GRPOTrainer
+    renders the prompts with the plan's pinned date, reaches the planned step, and the holdout is scored."""
+    pytest.importorskip("trl")
+    from support import run_cli
+
+    model_dir = request.getfixturevalue(family)
+    rows = [{"prompt": [{"role": "user", "content": f"Name a colour, number {i}."}], "answer": "red"} for i in range(8)]
+    spec = write_project(tmp_path, {
+        "version": 1, "name": "fam", "method": "grpo", "model": {"base": str(model_dir)},
+        "adapter": {"type": "lora", "rank": 2, "alpha": 1.4},
+        "data": {"train": "p.jsonl", "max_length": 128},
+        "rewards": [{"metric": "contains", "reference": "answer"}, {"length_penalty": 2}],
+        "grpo": {"num_generations": 2, "max_completion_length": 4},
+        "training": {"epochs": 1, "batch_size": 2, "learning_rate": 1e-3},
+        "eval": {"holdout": "h.jsonl", "metrics": ["contains"], "max_new_tokens": 4},
+        "compute": {"accelerator": "cpu", "cpu_threads": 1},
+        "lint": {"disable": ["FT120", "FT105", "FT404", "FT202"]}},
+        {"p.jsonl": rows, "h.jsonl": [{"prompt": "Name a colour.", "answer": "red"}] * 2})
+    done = run_cli("apply", spec, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    (report,) = (tmp_path / "runs" / "fam").glob("*/report.json")
+    report = json.loads(report.read_text())
+    assert report["actual"]["optimizer_steps"] == report["plan"]["optimizer_steps"] == 8
+    assert report["eval"]["details"]["finetuned"]["n"] == 2 and len(report["loss"]["reward"]) == 8
+    # GRPOTrainer's own token count stays within the plan's bound (every completion at 4 tokens).
+    assert 0 < report["actual"]["train_tokens_seen"] <= report["plan"]["train_tokens"]["total"]

@@ -104,3 +104,18 @@ def test_python_reward_signatures_are_read_without_importing(tmp_path, source, p
         assert problem in sig.problem
     else:
         assert sig.problem is None and missing_parameters(sig, {"answer"}) == missing
+
+
+def test_a_python_reward_s_code_is_part_of_the_run_id_and_its_folder_is_not(tmp_path):
+    from ftspec.plan.compile import build_plan
+    from ftspec.plan.identity import run_id
+    from ftspec.spec.load import load_spec
+
+    ids = []
+    for folder, code in (("a", "return [1.0] * len(completions)"), ("b", "return [1.0] * len(completions)"),
+                         ("c", "return [0.0] * len(completions)")):
+        spec = project(tmp_path / folder if (tmp_path / folder).mkdir() is None else None,
+                       HEAD + "rewards:\n  - {python: 'rw:score'}\n",
+                       **{"rw.py": f"def score(prompts, completions, **kw):\n    {code}\n"})
+        ids.append(run_id(build_plan(load_spec(spec))))
+    assert ids[0] == ids[1] != ids[2]  # moved to another folder: the same run; the reward changed: a new one

@@ -24,8 +24,10 @@ def training_inputs(plan: Plan) -> dict:
     holdout = plan.spec.eval.holdout
     training_data = {name for name in (data.train, data.validation, *(m.path for m in data.mix)) if isinstance(name, str)}
     hashes = {k: v for k, v in fp.data.items() if k != holdout or k in training_data}
+    # Where python rewards are imported from is a machine's path; their code is in the data hashes.
+    job = {k: v for k, v in plan.job.model_dump(mode="json").items() if k != "rewards_dir"}
     return {"spec": spec, "data": hashes, "model": fp.model.model_dump(mode="json"), "versions": fp.versions,
-            "seed": fp.seed, "job": plan.job.model_dump(mode="json")}
+            "seed": fp.seed, "job": job}
 
 
 def run_id(plan: Plan) -> str:
