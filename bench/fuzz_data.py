@@ -3,7 +3,7 @@
 Each case is run as the real CLI in a subprocess with a timeout. An outcome is good when the command exits
 0 or 1 in time, prints no traceback or "internal error", and (for plan --format json) prints JSON on stdout.
 
-    python bench/fuzz_data.py [--big-mb 50] [--timeout 60] [--mem-cap-gb 4] [--only NAME]
+    python bench/fuzz_data.py [--big-mb 50] [--timeout 60] [--mem-cap-gb 4] [--only PART-OF-NAME]
 
 --mem-cap-gb runs every command under that address-space limit (RLIMIT_AS), as a memory-capped container
 would; each line also shows the command's peak RSS.
@@ -36,7 +36,15 @@ def good_lines(n: int = 40) -> str:
 def spec(train: str, *, method: str = "sft", model: str = "builtin:tiny", extra: str = "") -> str:
     return (f"version: 1\nname: fuzz\nmethod: {method}\nmodel: {{base: {json.dumps(model)}}}\n"
             f"data: {{train: {json.dumps(train)}, max_length: 64}}\n"
-            "training: {epochs: 1, batch_size: 4}\n" + extra)
+            "training: {epochs: 1, batch_size: 4}\n" + (GRPO_SECTIONS if method == "grpo" else "") + extra)
+
+
+GRPO_SECTIONS = ("rewards: [{metric: exact_match, reference: answer}, {python: 'rw:score'}]\n"
+                 "grpo: {num_generations: 4, max_completion_length: 16}\n")
+
+
+def prompt_lines(n: int = 40) -> str:
+    return "".join(json.dumps({"prompt": f"question {i}", "answer": f"a{i}"}) + "\n" for i in range(n))
 
 
 def _tiny_model(folder: Path) -> Path:
@@ -86,6 +94,27 @@ def cases(big_mb: int):
         os.symlink(p, p)
 
     big = "x" * (big_mb * 1024 * 1024)
+
+    def grpo_case(name, content, reward_module: str | None = "def score(prompts, completions, **kw):\n    return []\n"):
+        def build(d: Path) -> str:
+            (d / "train.jsonl").write_text(content, encoding="utf-8")
+            if reward_module is not None:
+                (d / "rw.py").write_bytes(reward_module.encode("utf-8", "surrogatepass"))
+            return spec("train.jsonl", method="grpo")
+        return name, build
+
+    yield grpo_case("grpo-prompt-types", prompt_lines() + "".join(json.dumps({"prompt": v, "answer": "a"}) + "\n" for v in
+                    (None, 3, {"role": "user"}, [], [{"role": "assistant", "content": "x"}], [{"content": "x"}], [None])))
+    yield grpo_case("grpo-answer-types", prompt_lines() + "".join(json.dumps({"prompt": "q", "answer": v}) + "\n"
+                                                                 for v in (None, {"a": [1]}, [1, 2], 1e308, True)))
+    yield grpo_case("grpo-missing-answers", prompt_lines(30) + "".join(json.dumps({"prompt": "q"}) + "\n" for _ in range(10)))
+    yield grpo_case("grpo-tools-and-images", prompt_lines() + json.dumps({"prompt": [{"role": "user", "content": [
+        {"image": "nope.png"}, {"text": "what?"}]}], "answer": "a", "tools": [{"name": "f"}]}) + "\n")
+    yield grpo_case("grpo-huge-prompt", prompt_lines() + json.dumps({"prompt": big, "answer": "a"}) + "\n")
+    yield grpo_case("grpo-deep-prompt", prompt_lines() + '{"prompt": ' + "[" * 100_000 + "]" * 100_000 + "}\n")
+    yield grpo_case("grpo-reward-module-missing", prompt_lines(), reward_module=None)
+    yield grpo_case("grpo-reward-module-binary", prompt_lines(), reward_module="\udcff\x00def score(:\n")
+    yield grpo_case("grpo-reward-module-deep", prompt_lines(), reward_module="x = " + "(" * 200_000 + ")" * 200_000 + "\n")
     yield data_case("fifo-train", "train.jsonl", fifo)
     yield data_case("unreadable-train", "train.jsonl", unreadable)
     yield data_case("folder-train", "train.jsonl", lambda p: p.mkdir())
@@ -186,7 +215,7 @@ def main() -> int:
     ns = parser.parse_args()
     bad = total = 0
     for name, build in cases(ns.big_mb):
-        if ns.only and ns.only != name:
+        if ns.only and ns.only not in name:
             continue
         with tempfile.TemporaryDirectory() as tmp:
             d = Path(tmp)

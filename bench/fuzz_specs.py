@@ -75,12 +75,49 @@ output:
   dir: runs
 """
 
+# GRPO's own sections: rewards of every kind (a python one beside the spec) and the grpo knobs.
+SEED_SPEC_GRPO = """version: 1
+name: fuzz-grpo
+method: grpo
+model:
+  base: builtin:tiny
+adapter: {type: lora, rank: 4, alpha: 2}
+data:
+  train: prompts.jsonl
+  max_length: 64
+rewards:
+  - {metric: exact_match, reference: answer, weight: 1.0}
+  - {regex: '^K\\d+', name: code, weight: 0.5}
+  - {length_penalty: 8, weight: 0.1}
+  - {python: 'rw:score', weight: 1.0}
+grpo:
+  num_generations: 4
+  max_completion_length: 16
+  beta: 0.04
+  loss_type: dapo
+  temperature: 1.0
+  num_iterations: 2
+  scale_rewards: group
+  generation_batch_size: 8
+training:
+  epochs: 1
+  batch_size: 4
+eval:
+  holdout: holdout.jsonl
+  metrics: [exact_match]
+compute:
+  accelerator: cpu
+lint:
+  disable: [FT120, FT105]
+"""
+
 NASTY_VALUES = [
     None, True, False, 0, -1, 1, 2**63, 10**30, 1e308, -1e-308, 0.5, "", " ", "x" * 300, "a" * 256 + ".jsonl",
     "~nouser_fuzz/x.jsonl", "a\x00b.jsonl", "/dev/null", "/dev/zero", "/proc/self/mem", "fifo.jsonl", "loop.jsonl",
     "folder.jsonl", "../../../../etc/passwd", "train.jsonl", "missing.jsonl", "train.parquet", "[unclosed", "\\9",
     "(?P<", "*", "builtin:nope", "builtin:tiny", "./nomodel", "h100", "a100-80gb", "zero3", "fsdp", "dpo", "cpt",
-    [], [1, 2], ["exact_match"], [{"regex": "("}], [{"regex": "a", "replace": "\\2"}], {}, {"x": 1},
+    [], [1, 2], ["exact_match"], [{"regex": "("}], "grpo", {"python": "rw:nope"}, {"python": "os:system"},
+    {"metric": "bleu"}, [{"length_penalty": 0}], {"lenght_penalty": 3}, "rw:score", [{"regex": "a", "replace": "\\2"}], {}, {"x": 1},
     {"path": "general.jsonl", "ratio": 0.99}, "é" * 200, "\u202e", "0x10", "1e-4",
 ]
 TEXT_SNIPPETS = [
@@ -98,6 +135,9 @@ def make_files(folder: Path) -> None:
                        for i in range(offset, offset + n))
 
     (folder / "train.jsonl").write_text(rows(40))
+    (folder / "prompts.jsonl").write_text("".join(json.dumps({"prompt": f"repeat K{i}", "answer": f"K{i}"}) + "\n"
+                                                  for i in range(40)))
+    (folder / "rw.py").write_text("def score(prompts, completions, **kwargs):\n    return [0.0] * len(completions)\n")
     (folder / "general.jsonl").write_text(rows(10, 500))
     (folder / "holdout.jsonl").write_text(rows(6, 1000))
     os.mkfifo(folder / "fifo.jsonl")
@@ -228,12 +268,15 @@ def mutants(n: int, seed: int):
     from ftspec.spec.load import load_spec
 
     rng = random.Random(seed)
+    seeds = []
     with tempfile.TemporaryDirectory() as tmp:
-        (Path(tmp) / "seed.yaml").write_text(SEED_SPEC)
         make_files(Path(tmp))
-        raw = load_spec(Path(tmp) / "seed.yaml").raw
+        for text in (SEED_SPEC, SEED_SPEC_GRPO):
+            (Path(tmp) / "seed.yaml").write_text(text)
+            seeds.append((text, load_spec(Path(tmp) / "seed.yaml").raw))
     for i in range(n):
-        yield i, (structural(rng, raw) if rng.random() < 0.5 else textual(rng, SEED_SPEC))
+        text, raw = seeds[i % len(seeds)]  # every other mutant from the GRPO seed
+        yield i, (structural(rng, raw) if rng.random() < 0.5 else textual(rng, text))
 
 
 def campaign(n: int, seed: int, timeout: int, echo=print) -> dict:

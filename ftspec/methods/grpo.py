@@ -89,20 +89,22 @@ grpo:                               # TRL 1.16 GRPOConfig defaults
             problems.append(("GRPO prompt must end on a user turn", "prompt"))
         if canon.get("tools"):
             problems.append(("GRPO prompts with tools are not supported (GRPOTrainer takes tools as Python "
-                             "callables, not per record)", "tools"))
+                             "callables, not per record)", ""))
         return problems
 
     def tokenize(self, records: list[dict], tok, *, assistant_only_loss: bool, max_length: int,
                  bounded: bool = False, checks=None) -> Tokenized:
         """Each prompt as GRPOTrainer._tokenize_prompts renders it: the chat template with the generation prompt."""
         t = Tokenized()
+        at = max_length if bounded else None  # a prompt over it is refused: its length past it does not matter
         for index, r in enumerate(records):
             try:
-                ids, _ = tok.encode_chat(r["prompt"], add_generation_prompt=True)
-                probe = tok.encode_chat(r["prompt"] + _PROBE)[0] if checks is not None else None
+                ids, _ = tok.encode_chat(r["prompt"], add_generation_prompt=True, over_length_at=at)
+                check = checks is not None and (at is None or len(ids) <= at)
+                probe = tok.encode_chat(r["prompt"] + _PROBE)[0] if check else None
             except Exception as exc:  # the template's refusal of this prompt, located by the caller
                 raise RenderError(index, exc) from exc
-            if checks is not None:
+            if check:
                 problem, code = checks.bos_problem(ids), BOS_RULE
                 if problem is None:
                     # The completion is everything after the prompt: it must close on a token generation stops on.
@@ -116,6 +118,9 @@ grpo:                               # TRL 1.16 GRPOConfig defaults
             t.first_loss.append(len(ids))
             t.loss_tokens.append(0)  # completions are generated: their tokens are counted by epoch_tokens
         return t
+
+    def bounded(self, spec) -> bool:
+        return True  # a prompt longer than max_length is an error (FT125), whatever its length
 
     def trainer_rows(self, data, tokens: Tokenized) -> tuple[list[int], int, int]:
         return list(tokens.lengths), 0, 0  # GRPOTrainer keeps every prompt
