@@ -140,13 +140,31 @@ def test_export_of_a_run_without_weights_is_a_clear_error(reference, tmp_path):
     assert "Traceback" not in proc.stderr
 
 
-def test_apply_refuses_while_a_trainer_of_the_run_lives(reference, tmp_path):
+def test_apply_waits_for_a_trainer_left_behind_then_refuses_if_it_lives_on(reference, tmp_path):
     spec, run_dir = copy_of(reference, tmp_path / "p")
     unfinish(run_dir)
     with TrainerLock(run_dir):
-        proc = apply(spec)
-    assert proc.returncode == 1 and "a trainer of this run is working on" in proc.stderr
+        proc = apply(spec, env={"FTSPEC_TRAINER_EXIT_WAIT": "1"})
+    assert "left by an apply that is gone: waiting up to 1 s for it to exit" in proc.stderr
+    assert proc.returncode == 1 and "a trainer of this run is working on" in proc.stderr and "(waited 1 s)" in proc.stderr
     assert not (run_dir / "train_result.json").exists()
+
+
+def test_apply_started_at_once_after_a_kill_waits_for_the_dying_trainer_and_resumes(reference, tmp_path):
+    """What a Slurm requeue does: the new apply starts while the old trainer still holds its lock."""
+    spec, run_dir = copy_of(reference, tmp_path / "p")
+    unfinish(run_dir)
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from pathlib import Path; "
+                               "from ftspec.runfolder.locks import TrainerLock; "
+                               "lock = TrainerLock(Path(sys.argv[1])).__enter__(); print('held', flush=True); "
+                               "time.sleep(3)", str(run_dir)],
+                              stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert holder.stdout.readline().strip() == "held"
+    proc = apply(spec)
+    holder.wait()
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "waiting up to 60 s for it to exit" in proc.stderr and "the earlier trainer has exited" in proc.stderr
+    assert json.loads((run_dir / "report.json").read_text())["actual"]["optimizer_steps"] > 0
 
 
 def test_edited_saved_plan_is_refused(reference, tmp_path):

@@ -5,6 +5,7 @@ argument parser, so a key accelerate does not know fails here rather than on a r
 from __future__ import annotations
 
 import os
+from pathlib import Path
 import shlex
 import stat
 import subprocess
@@ -164,21 +165,31 @@ def stub_path(tmp_path):
     return env, calls
 
 
-def test_sbatch_runs_one_launcher_per_node(rendered, stub_path):
+def test_sbatch_is_a_whole_apply_that_runs_one_launcher_per_node(rendered, stub_path):
+    """The job script is `ftspec apply RUN_DIR` with this Python; inside the job, apply starts training with one srun
+    task per node, each accelerate launcher with its node's machine rank, the allocation's first host as the head."""
+    import sys
+
+    from ftspec.launch import slurm
+
     layout, files, run_dir, (_, world, nodes, _) = rendered
     script = files.sbatch
     subprocess.run(["bash", "-n"], input=script, text=True, check=True)
-    assert f"#SBATCH --nodes={nodes}" in script
+    assert f"#SBATCH --nodes={nodes}" in script and "#SBATCH --requeue" in script
     assert ("#SBATCH --gpus-per-node=8" in script) == (layout.gpus_per_node == 8)
+    assert script.rstrip().endswith(f"exec {shlex.join([sys.executable, '-m', 'ftspec.cli', 'apply', run_dir])}")
     env, calls = stub_path
-    subprocess.run(["bash"], input=script, text=True, check=True, env={**env, "SLURM_JOB_NODELIST": "gpu-[001-002]"})
+    argv = slurm.training_argv(layout, run_dir)
+    assert argv[:5] == ["srun", f"--nodes={layout.nodes}", "--ntasks-per-node=1", "--kill-on-bad-exit=1", "bash"]
+    accelerate = str(Path(sys.executable).with_name("accelerate"))
+    argv[-1] = argv[-1].replace(shlex.quote(accelerate), "accelerate")  # the stub on PATH records the call
+    subprocess.run(argv, text=True, check=True, env={**env, "SLURM_JOB_NODELIST": "gpu-[001-002]"})
     launched = calls()
     assert len(launched) == nodes
     for rank, argv in enumerate(launched):
         args = _parse(argv)
         assert args.config_file == os.path.join(run_dir, "accelerate_config.yaml")
-        if nodes > 1:
-            assert (args.machine_rank, args.main_process_ip) == (rank, "gpu-001")
+        assert (args.machine_rank, args.main_process_ip) == (rank, "gpu-001")
 
 
 def test_skypilot_task(rendered, stub_path):

@@ -11,16 +11,33 @@ from ftspec.cli.report import print_report
 
 
 @click.command()
-@click.argument("target", type=click.Path(dir_okay=False))
+@click.argument("target", type=click.Path())
 @click.option("--force", is_flag=True, help="Train again even if a finished run exists for these inputs.")
-def apply(target: str, force: bool) -> None:
-    """Run a SPEC, or a PLAN saved by `ftspec plan -o`, then evaluate and report."""
+@click.option("--on", "where", type=click.Choice(["local", "slurm"]), default="local", show_default=True,
+              help="slurm: write the run folder here and submit its whole apply (train, evaluate, report) as a job.")
+@click.option("--wait", is_flag=True, help="With --on slurm: wait for the job, then print its report.")
+def apply(target: str, force: bool, where: str, wait: bool) -> None:
+    """Run a SPEC, a PLAN saved by `ftspec plan -o`, or a RUN folder written for a cluster, then evaluate and report."""
+    from pathlib import Path
+
     from ftspec.plan.planfile import is_saved_plan
     from ftspec.plan.planning import does_not_fit
     from ftspec.plan.views import to_text
     from ftspec.runfolder.locks import RunLocked
-    from ftspec.runs.apply import apply_plan
+    from ftspec.runs.apply import apply_plan, apply_run_folder
     from ftspec.runs.errors import ApplyError
+
+    echo = lambda m: click.echo(m, err=True)  # noqa: E731
+    if Path(target).is_dir():  # a run folder whose inputs are written: what a cluster job runs
+        try:
+            print_report(apply_run_folder(Path(target), echo=echo))
+        except RunLocked as exc:
+            click.echo(f"ftspec: {exc}", err=True)
+            sys.exit(EXIT_FINDINGS)
+        except ApplyError as exc:
+            click.echo(f"ftspec: {exc.message}", err=True)
+            sys.exit(exc.code)
+        return
 
     if is_saved_plan(target):
         from ftspec.lint.engine import run_lint
@@ -45,7 +62,17 @@ def apply(target: str, force: bool) -> None:
         emit([does_not_fit(loaded, plan_obj)], "text")
         sys.exit(EXIT_FINDINGS)
     try:
-        run_dir = apply_plan(loaded, plan_obj, force=force, echo=lambda m: click.echo(m, err=True), lint=findings)
+        if where == "slurm":
+            from ftspec.runs.cluster import submit_plan, wait_for_job
+
+            run_dir, job_id = submit_plan(loaded, plan_obj, force=force, echo=echo, lint=findings)
+            if job_id is not None and not wait:
+                echo(f"when it ends: `ftspec report {run_dir}` (or `ftspec apply {target}` again: nothing to do)")
+                return
+            if job_id is not None:
+                wait_for_job(run_dir, job_id, echo=echo)
+        else:
+            run_dir = apply_plan(loaded, plan_obj, force=force, echo=echo, lint=findings)
     except RunLocked as exc:
         click.echo(f"ftspec: {exc}", err=True)
         sys.exit(EXIT_FINDINGS)

@@ -69,6 +69,7 @@ def plan(spec: str, out: str | None, fmt: str, emit_dir: str | None) -> None:
         from ftspec.launch import local, skypilot, slurm
         from ftspec.runs.inputs import emit_run_folder
 
-        folder = emit_run_folder(planned.loaded, compiled, Path(emit_dir))
+        folder = emit_run_folder(planned.loaded, compiled, Path(emit_dir), planned.findings)
         click.echo(f"wrote a launchable run folder to {folder}: bash {folder / local.FILENAME}, "
-                   f"sbatch {folder / slurm.FILENAME} or sky launch {folder / skypilot.FILENAME}", err=True)
+                   f"sbatch {folder / slurm.FILENAME} (the whole apply: train, evaluate, report) or sky launch "
+                   f"{folder / skypilot.FILENAME}", err=True)

@@ -27,5 +27,10 @@ class Finding:
             d.pop("extra")
         return d
 
+    @classmethod
+    def from_dict(cls, d: dict) -> "Finding":
+        """The finding ``to_dict`` wrote (a run folder's lint.json)."""
+        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
+
     def sort_key(self) -> tuple:
         return (self.path, self.line or 0, self.column or 0, SEVERITY_ORDER[self.severity], self.code)

@@ -28,7 +28,8 @@ class LaunchFiles(BaseModel):
         return self.model_dump(mode="json")
 
 
-def render_launch(layout: Layout, *, run_dir: str, job_name: str, workdir: str = ".") -> LaunchFiles:
+def render_launch(layout: Layout, *, run_dir: str, job_name: str, workdir: str = ".",
+                  slurm_job: slurm.SlurmJob | None = None) -> LaunchFiles:
     """The accelerate config, launch line, sbatch script and SkyPilot task for ``layout``.
 
     ``run_dir`` and ``workdir`` are paths as the job will see them (relative to ``workdir``, or absolute).
@@ -39,6 +40,6 @@ def render_launch(layout: Layout, *, run_dir: str, job_name: str, workdir: str =
     argv = local.launch_argv(layout, run_dir)
     return LaunchFiles(
         accelerate_config=local.accelerate_config(layout), launch_argv=argv, launch_line=local.launch_line(argv),
-        sbatch=slurm.render_script(layout, run_dir=run_dir, job_name=job_name, workdir=workdir),
+        sbatch=slurm.render_script(layout, run_dir=run_dir, job_name=job_name, workdir=workdir, job=slurm_job),
         skypilot=skypilot.render_task(layout, run_dir=run_dir, job_name=job_name, workdir=workdir),
         env=local.env(layout))

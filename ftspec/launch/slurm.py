@@ -1,20 +1,103 @@
-"""The Slurm launch backend: an sbatch script that starts one accelerate launcher per node (``srun``), the head
-node's address taken from the allocation."""
+"""The Slurm launch backend: a job that is a whole `ftspec apply` of one run folder. It trains across its nodes (one
+``srun`` task per node starting accelerate with that node's machine rank, the head node taken from the allocation),
+then evaluates and writes the report, so the cluster leaves the same finished run folder a local apply leaves.
+It runs the Python environment that planned it; it is requeue-safe (a requeued job resumes from the newest complete
+checkpoint) and its time limit comes from the plan's wall-time estimate."""
 
 from __future__ import annotations
 
+import math
 import shlex
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
 
+from ftspec.core.slurm_query import partition_nodes  # noqa: F401  (re-exported: the plan checks with it)
 from ftspec.core.templating import render
 from ftspec.launch import local
 from ftspec.launch.layout import Layout
 
 NAME = "slurm"
 FILENAME = "job.sbatch"
+TIME_MARGIN, TIME_SLACK_MIN = 2.0, 15  # the estimate's upper band doubled, plus start-up and evaluation
 
 
-def render_script(layout: Layout, *, run_dir: str, job_name: str, workdir: str = ".") -> str:
+@dataclass(frozen=True)
+class SlurmJob:
+    """What the job asks of the scheduler beyond the layout (``compute.slurm``) and the Python that runs it."""
+
+    minutes: int | None = None  # --time; None: no estimate and none given
+    partition: str | None = None
+    account: str | None = None
+    qos: str | None = None
+    extra: tuple[str, ...] = field(default=())
+    python: str = sys.executable
+
+
+def time_limit(upper_hours: float | None) -> int | None:
+    """Default --time in minutes for an estimate whose upper band is ``upper_hours``."""
+    if upper_hours is None:
+        return None
+    return math.ceil(upper_hours * 60 * TIME_MARGIN) + TIME_SLACK_MIN
+
+
+def job_settings(section, upper_hours: float | None) -> SlurmJob:
+    """``section``: the spec's compute.slurm (or None); ``upper_hours``: the plan's wall-time estimate, upper band."""
+    from ftspec.spec.schema import slurm_minutes
+
+    if section is None:
+        return SlurmJob(minutes=time_limit(upper_hours))
+    minutes = slurm_minutes(section.time) if section.time is not None else time_limit(upper_hours)
+    return SlurmJob(minutes, section.partition, section.account, section.qos, tuple(section.extra))
+
+
+def sbatch_time(minutes: int) -> str:
+    days, rest = divmod(minutes, 1440)
+    return f"{days}-{rest // 60:02d}:{rest % 60:02d}:00" if days else f"{rest // 60:02d}:{rest % 60:02d}:00"
+
+
+def render_script(layout: Layout, *, run_dir: str, job_name: str, workdir: str = ".", job: SlurmJob | None = None) -> str:
+    job = job or SlurmJob()
     return render("launch/sbatch.sh.j2", layout=layout, job_name=job_name, run_dir=run_dir, workdir=workdir,
-                  multi_node=layout.nodes > 1, q=shlex.quote, env=local.env(layout),
-                  launch_line=local.launch_line(local.launch_argv(layout, run_dir)),
-                  srun_command=local.per_node_line(run_dir, "SLURM_NODEID", "MAIN_PROCESS_IP"))
+                  q=shlex.quote, env=local.env(layout), job=job,
+                  time=sbatch_time(job.minutes) if job.minutes else None,
+                  apply_line=shlex.join([job.python, "-m", "ftspec.cli", "apply", run_dir]))
+
+
+def training_argv(layout: Layout, run_dir: str, *, cpu_threads: int | None = None) -> list[str]:
+    """Inside a Slurm allocation of several nodes: one srun task per node, each starting accelerate with its node's
+    machine rank; machine rank 0 is the allocation's first host."""
+    accelerate = local.runnable_argv(["accelerate", "launch"], cpu_threads=cpu_threads)
+    node_line = local.per_node_line(run_dir, "SLURM_NODEID", "MAIN_PROCESS_IP").replace(
+        "accelerate launch", shlex.join(accelerate), 1)
+    # sed, not head: head would close the pipe early, and the SIGPIPE fails the line under pipefail.
+    head = 'MAIN_PROCESS_IP=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | sed -n 1p); export MAIN_PROCESS_IP; '
+    return ["srun", f"--nodes={layout.nodes}", "--ntasks-per-node=1", "--kill-on-bad-exit=1", "bash", "-c",
+            head + node_line]
+
+
+class SlurmError(Exception):
+    """sbatch is missing or refused the job (the message says which)."""
+
+
+def submit(script: Path) -> str:
+    """``sbatch`` the job script; its job id."""
+    if shutil.which("sbatch") is None:
+        raise SlurmError("sbatch is not on the PATH: run on a Slurm login node, or load its module")
+    done = subprocess.run(["sbatch", "--parsable", str(script)], capture_output=True, text=True, timeout=120)
+    if done.returncode != 0:
+        raise SlurmError(f"sbatch refused the job: {(done.stderr or done.stdout).strip()}")
+    return done.stdout.strip().split(";")[0]
+
+
+def job_state(job_id: str) -> str | None:
+    """The job's state (PENDING, RUNNING, COMPLETED, ...), None once the controller has forgotten it."""
+    done = subprocess.run(["scontrol", "show", "job", job_id, "-o"], capture_output=True, text=True, timeout=60)
+    if done.returncode != 0:
+        return None
+    for part in done.stdout.split():
+        if part.startswith("JobState="):
+            return part.split("=", 1)[1]
+    return None

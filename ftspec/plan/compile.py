@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+from ftspec.launch import slurm
 from ftspec.launch.files import render_launch
 from ftspec.launch.layout import resolve_layout
 from ftspec.methods import get_method
@@ -21,7 +22,8 @@ from ftspec.plan.job import build_job, gradient_checkpointing, has_validation_ro
 from ftspec.plan.model import Plan, TrainTokens
 from ftspec.platforms import managed_training_costs
 
-NO_ROWS_RULE = "FT110"  # ftspec/lint/rules/ft110_no_training_rows.py says the same in lint
+NO_ROWS_RULE = "FT110"
+SLURM_RULE = "FT008"  # ftspec/lint/rules/ft008_slurm_job.py  # ftspec/lint/rules/ft110_no_training_rows.py says the same in lint
 
 
 class PlanError(Exception):
@@ -47,6 +49,27 @@ def _managed_costs(total_tokens: int | None) -> list[dict]:
     return [{"platform": p.platform, "model": p.model, "cost": round(cost, 4), "currency": p.currency,
              "price": p.price, "per_tokens": p.per_tokens, "source": p.source}
             for p, cost in managed_training_costs(total_tokens)]
+
+
+def have_cost_of(est, total_tokens) -> bool:
+    return est is not None and total_tokens is not None
+
+
+def _check_slurm(spec, job, upper_hours: float | None, layout) -> None:
+    """A Slurm job that would fail on the cluster fails here: a time limit under the estimate, more nodes than the
+    partition has (when sinfo can tell)."""
+    section = spec.compute.slurm
+    if section is None:
+        return
+    if section.time is not None and upper_hours is not None and job.minutes < upper_hours * 60:
+        raise PlanError(f"compute.slurm.time is {job.minutes} minutes, under the plan's wall-time estimate of "
+                        f"{upper_hours * 60:.0f} minutes (its upper band): the job would be killed before it ends",
+                        ("compute", "slurm", "time"), code=SLURM_RULE,
+                        hint=f"raise it to at least {slurm.time_limit(upper_hours)} minutes, or leave it out")
+    nodes = slurm.partition_nodes(section.partition) if section.partition or layout.nodes > 1 else None
+    if nodes is not None and layout.nodes > nodes:
+        raise PlanError(f"{layout.nodes} nodes asked, but partition {section.partition or '(default)'} has {nodes} "
+                        "(sinfo)", ("compute", "nodes"), code=SLURM_RULE)
 
 
 def build_plan(loaded, *, run_dir_placeholder: str = "RUN_DIR") -> Plan:
@@ -134,7 +157,10 @@ def build_plan(loaded, *, run_dir_placeholder: str = "RUN_DIR") -> Plan:
     if total_tokens is None:
         notes.append("train_tokens unknown: FLOPs, time and cost are not estimated")
 
-    launch = render_launch(layout, run_dir=run_dir_placeholder, job_name=spec.name)
+    upper_hours = est.wall_time_range_hours[1] if have_cost_of(est, total_tokens) else None
+    slurm_job = slurm.job_settings(spec.compute.slurm, upper_hours)
+    _check_slurm(spec, slurm_job, upper_hours, layout)
+    launch = render_launch(layout, run_dir=run_dir_placeholder, job_name=spec.name, slurm_job=slurm_job)
     job = build_job(spec, ref, layout, prepared, steps, loaded.dir)
     have_cost = est is not None and total_tokens is not None
     price = spec.compute.price_per_gpu_hour

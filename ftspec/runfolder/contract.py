@@ -33,6 +33,7 @@ TRAIN_RESULT = "train_result.json"
 TRAIN_ERROR = "train_error.json"  # {"error": one of TRAIN_ERRORS, "message": ...}
 TRAIN_TRACEBACK = "train_traceback.txt"
 REPORT = "report.json"
+LINT = "lint.json"  # the lint findings of a run submitted to a cluster, for its report
 REPORT_HTML = "report.html"
 STALE_REPORT = "report.json.stale"  # a report.json that no longer holds for the folder, kept aside
 MANIFEST = "ftspec-manifest.json"  # sha256 of every file of a checkpoint, written right after it

@@ -10,9 +10,11 @@ Stages, each leaving the folder consistent if the process dies between them (fil
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 from ftspec.core.atomic import clean_temp_files
+from ftspec.core.findings import Finding
 from ftspec.evaluate.holdout import evaluate_holdout, preload, weights_dir
 from ftspec.plan.identity import run_id, run_root
 from ftspec.plan.model import Plan
@@ -24,6 +26,9 @@ from ftspec.runs.errors import ApplyError
 from ftspec.runs.inputs import write_inputs
 from ftspec.runs.training import run_training
 from ftspec.runs.trust import output_problem, report_problem, trained_result
+
+
+TRAINER_EXIT_WAIT_S = 60  # a dying trainer's grace (FTSPEC_TRAINER_EXIT_WAIT overrides)
 
 
 def apply_plan(loaded, plan: Plan, *, force: bool = False, echo=print, lint: list | None = None) -> Path:
@@ -56,30 +61,83 @@ def _apply_in(loaded, plan: Plan, run_dir: Path, root: Path, *, force: bool, ech
     elif not force and report_problem(plan, run_dir) is None:
         return _nothing_to_do(run_dir, echo)
     with RunLock(run_dir):
-        alive = trainer_alive(run_dir)
-        if alive:
-            raise ApplyError(alive)
-        clean_temp_files(run_dir)
-        if (run_dir / contract.REPORT).exists():
-            why = report_problem(plan, run_dir)
-            if why is None and not force:
-                return _nothing_to_do(run_dir, echo)
-            echo(f"{run_dir} is not complete: {why}")
-            os.replace(run_dir / contract.REPORT, run_dir / contract.STALE_REPORT)
+        if _set_aside_report(plan, run_dir, force, echo):
+            return _nothing_to_do(run_dir, echo)
         result = trained_result(run_dir, echo)
         bound = write_inputs(loaded, plan, run_dir)
-        if result is None:
-            checkpoint = trusted_checkpoint(run_dir, echo)
-            echo(f"resuming {run_dir} from {checkpoint.name}" if checkpoint else f"run folder: {run_dir}")
-            run_training(bound, run_dir, resume=checkpoint is not None,
-                         while_training=preload if plan.spec.eval.holdout else None)
-            result = contract.read_json(run_dir / contract.TRAIN_RESULT)
-        else:
-            echo(f"re-evaluating the finished weights in {run_dir}")
-        if result["global_step"] != plan.optimizer_steps:
-            raise ApplyError(f"the trainer ran {result['global_step']} optimizer steps but the plan says "
-                             f"{plan.optimizer_steps}", contract.EXIT_STEP_MISMATCH)
-        evaluation = evaluate_holdout(bound, run_dir)
-        weights = weights_dir(bound, run_dir)
-        write_report(bound, run_dir, weights, build_report(bound, run_dir, weights, result, evaluation, lint))
+        return _train_evaluate_report(bound, run_dir, result, echo, lint)
+
+
+def apply_run_folder(run_dir: Path, *, echo=print) -> Path:
+    """Finish a run folder whose inputs are written (by ``ftspec apply --on slurm`` or ``ftspec plan --emit``):
+    train, or resume from its newest complete checkpoint, then evaluate and report, exactly as its bound plan.json
+    says. What a cluster job runs: a requeued job resumes, a finished folder is left as it is."""
+    plan = read_bound_plan(run_dir)
+    if report_problem(plan, run_dir) is None:
+        return _nothing_to_do(run_dir, echo)
+    with RunLock(run_dir):
+        if _set_aside_report(plan, run_dir, False, echo):
+            return _nothing_to_do(run_dir, echo)
+        findings = contract.read_json(run_dir / contract.LINT)
+        return _train_evaluate_report(plan, run_dir, trained_result(run_dir, echo), echo,
+                                      [Finding.from_dict(f) for f in findings] if isinstance(findings, list) else None)
+
+
+def read_bound_plan(run_dir: Path) -> Plan:
+    from pydantic import ValidationError
+
+    try:
+        return Plan.model_validate(contract.read_json(run_dir / contract.PLAN))
+    except (ValidationError, TypeError, ValueError):
+        raise ApplyError(f"{run_dir / contract.PLAN}: not a plan written by this ftspec (is {run_dir} a run folder?)",
+                         contract.EXIT_USAGE) from None
+
+
+def _set_aside_report(plan: Plan, run_dir: Path, force: bool, echo) -> bool:
+    """Under the run lock: wait for a dying trainer, clean up, and set aside a report that no longer holds. True when
+    the folder is complete after all (another apply finished it meanwhile)."""
+    wait_for_trainer_exit(run_dir, echo)
+    clean_temp_files(run_dir)
+    if (run_dir / contract.REPORT).exists():
+        why = report_problem(plan, run_dir)
+        if why is None and not force:
+            return True
+        echo(f"{run_dir} is not complete: {why}")
+        os.replace(run_dir / contract.REPORT, run_dir / contract.STALE_REPORT)
+    return False
+
+
+def wait_for_trainer_exit(run_dir: Path, echo, timeout: float | None = None) -> None:
+    """A trainer that still holds its lock while this apply holds the run lock belongs to an apply that is gone
+    (killed, or a Slurm job requeued): it dies with its launcher, but can take a while on a loaded machine. Wait for
+    it, bounded, saying so; ApplyError if it outlives the wait."""
+    alive = trainer_alive(run_dir)
+    if not alive:
+        return
+    timeout = float(os.environ.get("FTSPEC_TRAINER_EXIT_WAIT", TRAINER_EXIT_WAIT_S)) if timeout is None else timeout
+    echo(f"{alive.split(';')[0]}, left by an apply that is gone: waiting up to {timeout:g} s for it to exit")
+    deadline = time.monotonic() + timeout
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.2)
+        alive = trainer_alive(run_dir)
+    if alive:
+        raise ApplyError(f"{alive} (waited {timeout:g} s)")
+    echo("the earlier trainer has exited: going on")
+
+
+def _train_evaluate_report(bound: Plan, run_dir: Path, result: dict | None, echo, lint) -> Path:
+    if result is None:
+        checkpoint = trusted_checkpoint(run_dir, echo)
+        echo(f"resuming {run_dir} from {checkpoint.name}" if checkpoint else f"run folder: {run_dir}")
+        run_training(bound, run_dir, resume=checkpoint is not None,
+                     while_training=preload if bound.spec.eval.holdout else None)
+        result = contract.read_json(run_dir / contract.TRAIN_RESULT)
+    else:
+        echo(f"re-evaluating the finished weights in {run_dir}")
+    if result["global_step"] != bound.optimizer_steps:
+        raise ApplyError(f"the trainer ran {result['global_step']} optimizer steps but the plan says "
+                         f"{bound.optimizer_steps}", contract.EXIT_STEP_MISMATCH)
+    evaluation = evaluate_holdout(bound, run_dir)
+    weights = weights_dir(bound, run_dir)
+    write_report(bound, run_dir, weights, build_report(bound, run_dir, weights, result, evaluation, lint))
     return run_dir

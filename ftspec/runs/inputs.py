@@ -28,10 +28,13 @@ def write_jsonl(path: Path, records: list[dict]) -> None:
 
 def bind(plan: Plan, run_dir: Path) -> Plan:
     """``plan`` with its launch rendered for ``run_dir`` (a plan's own launch names RUN_DIR)."""
-    return plan.model_copy(update={"launch": render_launch(plan.layout, run_dir=str(run_dir), job_name=plan.name)})
+    upper = (plan.estimate or {}).get("wall_time_range_hours", [None, None])[1] if plan.wall_time_hours else None
+    job = slurm.job_settings(plan.spec.compute.slurm, upper)
+    return plan.model_copy(update={"launch": render_launch(plan.layout, run_dir=str(run_dir), job_name=plan.name,
+                                                           slurm_job=job)})
 
 
-def write_inputs(loaded, plan: Plan, run_dir: Path) -> Plan:
+def write_inputs(loaded, plan: Plan, run_dir: Path, lint: list | None = None) -> Plan:
     """Write spec.yaml, the bound plan.json, the accelerate config and the data; returns the bound plan, whose launch
     is what runs."""
     prepared = prepare(loaded, render_date=plan.job.render_date)
@@ -41,6 +44,8 @@ def write_inputs(loaded, plan: Plan, run_dir: Path) -> Plan:
     write_text_atomic(run_dir / contract.SPEC, Path(plan.spec_file).read_text(encoding="utf-8"))
     write_text_atomic(run_dir / contract.PLAN, dump_json(bound.model_dump(mode="json")))
     write_text_atomic(run_dir / contract.ACCELERATE_CONFIG, bound.launch.accelerate_config)
+    if lint is not None:  # for the report of a run finished elsewhere (a cluster job)
+        write_text_atomic(run_dir / contract.LINT, dump_json([f.to_dict() for f in lint]))
     write_jsonl(run_dir / contract.TRAIN_DATA, prepared.train)
     if prepared.validation:
         write_jsonl(run_dir / contract.VALIDATION_DATA, prepared.validation)
@@ -56,10 +61,10 @@ def write_inputs(loaded, plan: Plan, run_dir: Path) -> Plan:
     return bound
 
 
-def emit_run_folder(loaded, plan: Plan, folder: Path) -> Path:
+def emit_run_folder(loaded, plan: Plan, folder: Path, lint: list | None = None) -> Path:
     """A run folder with everything a launcher needs, for Slurm, SkyPilot or a shell (no training here)."""
     folder = folder.resolve()
-    bound = write_inputs(loaded, plan, folder)
+    bound = write_inputs(loaded, plan, folder, lint)
     write_text_atomic(folder / local.FILENAME, local.script(bound.launch.launch_line, bound.launch.env))
     write_text_atomic(folder / slurm.FILENAME, bound.launch.sbatch)
     # SkyPilot syncs the working directory to each node: there the run folder must be a relative path.

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ftspec.launch import local
+from ftspec.launch import local, slurm
 from ftspec.plan.model import Plan
 from ftspec.runfolder import contract
 from ftspec.runs.errors import ApplyError
@@ -19,7 +19,11 @@ def run_training(plan: Plan, run_dir: Path, *, resume: bool, while_training=None
     if plan.layout.on_cpu:
         threads = local.cpu_threads(plan.layout.processes_per_node, plan.spec.compute.cpu_threads)
     try:
-        argv = local.runnable_argv(plan.launch.launch_argv, cpu_threads=threads) + (["--resume"] if resume else [])
+        if plan.layout.nodes > 1 and os.environ.get("SLURM_JOB_ID"):  # a cluster job: one launcher per node
+            argv = slurm.training_argv(plan.layout, str(run_dir), cpu_threads=threads)
+            argv[-1] += " --resume" if resume else ""
+        else:
+            argv = local.runnable_argv(plan.launch.launch_argv, cpu_threads=threads) + (["--resume"] if resume else [])
     except local.LaunchError as exc:
         raise ApplyError(exc.message, exc.code) from None
     env = {**os.environ, **plan.launch.env, "PYTHONUNBUFFERED": "1", "FTSPEC_HANDLED_EXIT_ZERO": "1"}

@@ -162,6 +162,45 @@ class EvalSection(Section):
     )
 
 
+SLURM_TIME = re.compile(r"^(?:(\d+)-)?(\d+)(?::(\d{1,2}))?(?::(\d{1,2}))?$")
+SlurmName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.,:+-]+$", max_length=200)]
+
+
+def slurm_minutes(value: str | int) -> int:
+    """Minutes of a Slurm time limit: minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS (sbatch --time)."""
+    if isinstance(value, int):
+        return value
+    m = SLURM_TIME.match(value.strip())
+    if not m:
+        raise ValueError("expected a Slurm time limit: minutes, HH:MM:SS, or D-HH:MM:SS")
+    days, a, b, c = (int(g) if g is not None else None for g in m.groups())
+    if days is not None:  # D-HH, D-HH:MM, D-HH:MM:SS
+        return days * 1440 + a * 60 + (b or 0) + (1 if c else 0)
+    if c is not None:  # HH:MM:SS
+        return a * 60 + b + (1 if c else 0)
+    if b is not None:  # MM:SS
+        return a + (1 if b else 0)
+    return a
+
+
+class SlurmSection(Section):
+    partition: SlurmName | None = Field(None, description="sbatch --partition.")
+    account: SlurmName | None = Field(None, description="sbatch --account.")
+    qos: SlurmName | None = Field(None, description="sbatch --qos.")
+    time: Union[Annotated[int, Field(ge=1)], str, None] = Field(
+        None, description="sbatch --time (minutes, HH:MM:SS or D-HH:MM:SS); default: the plan's wall-time estimate, "
+        "its upper band doubled, plus 15 minutes. A limit under the estimate is an error (FT008).")
+    extra: list[Annotated[str, Field(pattern=r"^--[A-Za-z][A-Za-z0-9-]*(=[^\n]*)?$")]] = Field(
+        default_factory=list, description="More #SBATCH options, each '--name=value' (e.g. --mail-type=END).")
+
+    @field_validator("time")
+    @classmethod
+    def _is_a_time(cls, value):
+        if isinstance(value, str):
+            slurm_minutes(value)
+        return value
+
+
 class ComputeSection(Section):
     accelerator: str = Field("cpu", description="cpu, or a GPU type the planner knows (h100, a100-80gb, l4, ...).", min_length=1)
     gpus_per_node: PositiveInt = 1
@@ -177,6 +216,8 @@ class ComputeSection(Section):
     main_process_ip: str | None = None
     main_process_port: Annotated[int, Field(ge=1, le=65535)] = 29500
     price_per_gpu_hour: Annotated[float, Field(ge=0)] | None = Field(None, description="Overrides the catalogue price (USD).")
+    slurm: SlurmSection | None = Field(None, description="Options of the Slurm job (`ftspec apply --on slurm`, the "
+                                       "job.sbatch of `ftspec plan --emit`).")
 
     @property
     def world_size(self) -> int:

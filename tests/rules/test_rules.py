@@ -132,6 +132,8 @@ CASES = {
     "FT003": (("name: t\ndata:\n  train: nope.jsonl\n", {}), ok()),
     "FT004": (ok("model:\n  base: ./m\n", **tiny_model_files("{% for m in messages %}{{ m.content }}")),
               ok("model:\n  base: ./m\n", **tiny_model_files("{% for m in messages %}{{ m.content }}{% endfor %}"))),
+    "FT008": (ok("compute:\n  nodes: 2\n  slurm: {partition: debug}\n"),
+              ok("compute:\n  nodes: 1\n  slurm: {partition: debug}\n")),
     "FT101": (ok(**{"train.jsonl": lines(5)}), ok()),
     "FT102": (ok(**{"train.jsonl": lines(60)}), ok()),
     "FT103": (ok("method: dpo\n", **{"train.jsonl": pairs(40)}), ok("method: dpo\n", **{"train.jsonl": pairs(150)})),
@@ -234,7 +236,13 @@ def _small_bailian_files(monkeypatch):
     monkeypatch.setitem(PLATFORMS, "bailian", replace(PLATFORMS["bailian"], file_bytes_limit=50_000))
 
 
-PATCHES = {"FT605": _small_bailian_files}
+def _one_node_partition(monkeypatch):
+    from ftspec.core import slurm_query
+
+    monkeypatch.setattr(slurm_query, "partition_nodes", lambda partition: 1 if partition == "debug" else None)
+
+
+PATCHES = {"FT605": _small_bailian_files, "FT008": _one_node_partition}
 
 
 def _lint(tmp_path, case, code, monkeypatch=None):
