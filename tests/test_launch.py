@@ -203,7 +203,7 @@ def test_skypilot_task(rendered, stub_path):
                                                      f"{layout.gpus_per_node}"
     assert ("deepspeed" in task["setup"]) == layout.distributed.startswith("zero")
     env, calls = stub_path
-    sky = {"SKYPILOT_NODE_RANK": "1", "SKYPILOT_HEAD_IP": "10.1.2.3", "SKYPILOT_NUM_NODES": str(nodes)}
+    sky = {"SKYPILOT_NODE_RANK": "1", "SKYPILOT_NODE_IPS": "10.1.2.3\n10.1.2.4", "SKYPILOT_NUM_NODES": str(nodes)}
     subprocess.run(["bash", "-c", task["run"]], check=True, env={**env, **sky})
     (argv,) = calls()
     args = _parse(argv)

@@ -1,5 +1,6 @@
 """The SkyPilot launch backend: a task file that syncs the working directory to every node and starts one
-accelerate launcher per node there."""
+accelerate launcher per node there, from SkyPilot's own variables: SKYPILOT_NODE_RANK (the machine rank),
+SKYPILOT_NODE_IPS (one per line, the head first) and SKYPILOT_NUM_NODES."""
 
 from __future__ import annotations
 
@@ -26,4 +27,4 @@ def render_task(layout: Layout, *, run_dir: str, job_name: str, workdir: str = "
                   launch_line=local.launch_line(local.launch_argv(layout, run_dir)),
                   sky_accelerator=None if layout.on_cpu else SKYPILOT_NAMES.get(layout.accelerator,
                                                                                  layout.accelerator.upper()),
-                  node_command=local.per_node_line(run_dir, "SKYPILOT_NODE_RANK", "SKYPILOT_HEAD_IP"))
+                  node_command=local.per_node_line(run_dir, "SKYPILOT_NODE_RANK", "HEAD_IP"))

@@ -134,6 +134,8 @@ CASES = {
               ok("model:\n  base: ./m\n", **tiny_model_files("{% for m in messages %}{{ m.content }}{% endfor %}"))),
     "FT008": (ok("compute:\n  nodes: 2\n  slurm: {partition: debug}\n"),
               ok("compute:\n  nodes: 1\n  slurm: {partition: debug}\n")),
+    "FT009": (ok("compute:\n  accelerator: h100\n  gpus_per_node: 8\n  distributed: zero3\n"),
+              ok("compute:\n  accelerator: h100\n  gpus_per_node: 8\n  distributed: fsdp\n")),
     "FT101": (ok(**{"train.jsonl": lines(5)}), ok()),
     "FT102": (ok(**{"train.jsonl": lines(60)}), ok()),
     "FT103": (ok("method: dpo\n", **{"train.jsonl": pairs(40)}), ok("method: dpo\n", **{"train.jsonl": pairs(150)})),
@@ -242,7 +244,13 @@ def _one_node_partition(monkeypatch):
     monkeypatch.setattr(slurm_query, "partition_nodes", lambda partition: 1 if partition == "debug" else None)
 
 
-PATCHES = {"FT605": _small_bailian_files, "FT008": _one_node_partition}
+def _no_deepspeed(monkeypatch):
+    from ftspec.lint.rules import ft009_zero_needs_deepspeed
+
+    monkeypatch.setattr(ft009_zero_needs_deepspeed, "deepspeed_installed", lambda: False)
+
+
+PATCHES = {"FT605": _small_bailian_files, "FT008": _one_node_partition, "FT009": _no_deepspeed}
 
 
 def _lint(tmp_path, case, code, monkeypatch=None):
