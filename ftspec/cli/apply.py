@@ -28,6 +28,8 @@ def apply(target: str, force: bool, where: str, wait: bool) -> None:
     from ftspec.runs.errors import ApplyError
 
     echo = lambda m: click.echo(m, err=True)  # noqa: E731
+    if wait and where != "slurm":
+        raise click.UsageError("--wait waits for a Slurm job: use it with --on slurm")
     if Path(target).is_dir():  # a run folder whose inputs are written: what a cluster job runs
         try:
             print_report(apply_run_folder(Path(target), echo=echo))
