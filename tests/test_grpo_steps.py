@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from support import run_cli
+from support.runs import quiet_trainer_args, trainable_tiny
 from ftspec.pipeline.prepare import prepare
 from ftspec.plan.compile import build_plan
 from ftspec.scoring.rewards import build_rewards
@@ -86,12 +87,7 @@ def write_case(case: Case, folder) -> object:
 
 @pytest.fixture(scope="module")
 def tiny():
-    from ftspec.models.tiny import tiny_model_dir
-
-    datasets.disable_progress_bars()
-    transformers.logging.set_verbosity_error()
-    folder = tiny_model_dir(with_weights=True)
-    return folder, transformers.AutoTokenizer.from_pretrained(folder)
+    return trainable_tiny()
 
 
 def test_matrix_is_big_enough():
@@ -107,9 +103,7 @@ def test_plan_steps_equal_grpo_trainer_global_step(case: Case, tiny, tmp_path):
     # On the CPU bf16 is off (TRL's base config would turn it on and fail there).
     assert plan.job.trainer_args["bf16"] is False and plan.job.trainer_args["use_cpu"] is True
     prepared = prepare(loaded)
-    args = dict(plan.job.trainer_args)
-    args.update(output_dir=str(tmp_path / "out"), report_to=[], save_strategy="no", logging_strategy="no",
-                disable_tqdm=True)
+    args = quiet_trainer_args(plan.job.trainer_args, tmp_path / "out")
     model = transformers.AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
     trainer = trl.GRPOTrainer(model=model, args=trl.GRPOConfig(**args), processing_class=tokenizer,
                               train_dataset=datasets.Dataset.from_list(prepared.train),

@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -20,7 +17,7 @@ pytest.importorskip("torch")
 pytest.importorskip("trl")
 
 from support import run_cli  # noqa: E402
-from support.runs import result  # noqa: E402
+from support.runs import kill_at_first_checkpoint, result  # noqa: E402
 
 from ftspec.plan.compile import build_plan  # noqa: E402
 from ftspec.runs.inputs import write_inputs  # noqa: E402
@@ -70,19 +67,7 @@ def test_grpo_resume_after_sigkill_matches_uninterrupted_run(tmp_path, monkeypat
     reference = run_folder(spec, tmp_path / "reference")
     killed = run_folder(spec, tmp_path / "killed")
 
-    proc = subprocess.Popen([sys.executable, "-m", "ftspec.train", str(killed)], env=env(),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 180
-    try:
-        while time.monotonic() < deadline and proc.poll() is None:
-            if list((killed / "checkpoints").glob("checkpoint-*/ftspec-manifest.json")):
-                break
-            time.sleep(0.02)
-    finally:
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
-    assert proc.returncode == -signal.SIGKILL, "the run finished before it could be killed"
-    assert not (killed / "train_result.json").exists()
+    kill_at_first_checkpoint([sys.executable, "-m", "ftspec.train", str(killed)], killed, env())
 
     from ftspec.train.__main__ import main
 

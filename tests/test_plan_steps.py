@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from support.runs import quiet_trainer_args, trainable_tiny
 from ftspec.pipeline.prepare import prepare
 from ftspec.spec.load import load_spec
 from ftspec.plan.compile import build_plan
@@ -117,12 +118,7 @@ def write_case(case: Case, folder) -> object:
 
 @pytest.fixture(scope="module")
 def tiny():
-    from ftspec.models.tiny import tiny_model_dir
-
-    datasets.disable_progress_bars()
-    transformers.logging.set_verbosity_error()
-    folder = tiny_model_dir(with_weights=True)
-    return folder, transformers.AutoTokenizer.from_pretrained(folder)
+    return trainable_tiny()
 
 
 def test_matrix_is_big_enough():
@@ -137,9 +133,7 @@ def test_plan_steps_equal_trainer_global_step(case: Case, tiny, tmp_path):
     assert plan.optimizer_steps_exact and plan.optimizer_steps >= 1
     prepared = prepare(loaded)
 
-    args = dict(plan.job.trainer_args)
-    args.update(output_dir=str(tmp_path / "out"), report_to=[], save_strategy="no", logging_strategy="no",
-                disable_tqdm=True)
+    args = quiet_trainer_args(plan.job.trainer_args, tmp_path / "out")
     config_cls = trl.DPOConfig if case.method == "dpo" else trl.SFTConfig
     trainer_cls = trl.DPOTrainer if case.method == "dpo" else trl.SFTTrainer
     model = transformers.AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)

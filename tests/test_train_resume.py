@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -21,7 +18,7 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("trl")
 
-from support.runs import result, tiny_run as make_run  # noqa: E402
+from support.runs import kill_at_first_checkpoint, result, tiny_run as make_run  # noqa: E402
 
 from ftspec.runfolder.checkpoints import newest_complete_checkpoint  # noqa: E402
 
@@ -57,18 +54,8 @@ def test_resume_after_sigkill_matches_uninterrupted_run(tmp_path, monkeypatch):
     reference = make_run(tmp_path / "reference", "sft", **args)
     killed = make_run(tmp_path / "killed", "sft", **args)
 
-    proc = subprocess.Popen(train_cmd(killed), env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 120
-    try:
-        while time.monotonic() < deadline and proc.poll() is None:
-            if list((killed / "checkpoints").glob("checkpoint-*/ftspec-manifest.json")):
-                break
-            time.sleep(0.02)
-    finally:
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
-    assert proc.returncode == -signal.SIGKILL, "the run finished before it could be killed"
-    assert not (killed / "train_result.json").exists() and not (killed / "adapter").exists()
+    kill_at_first_checkpoint(train_cmd(killed), killed, env(), timeout=120)
+    assert not (killed / "adapter").exists()
 
     # The resumed and the uninterrupted run in this process: one interpreter start-up less for CI.
     from ftspec.train.__main__ import main

@@ -1,8 +1,10 @@
-"""`ftspec apply SPEC|PLAN`: run a spec, or a plan saved by `ftspec plan -o`, then evaluate and report."""
+"""`ftspec apply SPEC|PLAN|RUN_DIR`: run a spec, a plan saved by `ftspec plan -o`, or a written run folder, then evaluate and
+report (`--on slurm`: as one Slurm job)."""
 
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 
 import click
 
@@ -23,22 +25,14 @@ def apply(target: str, force: bool, where: str, wait: bool) -> None:
     from ftspec.plan.planfile import is_saved_plan
     from ftspec.plan.planning import does_not_fit
     from ftspec.plan.views import to_text
-    from ftspec.runfolder.locks import RunLocked
     from ftspec.runs.apply import apply_plan, apply_run_folder
-    from ftspec.runs.errors import ApplyError
 
     echo = lambda m: click.echo(m, err=True)  # noqa: E731
     if wait and where != "slurm":
         raise click.UsageError("--wait waits for a Slurm job: use it with --on slurm")
     if Path(target).is_dir():  # a run folder whose inputs are written: what a cluster job runs
-        try:
+        with _exit_on_apply_errors():
             print_report(apply_run_folder(Path(target), echo=echo))
-        except RunLocked as exc:
-            click.echo(f"ftspec: {exc}", err=True)
-            sys.exit(EXIT_FINDINGS)
-        except ApplyError as exc:
-            click.echo(f"ftspec: {exc.message}", err=True)
-            sys.exit(exc.code)
         return
 
     if is_saved_plan(target):
@@ -63,7 +57,7 @@ def apply(target: str, force: bool, where: str, wait: bool) -> None:
     if plan_obj.fits is False:
         emit([does_not_fit(loaded, plan_obj)], "text")
         sys.exit(EXIT_FINDINGS)
-    try:
+    with _exit_on_apply_errors():
         if where == "slurm":
             from ftspec.runs.cluster import submit_plan, wait_for_job
 
@@ -75,10 +69,20 @@ def apply(target: str, force: bool, where: str, wait: bool) -> None:
                 wait_for_job(run_dir, job_id, echo=echo)
         else:
             run_dir = apply_plan(loaded, plan_obj, force=force, echo=echo, lint=findings)
+    print_report(run_dir)
+
+
+@contextmanager
+def _exit_on_apply_errors():
+    """A locked run folder or a failed apply: one line and its exit code, never a traceback."""
+    from ftspec.runfolder.locks import RunLocked
+    from ftspec.runs.errors import ApplyError
+
+    try:
+        yield
     except RunLocked as exc:
         click.echo(f"ftspec: {exc}", err=True)
         sys.exit(EXIT_FINDINGS)
     except ApplyError as exc:
         click.echo(f"ftspec: {exc.message}", err=True)
         sys.exit(exc.code)
-    print_report(run_dir)

@@ -14,7 +14,6 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ftspec.core.slurm_query import partition_nodes  # noqa: F401  (re-exported: the plan checks with it)
 from ftspec.core.templating import render
 from ftspec.launch import local
 from ftspec.launch.layout import Layout

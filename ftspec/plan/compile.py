@@ -51,13 +51,9 @@ def _managed_costs(total_tokens: int | None) -> list[dict]:
             for p, cost in managed_training_costs(total_tokens)]
 
 
-def have_cost_of(est, total_tokens) -> bool:
-    return est is not None and total_tokens is not None
-
-
-def _check_slurm(spec, job, upper_hours: float | None, layout) -> None:
-    """A Slurm job that would fail on the cluster fails here: a time limit under the estimate, more nodes than the
-    partition has (when sinfo can tell)."""
+def _check_slurm(spec, job, upper_hours: float | None) -> None:
+    """A Slurm job that would be killed before it ends fails here: a time limit under the estimate (lint's FT008 has
+    already refused more nodes than the partition has)."""
     section = spec.compute.slurm
     if section is None:
         return
@@ -66,10 +62,6 @@ def _check_slurm(spec, job, upper_hours: float | None, layout) -> None:
                         f"{upper_hours * 60:.0f} minutes (its upper band): the job would be killed before it ends",
                         ("compute", "slurm", "time"), code=SLURM_RULE,
                         hint=f"raise it to at least {slurm.time_limit(upper_hours)} minutes, or leave it out")
-    nodes = slurm.partition_nodes(section.partition) if section.partition or layout.nodes > 1 else None
-    if nodes is not None and layout.nodes > nodes:
-        raise PlanError(f"{layout.nodes} nodes asked, but partition {section.partition or '(default)'} has {nodes} "
-                        "(sinfo)", ("compute", "nodes"), code=SLURM_RULE)
 
 
 def build_plan(loaded, *, run_dir_placeholder: str = "RUN_DIR") -> Plan:
@@ -157,12 +149,12 @@ def build_plan(loaded, *, run_dir_placeholder: str = "RUN_DIR") -> Plan:
     if total_tokens is None:
         notes.append("train_tokens unknown: FLOPs, time and cost are not estimated")
 
-    upper_hours = est.wall_time_range_hours[1] if have_cost_of(est, total_tokens) else None
+    have_cost = est is not None and total_tokens is not None
+    upper_hours = est.wall_time_range_hours[1] if have_cost else None
     slurm_job = slurm.job_settings(spec.compute.slurm, upper_hours)
-    _check_slurm(spec, slurm_job, upper_hours, layout)
+    _check_slurm(spec, slurm_job, upper_hours)
     launch = render_launch(layout, run_dir=run_dir_placeholder, job_name=spec.name, slurm_job=slurm_job)
     job = build_job(spec, ref, layout, prepared, steps, loaded.dir)
-    have_cost = est is not None and total_tokens is not None
     price = spec.compute.price_per_gpu_hour
     cost = None
     if have_cost:

@@ -91,3 +91,44 @@ def tiny_run(run_dir: Path, method: str = "sft", *, n: int = 24, n_val: int = 0,
 
 def result(run_dir: Path) -> dict:
     return json.loads((run_dir / "train_result.json").read_text())
+
+
+def kill_at_first_checkpoint(cmd: list[str], run_dir: Path, env: dict, timeout: float = 180) -> None:
+    """Start the trainer ``cmd`` and SIGKILL it as soon as a complete checkpoint (its manifest written) is on disk,
+    possibly while it writes the next one; fails the test when the run ends before it can be killed."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            if list((run_dir / "checkpoints").glob("checkpoint-*/ftspec-manifest.json")):
+                break
+            time.sleep(0.02)
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "the run finished before it could be killed"
+    assert not (run_dir / "train_result.json").exists()
+
+
+def trainable_tiny():
+    """builtin:tiny with weights and its tokenizer, library chatter off: for tests that build TRL trainers in process."""
+    import datasets
+    import transformers
+
+    from ftspec.models.tiny import tiny_model_dir
+
+    datasets.disable_progress_bars()
+    transformers.logging.set_verbosity_error()
+    folder = tiny_model_dir(with_weights=True)
+    return folder, transformers.AutoTokenizer.from_pretrained(folder)
+
+
+def quiet_trainer_args(trainer_args: dict, output_dir: Path) -> dict:
+    """The plan's trainer arguments with nothing written or logged (none of these changes the step count)."""
+    return {**trainer_args, "output_dir": str(output_dir), "report_to": [], "save_strategy": "no",
+            "logging_strategy": "no", "disable_tqdm": True}

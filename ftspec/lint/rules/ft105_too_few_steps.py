@@ -2,10 +2,6 @@ from ftspec.lint.rules.base import Rule, doc
 from ftspec.methods import get_method
 
 
-def _processes(s) -> int:
-    return s.compute.world_size
-
-
 MIN_STEPS = 50
 
 
@@ -13,7 +9,7 @@ def _estimated(ctx) -> int:
     s = ctx.spec
     n = ctx.effective_train_count()
     try:
-        return get_method(s.method).optimizer_steps(n, s, _processes(s))
+        return get_method(s.method).optimizer_steps(n, s, s.compute.world_size)
     except ValueError:  # an empty dataloader, or batch arithmetic the trainer refuses: no count to judge
         return 2 * MIN_STEPS
 
@@ -24,7 +20,7 @@ def steps(ctx) -> tuple[int, bool]:
     prepared = ctx.prepared()
     if prepared is not None and prepared.rows:
         try:
-            return get_method(s.method).optimizer_steps(prepared.rows, s, _processes(s)), True
+            return get_method(s.method).optimizer_steps(prepared.rows, s, s.compute.world_size), True
         except ValueError:  # the batch arithmetic itself is broken: the rule that checks it reports that
             return None, True
     return _estimated(ctx), False
