@@ -9,23 +9,16 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from support import ROOT, run_cli
+from support import ROOT, free_port, run_cli
 from support.project import write_project
 
 pytest.importorskip("torch")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _files(folder: Path) -> set[str]:
@@ -40,7 +33,7 @@ def test_two_machines_train_to_the_planned_step_and_only_rank_0_writes(tmp_path)
         "data": {"train": "train.jsonl", "max_length": 64},
         "training": {"epochs": 1, "batch_size": 2, "learning_rate": 1e-3},
         "compute": {"accelerator": "cpu", "cpu_threads": 1, "nodes": 2, "main_process_ip": "127.0.0.1",
-                    "main_process_port": _free_port()},
+                    "main_process_port": free_port()},
         "lint": {"disable": ["FT101", "FT102", "FT105", "FT401", "FT403", "FT202"]}}, {"train.jsonl": rows})
     machines = [tmp_path / "machine-0", tmp_path / "machine-1"]
     done = run_cli("plan", spec, "--emit", machines[0])

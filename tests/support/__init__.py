@@ -30,3 +30,12 @@ def chromium() -> str:
             pytest.fail("FTSPEC_REQUIRE_CHROMIUM=1 but no chromium on PATH (apt-get install -y chromium)")
         pytest.skip("chromium not on PATH; install it (apt-get install -y chromium) to render the report for real")
     return path
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on now (for a test's own daemons and process groups)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

@@ -55,10 +55,12 @@ def deepspeed(config_file: str, world: int, micro: int, accumulation: int, preci
     hf.trainer_config_process(Args())
     hf.trainer_config_finalize(Args(), None, 100)
     import deepspeed.comm as dist
+
+    from support import free_port
     from deepspeed.runtime.config import DeepSpeedConfig
 
     if not dist.is_initialized():
-        with patch_environment(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(_free_port()), RANK="0", WORLD_SIZE="1",
+        with patch_environment(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(free_port()), RANK="0", WORLD_SIZE="1",
                                LOCAL_RANK="0"):
             dist.init_distributed(dist_backend="gloo", auto_mpi_discovery=False, verbose=False)
 
@@ -83,14 +85,6 @@ def fsdp(config_file: str) -> dict:
     return {"fsdp_version": plugin.fsdp_version, "auto_wrap_policy": getattr(plugin.auto_wrap_policy, "__name__", None),
             "state_dict_type": str(plugin.state_dict_type), "reshard_after_forward": plugin.reshard_after_forward,
             "cpu_ram_efficient_loading": plugin.cpu_ram_efficient_loading}
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 if __name__ == "__main__":

@@ -7,10 +7,11 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
+
+from support import free_port
 
 DAEMONS = ("munged", "slurmctld", "slurmd", "sbatch", "scontrol", "sinfo")
 
@@ -23,12 +24,6 @@ def why_not() -> str | None:
     if missing:
         return f"{', '.join(missing)} not installed (apt-get install slurm-wlm munge; `.ci/run` does)"
     return None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Cluster:
@@ -59,8 +54,8 @@ SlurmctldPidFile={f / 'slurmctld.pid'}
 SlurmdPidFile={f / 'slurmd.pid'}
 SlurmctldLogFile={f / 'log' / 'slurmctld.log'}
 SlurmdLogFile={f / 'log' / 'slurmd.log'}
-SlurmctldPort={_free_port()}
-SlurmdPort={_free_port()}
+SlurmctldPort={free_port()}
+SlurmdPort={free_port()}
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
 SelectType=select/cons_tres
