@@ -11,7 +11,7 @@ from ftspec.plan.model import Plan
 
 # Spec sections that cannot change the trained weights: editing them re-evaluates a finished run
 # instead of training it again.
-NOT_TRAINING = ("eval", "lint", "description", "output")
+NOT_TRAINING = ("eval", "lint", "description", "output", "tracking", "sweep")
 
 
 def training_inputs(plan: Plan) -> dict:

@@ -7,7 +7,7 @@ Defaults follow the platform guides in ``GUIDE-RULES.md`` where the guides give 
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union, get_args
+from typing import Annotated, Any, Literal, Union, get_args
 
 import re
 
@@ -54,9 +54,15 @@ class ModelSection(Section):
     base: str = Field(
         "builtin:tiny",
         description="Hugging Face hub id, local folder (relative to the spec), 'builtin:tiny-chat' (a pretrained "
-        "demo chat model that ships with ftspec) or 'builtin:tiny' (random-init, for mechanics tests).",
+        "demo chat model that ships with ftspec), 'builtin:tiny' (random-init, for mechanics tests), or an earlier "
+        "ftspec run to train on incrementally: its run folder, or 'run:<name>' (the newest finished run of that spec "
+        "name under output.dir).",
         min_length=1,
     )
+    parent_adapter: Literal["continue", "merge"] = Field(
+        "continue", description="When model.base is an earlier run trained with an adapter: continue training that "
+        "same adapter (its rank and targets; adapter.rank/alpha/target_modules are not used), or merge it into the "
+        "weights and train a new adapter as adapter: says. A full fine-tune always merges it.")
     revision: str | None = Field(None, description="Commit hash or tag to pin the hub model to.")
     trust_remote_code: bool = Field(False, description="Run Python code shipped with the model. Avoid.")
 
@@ -160,6 +166,24 @@ class EvalSection(Section):
     postprocess: list[PostProcess] = Field(
         default_factory=list, description="Deterministic fixes applied to outputs, measured separately from raw outputs."
     )
+    every_checkpoint: bool = Field(
+        True, description="Score the holdout for every saved checkpoint too, not only the final weights (the report's "
+        "metric-per-checkpoint curve).")
+    select_by: str | None = Field(
+        None, description="Which checkpoint adapter/ or model/ ends up holding: 'validation_loss' (the lowest), or the "
+        "name of a metric of eval.metrics (the highest on the holdout, raw outputs; ties go to the later step). "
+        "Default: the final weights.", min_length=1)
+
+    @field_validator("select_by")
+    @classmethod
+    def _selects_a_declared_metric(cls, value: str | None, info) -> str | None:
+        if value is None or value == "validation_loss" or "metrics" not in info.data:
+            return value
+        names = [m if isinstance(m, str) else (m.name or f"regex:{m.regex}") for m in info.data["metrics"]]
+        if value not in names:
+            raise ValueError(f"{value!r} is not a metric of eval.metrics; choose 'validation_loss' or one of "
+                             f"{', '.join(map(repr, names))}")
+        return value
 
 
 SLURM_TIME = re.compile(r"^(?:(\d+)-)?(\d+)(?::(\d{1,2}))?(?::(\d{1,2}))?$")
@@ -240,6 +264,42 @@ class LintSection(Section):
     )
 
 
+Tracker = Literal["tensorboard", "mlflow", "wandb"]
+TRACKERS: tuple[str, ...] = get_args(Tracker)
+
+
+class MlflowOptions(Section):
+    tracking_uri: str | None = Field(
+        None, description="An MLflow tracking URI (http(s)://, file:, sqlite:, databricks); default: a local store "
+        "beside the runs, <output.dir>/mlruns.", min_length=1)
+    experiment: str | None = Field(None, description="The MLflow experiment; default: the spec's name.", min_length=1)
+
+
+class WandbOptions(Section):
+    project: str | None = Field(None, description="The W&B project; default: the spec's name.", min_length=1)
+    entity: str | None = Field(None, min_length=1)
+    mode: Literal["online", "offline"] = Field(
+        "offline", description="offline (default) writes the run beside the runs for `wandb sync`; online needs "
+        "WANDB_API_KEY and the network.")
+
+
+class MlflowTracker(Section):
+    mlflow: MlflowOptions = Field(default_factory=MlflowOptions)
+
+
+class WandbTracker(Section):
+    wandb: WandbOptions = Field(default_factory=WandbOptions)
+
+
+class SweepSection(Section):
+    parameters: dict[str, Annotated[list[Any], Field(min_length=1)]] = Field(
+        ..., min_length=1, description="Spec keys in dotted form (training.learning_rate) -> the values to try. Each "
+        "value must be one the schema accepts at that key.")
+    mode: Literal["one_at_a_time", "grid"] = Field(
+        "one_at_a_time", description="one_at_a_time: one run per value, each key varied alone from the spec's own "
+        "settings (the guide's 'change one variable at a time'); grid: one run per combination.")
+
+
 class OutputSection(Section):
     dir: str = Field("runs", description="Runs go to <dir>/<name>/<run-id>/, relative to the spec.")
 
@@ -266,6 +326,13 @@ class Spec(Section):
     compute: ComputeSection = Field(default_factory=ComputeSection)
     lint: LintSection = Field(default_factory=LintSection)
     output: OutputSection = Field(default_factory=OutputSection)
+    tracking: list[Union[Tracker, MlflowTracker, WandbTracker]] = Field(
+        default_factory=lambda: ["tensorboard"], description="Where each run is also logged: tensorboard (the "
+        "default, under the run folder), mlflow (a local store beside the runs unless a tracking_uri is given) and "
+        "wandb (offline unless mode: online); e.g. [tensorboard, {mlflow: {tracking_uri: http://host:5000}}].")
+    sweep: SweepSection | None = Field(
+        None, description="Run this spec once per value of each key (or per combination): each member is a normal "
+        "run with its own run id (`ftspec plan` shows every member and the total; `ftspec compare SPEC`).")
 
     @field_validator("rewards")
     @classmethod
