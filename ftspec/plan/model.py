@@ -132,6 +132,16 @@ class ManagedCost(_Section):
     source: str
 
 
+class SweepMember(_Section):
+    """Which member of a ``sweep:`` this plan is: the sweep's id (a digest of the spec without its sweep values and
+    of the sweep), the member's index among ``of``, and the values it sets (dotted spec keys)."""
+
+    id: str
+    index: int
+    of: int
+    values: dict[str, Any]
+
+
 class Plan(_Section):
     format: int = PLAN_FORMAT
     name: str
@@ -156,3 +166,11 @@ class Plan(_Section):
     job: Job
     estimate: dict[str, Any] | None  # the cost model's breakdown (docs/estimation.md)
     notes: list[str]
+    sweep: SweepMember | None = None  # a member of a sweep (absent from the JSON otherwise)
+
+    @model_serializer(mode="wrap")
+    def _sweep_absent_when_none(self, handler) -> dict[str, Any]:
+        out = handler(self)
+        if out.get("sweep") is None:
+            out.pop("sweep", None)
+        return out

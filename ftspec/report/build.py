@@ -77,6 +77,13 @@ def build_report(plan: Plan, run_dir: Path, weights: Path, result: dict, evaluat
         "seed": plan.spec.training.seed,
         "hardware": _hardware(),
         "lint": [f.to_dict() for f in lint or []],
+        # The run this one trained on incrementally (model.base: run:<name> or a run folder), with its scores on this
+        # run's holdout beside this run's; None for a run from a base model.
+        "parent": (evaluation or {}).get("parent_run"),
+        "sweep": plan.sweep.model_dump(mode="json") if plan.sweep else None,
+        # The holdout scored at every saved checkpoint (eval.every_checkpoint), and which one the weights folder holds.
+        "checkpoint_eval": (evaluation or {}).get("checkpoints"),
+        "selected": (evaluation or {}).get("selected"),
         "checkpoints": checkpoints(run_dir),
         "eval_settings_sha256": eval_digest(plan),
         # Every file of the weights folder but the model card (rewritten with each report): what a later apply

@@ -19,6 +19,7 @@ from ftspec.evaluate.holdout import evaluate_holdout, preload, weights_dir
 from ftspec.plan.identity import run_id, run_root
 from ftspec.plan.model import Plan
 from ftspec.report.build import build_report, write_report
+from ftspec.report.tracking import log_to_trackers
 from ftspec.runfolder import contract
 from ftspec.runfolder.checkpoints import fresh_run_dir, trusted_checkpoint
 from ftspec.runfolder.locks import RunLock, trainer_alive
@@ -139,5 +140,7 @@ def _train_evaluate_report(bound: Plan, run_dir: Path, result: dict | None, echo
                          f"{bound.optimizer_steps}", contract.EXIT_STEP_MISMATCH)
     evaluation = evaluate_holdout(bound, run_dir)
     weights = weights_dir(bound, run_dir)
-    write_report(bound, run_dir, weights, build_report(bound, run_dir, weights, result, evaluation, lint))
+    report = build_report(bound, run_dir, weights, result, evaluation, lint)
+    write_report(bound, run_dir, weights, report)
+    log_to_trackers(bound, run_dir, report, echo=echo)
     return run_dir
