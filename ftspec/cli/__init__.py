@@ -1,6 +1,6 @@
 """The `ftspec` command line: one module per verb (``validate``, ``lint``, ``rules``, ``schema``, ``init``, ``plan``,
-``apply``, ``report``, ``export``), each parsing its arguments, calling one library function and rendering the result.
-Heavy modules are imported inside the verbs so `lint` stays instant."""
+``apply``, ``report``, ``export``, ``runs``, ``compare``), each parsing its arguments, calling one library function
+and rendering the result. Heavy modules are imported inside the verbs so `lint` and `runs` stay instant."""
 
 from __future__ import annotations
 
@@ -12,12 +12,14 @@ import click
 from ftspec import __version__
 from ftspec.cli.apply import apply
 from ftspec.cli.common import EXIT_FINDINGS, EXIT_USAGE
+from ftspec.cli.compare import compare
 from ftspec.cli.export import export
 from ftspec.cli.init import init
 from ftspec.cli.lint import lint
 from ftspec.cli.plan import plan
 from ftspec.cli.report import report
 from ftspec.cli.rules import rules
+from ftspec.cli.runs import runs
 from ftspec.cli.schema import schema
 from ftspec.cli.validate import validate
 
@@ -28,7 +30,7 @@ def cli() -> None:
     """ftspec: declarative fine-tuning specs — validate, lint, plan, apply."""
 
 
-for _command in (validate, lint, rules, schema, init, plan, apply, report, export):
+for _command in (validate, lint, rules, schema, init, plan, apply, report, export, runs, compare):
     cli.add_command(_command)
 
 

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 import click
 
 from ftspec.cli.common import EXIT_FINDINGS, emit
+from ftspec.cli.plan import set_option
 from ftspec.cli.report import print_report
 
 
@@ -18,8 +19,10 @@ from ftspec.cli.report import print_report
 @click.option("--on", "where", type=click.Choice(["local", "slurm"]), default="local", show_default=True,
               help="slurm: write the run folder here and submit its whole apply (train, evaluate, report) as a job.")
 @click.option("--wait", is_flag=True, help="With --on slurm: wait for the job, then print its report.")
-def apply(target: str, force: bool, where: str, wait: bool) -> None:
-    """Run a SPEC, a PLAN saved by `ftspec plan -o`, or a RUN folder written for a cluster, then evaluate and report."""
+@set_option
+def apply(target: str, force: bool, where: str, wait: bool, sets: tuple[str, ...]) -> None:
+    """Run a SPEC, a PLAN saved by `ftspec plan -o`, or a RUN folder written for a cluster, then evaluate and report.
+    A SPEC with a sweep runs every member in turn (--on slurm: one job array), each its own run folder."""
     from pathlib import Path
 
     from ftspec.plan.planfile import is_saved_plan
@@ -30,6 +33,8 @@ def apply(target: str, force: bool, where: str, wait: bool) -> None:
     echo = lambda m: click.echo(m, err=True)  # noqa: E731
     if wait and where != "slurm":
         raise click.UsageError("--wait waits for a Slurm job: use it with --on slurm")
+    if sets and (Path(target).is_dir() or is_saved_plan(target)):
+        raise click.UsageError("--set changes a spec: give the SPEC, not a saved plan or a run folder")
     if Path(target).is_dir():  # a run folder whose inputs are written: what a cluster job runs
         with _exit_on_apply_errors():
             print_report(apply_run_folder(Path(target), echo=echo))
@@ -49,9 +54,13 @@ def apply(target: str, force: bool, where: str, wait: bool) -> None:
             sys.exit(EXIT_FINDINGS)
         findings = run_lint(loaded, count_tokens=False)
     else:
-        from ftspec.cli.plan import planned_or_exit
+        from ftspec.cli.plan import loaded_or_exit, planned_or_exit
 
-        planned = planned_or_exit(target)
+        loaded = loaded_or_exit(target, sets)
+        if loaded.spec.sweep is not None:
+            _apply_sweep(loaded, target, force=force, where=where, wait=wait, echo=echo)
+            return
+        planned = planned_or_exit(target, loaded=loaded)
         loaded, plan_obj, findings = planned.loaded, planned.plan, planned.findings
         click.echo(to_text(plan_obj), nl=False, err=True)
     if plan_obj.fits is False:
@@ -70,6 +79,27 @@ def apply(target: str, force: bool, where: str, wait: bool) -> None:
         else:
             run_dir = apply_plan(loaded, plan_obj, force=force, echo=echo, lint=findings)
     print_report(run_dir)
+
+
+def _apply_sweep(loaded, target: str, *, force: bool, where: str, wait: bool, echo) -> None:
+    """Every member, one after another (or as one Slurm job array); a summary line each, exit 1 if any failed."""
+    from ftspec.cli.plan import sweep_planned_or_exit, sweep_text
+    from ftspec.runs.sweep import SUBMITTED, apply_sweep, exit_code, submit_sweep, summary_lines
+
+    planned = sweep_planned_or_exit(loaded, target)
+    echo(sweep_text(loaded, planned, target).rstrip("\n"))
+    if where == "slurm":
+        outcomes = submit_sweep(planned, force=force, wait=wait, echo=echo)
+    else:
+        outcomes = apply_sweep(planned, force=force, echo=echo)
+    for line in summary_lines(outcomes):
+        click.echo(line)
+    if any(o.status == SUBMITTED for o in outcomes):
+        echo(f"when they end: `ftspec apply {target}` again (finished members: nothing to do), or `ftspec report "
+             "<run folder>` for one")
+    code = exit_code(outcomes)
+    if code:
+        sys.exit(code)
 
 
 @contextmanager

@@ -37,7 +37,8 @@ def holdout_samples(records: list[dict], reference: str | None = None) -> list[d
     return samples
 
 
-def _load(model_dir: str, adapter_dir: str | None, revision: str | None = None) -> tuple[Any, Any, Any]:
+def _load(model_dir: str, adapter_dir: str | None, revision: str | None = None,
+          merge_adapters: list[str] | None = None) -> tuple[Any, Any, Any]:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -49,10 +50,13 @@ def _load(model_dir: str, adapter_dir: str | None, revision: str | None = None) 
         tokenizer.pad_token = tokenizer.eos_token
     # fp32 even on GPU: evaluation sizes are small and base-vs-finetuned must not differ by dtype.
     model = AutoModelForCausalLM.from_pretrained(model_dir, revision=revision, dtype=torch.float32)
-    if adapter_dir:
+    if adapter_dir or merge_adapters:
         from peft import PeftModel
 
-        model = PeftModel.from_pretrained(model, adapter_dir)
+        for merged in merge_adapters or ():  # earlier versions' adapters, as the trainer merged them
+            model = PeftModel.from_pretrained(model, merged).merge_and_unload()
+        if adapter_dir:
+            model = PeftModel.from_pretrained(model, adapter_dir)
     model.to(device).eval()
     return tokenizer, model, device
 
@@ -94,6 +98,7 @@ def generate_outputs(
     batch_size: int = 16,
     seed: int = 0,
     revision: str | None = None,
+    merge_adapters: list[str] | None = None,
 ) -> list[str]:
     """Greedy completions for chat prompts (lists of messages, each with its record's tools), one stripped string
     per prompt: rendered with the model's own chat template (or ``chat_template``, the spec's data.chat_template),
@@ -107,7 +112,8 @@ def generate_outputs(
 
         hf_logging.disable_progress_bar()
     torch.manual_seed(seed)
-    tokenizer, model, device = _load(str(model_dir), str(adapter_dir) if adapter_dir else None, revision)
+    tokenizer, model, device = _load(str(model_dir), str(adapter_dir) if adapter_dir else None, revision,
+                                     merge_adapters)
     texts = render_prompts(tokenizer, prompts, tools, chat_template)
     config = use_greedy(model.get_base_model() if hasattr(model, "get_base_model") else model, tokenizer,
                         max_new_tokens)

@@ -41,46 +41,102 @@ def _write_jsonl(path: Path, records: list[dict]) -> None:
     write_text_atomic(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
 
 
-def evaluate_holdout(plan: Plan, run_dir: Path) -> dict | None:
-    """Base and fine-tuned outputs on the holdout, scored; None when the spec has no holdout."""
-    holdout_file = run_dir / contract.HOLDOUT_DATA
-    if not holdout_file.is_file():
-        return None
-    import warnings
+def base_model(plan: Plan) -> dict:
+    """Where the baseline's weights are: the pretrained model (the root of an incremental chain)."""
+    m = plan.job.model
+    root = m.pretrained or {"base": m.base, "revision": m.revision}
+    model_dir, revision = model_source(root["base"], root.get("revision"))
+    return {"model_dir": model_dir, "revision": revision}
 
-    from ftspec.evaluate.generate import generate_outputs, holdout_samples
-    from ftspec.scoring.metrics import evaluate_outputs
 
-    ev = plan.spec.eval
-    # peft calls transformers' deprecated is_gradient_checkpointing when it loads an adapter: not the user's doing.
-    warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
-    if plan.layout.on_cpu and plan.spec.compute.cpu_threads:
-        import torch
+def trained_weights(plan: Plan, folder: Path) -> dict:
+    """Where a trained run's weights are: ``folder`` holds a whole model (full fine-tuning) or an adapter on the job's
+    base, with the earlier versions' adapters merged in first."""
+    if plan.job.peft is None:
+        return {"model_dir": str(folder)}
+    model_dir, revision = model_source(plan.job.model.base, plan.job.model.revision)
+    return {"model_dir": model_dir, "revision": revision, "merge_adapters": plan.job.model.merge_adapters,
+            "adapter_dir": str(folder)}
 
-        torch.set_num_threads(plan.spec.compute.cpu_threads)  # generation runs in this process
-    pin_transformers_calendar(plan.job.render_date)  # prompts render with the date the training text did
-    records = [json.loads(line) for line in holdout_file.read_text(encoding="utf-8").splitlines() if line.strip()]
-    samples = holdout_samples(records, get_method(plan.method).reference_column(plan.spec))
-    prompts = [s["prompt"] for s in samples]
-    tools = [s["tools"] for s in samples]
-    template = (run_dir / plan.job.chat_template).read_text(encoding="utf-8") if plan.job.chat_template else None
-    base_dir, revision = model_source(plan.job.model.base, plan.job.model.revision)
-    base = {"model_dir": base_dir, "revision": revision}
-    final = weights_dir(plan, run_dir)
-    tuned = {"model_dir": str(final)} if plan.job.peft is None else {**base, "adapter_dir": str(final)}
-    out: dict = {"holdout": ev.holdout, "timing_s": {}}
-    sides = [("base", base)] if ev.baseline else []
-    sides.append(("finetuned", tuned))
-    for label, where in sides:
+
+def parent_weights(parent) -> dict:
+    """Where the parent run's final weights are (``ftspec.runfolder.parent.ParentRun``)."""
+    if not parent.peft:
+        return {"model_dir": str(parent.weights_dir)}
+    m = parent.job_model
+    model_dir, revision = model_source(m["base"], m.get("revision"))
+    return {"model_dir": model_dir, "revision": revision, "merge_adapters": m.get("merge_adapters"),
+            "adapter_dir": str(parent.weights_dir)}
+
+
+class Holdout:
+    """The run folder's holdout, ready to score any weights on: samples read once, outputs generated greedily with
+    the prompts rendered as the training text was."""
+
+    def __init__(self, plan: Plan, run_dir: Path):
+        import warnings
+
+        self.plan, self.run_dir = plan, run_dir
+        # peft calls transformers' deprecated is_gradient_checkpointing when it loads an adapter: not the user's doing.
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        if plan.layout.on_cpu and plan.spec.compute.cpu_threads:
+            import torch
+
+            torch.set_num_threads(plan.spec.compute.cpu_threads)  # generation runs in this process
+        pin_transformers_calendar(plan.job.render_date)  # prompts render with the date the training text did
+        from ftspec.evaluate.generate import holdout_samples
+
+        holdout_file = run_dir / contract.HOLDOUT_DATA
+        records = [json.loads(line) for line in holdout_file.read_text(encoding="utf-8").splitlines() if line.strip()]
+        self.samples = holdout_samples(records, get_method(plan.method).reference_column(plan.spec))
+        self.template = (run_dir / plan.job.chat_template).read_text(encoding="utf-8") if plan.job.chat_template else None
+        self.timing_s: dict = {}
+
+    def score(self, where: dict, label: str | None = None) -> dict:
+        """``evaluate_outputs`` of the weights ``where`` points at; ``label``: keep its timing and write its
+        per-sample outputs to eval/<label>.jsonl."""
+        from ftspec.evaluate.generate import generate_outputs
+        from ftspec.scoring.metrics import evaluate_outputs
+
+        ev = self.plan.spec.eval
         started = time.perf_counter()
-        outputs = generate_outputs(where["model_dir"], prompts, tools=tools, chat_template=template,
+        outputs = generate_outputs(where["model_dir"], [s["prompt"] for s in self.samples],
+                                   tools=[s["tools"] for s in self.samples], chat_template=self.template,
                                    adapter_dir=where.get("adapter_dir"), revision=where.get("revision"),
-                                   max_new_tokens=ev.max_new_tokens, seed=plan.spec.training.seed)
+                                   merge_adapters=where.get("merge_adapters"), max_new_tokens=ev.max_new_tokens,
+                                   seed=self.plan.spec.training.seed)
         generated = time.perf_counter()
-        scored = evaluate_outputs([{**s, "output": o} for s, o in zip(samples, outputs)], ev.metrics, ev.postprocess)
-        out["timing_s"][label] = {"generate": round(generated - started, 3),
-                                  "score": round(time.perf_counter() - generated, 3)}
-        _write_jsonl(run_dir / contract.EVAL / f"{label}.jsonl", scored["samples"])
-        out[label] = scored
+        scored = evaluate_outputs([{**s, "output": o} for s, o in zip(self.samples, outputs)], ev.metrics,
+                                  ev.postprocess)
+        if label:
+            self.timing_s[label] = {"generate": round(generated - started, 3),
+                                    "score": round(time.perf_counter() - generated, 3)}
+            _write_jsonl(self.run_dir / contract.EVAL / f"{label}.jsonl", scored["samples"])
+        return scored
+
+
+def open_holdout(plan: Plan, run_dir: Path) -> Holdout | None:
+    """The run's holdout to score on, or None when the spec has none."""
+    return Holdout(plan, run_dir) if (run_dir / contract.HOLDOUT_DATA).is_file() else None
+
+
+def evaluate_holdout(plan: Plan, run_dir: Path, holdout: Holdout | None = None, finetuned: dict | None = None,
+                     parent=None) -> dict | None:
+    """Base, parent (``parent``: the run this one trained on) and fine-tuned outputs on the holdout, scored; None when
+    the spec has no holdout. ``finetuned``: the final weights' scoring when it was already done (a checkpoint's)."""
+    holdout = holdout or open_holdout(plan, run_dir)
+    if holdout is None:
+        return None
+    ev = plan.spec.eval
+    out: dict = {"holdout": ev.holdout, "timing_s": holdout.timing_s}
+    if ev.baseline:
+        out["base"] = holdout.score(base_model(plan), "base")
+    if parent is not None:
+        out["parent"] = holdout.score(parent_weights(parent), "parent")
+    if finetuned is None:
+        finetuned = holdout.score(trained_weights(plan, weights_dir(plan, run_dir)), "finetuned")
+    else:
+        _write_jsonl(run_dir / contract.EVAL / "finetuned.jsonl", finetuned["samples"])
+    out["finetuned"] = finetuned
     out.setdefault("base", None)
     return out

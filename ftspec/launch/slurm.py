@@ -2,7 +2,8 @@
 ``srun`` task per node starting accelerate with that node's machine rank, the head node taken from the allocation),
 then evaluates and writes the report, so the cluster leaves the same finished run folder a local apply leaves.
 It runs the Python environment that planned it; it is requeue-safe (a requeued job resumes from the newest complete
-checkpoint) and its time limit comes from the plan's wall-time estimate."""
+checkpoint) and its time limit comes from the plan's wall-time estimate. A sweep's run folders go as one job array
+(``array_script``), a task each."""
 
 from __future__ import annotations
 
@@ -79,6 +80,50 @@ def training_argv(layout: Layout, run_dir: str, *, cpu_threads: int | None = Non
 
 class SlurmError(Exception):
     """sbatch is missing or refused the job (the message says which)."""
+
+
+# What may differ between the jobs of one array: the array sets its own name, log and time limit (the longest).
+ARRAY_OWN = ("#SBATCH --job-name=", "#SBATCH --output=", "#SBATCH --time=")
+
+
+def _parts(script: str) -> tuple[list[str], list[str], str]:
+    """A job script rendered by ``render_script``: its #SBATCH lines, the lines that set up the environment, and the
+    last line, the ``exec`` of the apply."""
+    lines = script.rstrip("\n").split("\n")
+    body = [line for line in lines if line.strip() and not line.startswith("#")]
+    return [line for line in lines if line.startswith("#SBATCH ")], body[:-1], body[-1]
+
+
+def array_script(scripts: list[str], run_dirs: list[str], *, job_name: str, log_dir: str) -> str:
+    """One job array for the run folders whose own job scripts are ``scripts``: task i does exactly what
+    ``scripts[i]`` does (``exec python -m ftspec.cli apply run_dirs[i]``), logging to its run folder. The jobs must ask
+    for the same resources and environment; the array's time limit is the longest of theirs."""
+    from ftspec.spec.schema import slurm_minutes
+
+    parts = [_parts(s) for s in scripts]
+    shared = [[h for h in headers if not h.startswith(ARRAY_OWN)] for headers, _, _ in parts]
+    if any(h != shared[0] for h in shared) or any(body != parts[0][1] for _, body, _ in parts):
+        raise SlurmError("the sweep's members ask Slurm for different resources (nodes, GPUs, partition...) or "
+                         "environments: one job array holds one kind of task; apply them locally, or sweep settings "
+                         "that keep the layout")
+    times = [h.split("=", 1)[1] for headers, _, _ in parts for h in headers if h.startswith("#SBATCH --time=")]
+    lines = ["#!/bin/bash",
+             "# Slurm job array written by ftspec for a sweep: task i is the whole `ftspec apply` of run folder i (the",
+             "# `case` below), logging to <run folder>/slurm-JOB_TASK.out; a requeued task resumes from its newest",
+             "# complete checkpoint, a finished one is left as it is.",
+             f"#SBATCH --job-name={job_name}", f"#SBATCH --array=0-{len(scripts) - 1}"]
+    lines += shared[0]
+    if len(times) == len(parts):  # else some member has no estimate: the partition's own limit, as for that job
+        lines.append(f"#SBATCH --time={sbatch_time(max(slurm_minutes(t) for t in times))}")
+    lines.append(f"#SBATCH --output={shlex.quote(log_dir + '/slurm-%A_%a.out')}")
+    lines += parts[0][1]
+    lines.append('case "${SLURM_ARRAY_TASK_ID:-}" in')
+    for task, (run_dir, (_, _, apply_line)) in enumerate(zip(run_dirs, parts)):
+        log = shlex.quote(run_dir) + '/slurm-"${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}".out'
+        lines.append(f"  {task}) exec >>{log} 2>&1; {apply_line} ;;")
+    lines.append('  *) echo "ftspec: this array has no task ${SLURM_ARRAY_TASK_ID:-(none)}" >&2; exit 2 ;;')
+    lines.append("esac")
+    return "\n".join(lines) + "\n"
 
 
 def submit(script: Path) -> str:

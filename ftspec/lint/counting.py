@@ -50,11 +50,11 @@ class TokenCounter:
         spec = self._spec
         try:
             from ftspec.models.check import load_problem, model_problem
-            from ftspec.models.resolve import resolve_model
+            from ftspec.models.resolve import resolve_spec_model
             from ftspec.tokenizer.chat import ChatTokenizer
 
             try:
-                ref = resolve_model(spec.model.base, spec.model.revision, spec_dir=self._spec_dir)
+                ref = resolve_spec_model(spec, self._spec_dir, self._loaded_spec.path if self._loaded_spec else None)
             except ValueError as exc:
                 self.model_error = str(exc)
                 return

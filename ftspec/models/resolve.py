@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
 from ftspec.models.tiny import TINY_ID, tiny_model_dir
+from ftspec.runfolder.parent import ParentRun, find_parent, is_run_reference
 
 # A pretrained demo chat model whose folder ships inside the package (see tiny_chat/README.md). It is
 # an ordinary model folder, so it loads exactly as a local or hub model does.
@@ -36,6 +37,9 @@ class ModelRef:
     config: dict | None = field(default=None, compare=False, hash=False, repr=False)
     tokenizer_file: Path | None = None
     revision: str | None = None
+    # model.base named an earlier run: this ref is then what that run's weights start from (its base model, or its
+    # full fine-tuned model folder), and ``parent`` is the run itself.
+    parent: ParentRun | None = field(default=None, compare=False, hash=False, repr=False)
 
 
 def hf_hub_cache() -> Path:
@@ -115,6 +119,28 @@ def resolve_model(base: str, revision: str | None = None, *, spec_dir: Path | No
     if snapshot is not None:
         return _from_folder(base, "hub-cache", snapshot, revision)
     return ModelRef(base=base, kind="hub", revision=revision)
+
+
+def runs_dir(spec, spec_dir: Path | None) -> Path:
+    """<output.dir>, resolved against the spec's folder: where ``run:<name>`` looks."""
+    out = Path(spec.output.dir).expanduser()
+    return out if out.is_absolute() or spec_dir is None else Path(spec_dir) / out
+
+
+def resolve_spec_model(spec, spec_dir: Path | None, spec_file: Path | None = None) -> ModelRef:
+    """``resolve_model`` for a spec's model.base, which may also name an earlier run (``run:<name>`` or its folder):
+    then the base model of that run (or its full fine-tuned weights), with ``parent`` set. Raises ValueError
+    (ParentError for a run that cannot be trained on)."""
+    base, revision = spec.model.base, spec.model.revision
+    if not is_run_reference(base, spec_dir):
+        return resolve_model(base, revision, spec_dir=spec_dir)
+    parent = find_parent(base, Path(spec_dir or "."), runs_dir(spec, spec_dir), spec_file)
+    if parent.peft:
+        m = parent.job_model
+        ref = resolve_model(m["base"], m.get("revision"))
+    else:  # a full fine-tune: its model/ folder is the new base, tokenizer included
+        ref = _from_folder(str(parent.weights_dir), "local", parent.weights_dir, None)
+    return replace(ref, parent=parent)
 
 
 def model_source(base: str, revision: str | None = None, *, spec_dir: Path | None = None) -> tuple[str, str | None]:

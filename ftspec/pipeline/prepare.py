@@ -135,20 +135,20 @@ TEXT_CHECK_HINT = ("use the model's own chat template (or one of its family) in 
 
 
 def _model_dir(loaded):
-    from ftspec.models.resolve import resolve_model
+    from ftspec.models.resolve import resolve_spec_model
 
     spec = loaded.spec
-    ref = resolve_model(spec.model.base, spec.model.revision, spec_dir=loaded.dir)
+    ref = resolve_spec_model(spec, loaded.dir, loaded.path)
     return ref.local_dir
 
 
 def load_tokenizer(loaded):
     """The model's tokenizer from local files, or None (hub model not in the cache)."""
-    from ftspec.models.resolve import resolve_model
+    from ftspec.models.resolve import resolve_spec_model
     from ftspec.tokenizer.chat import ChatTokenizer
 
     spec = loaded.spec
-    return ChatTokenizer.from_model(resolve_model(spec.model.base, spec.model.revision, spec_dir=loaded.dir))
+    return ChatTokenizer.from_model(resolve_spec_model(spec, loaded.dir, loaded.path))
 
 
 def prepare(loaded, tok=None, *, render_date: datetime.date | str | None = None) -> PreparedData:

@@ -13,7 +13,7 @@ from ftspec.launch.files import render_launch
 from ftspec.launch.layout import resolve_layout
 from ftspec.methods import get_method
 from ftspec.models.architectures import find_architecture
-from ftspec.models.resolve import resolve_model
+from ftspec.models.resolve import resolve_spec_model
 from ftspec.models.template_overhead import template_overhead
 from ftspec.pipeline.prepare import load_tokenizer, no_rows_cause, prepare
 from ftspec.plan import fingerprint
@@ -75,7 +75,7 @@ def build_plan(loaded, *, run_dir_placeholder: str = "RUN_DIR") -> Plan:
     except LayoutError as exc:
         raise PlanError(exc.message, exc.field) from None
     try:
-        ref = resolve_model(spec.model.base, spec.model.revision, spec_dir=loaded.dir)
+        ref = resolve_spec_model(spec, loaded.dir, loaded.path)
     except ValueError as exc:
         raise PlanError(str(exc), ("model", "base")) from None
     notes: list[str] = []

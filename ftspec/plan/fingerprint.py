@@ -65,7 +65,8 @@ def compute(loaded, model_ref) -> Fingerprint:
         "spec_sha256": sha256_file(loaded.path),
         "resolved_spec_sha256": hashlib.sha256(resolved.encode()).hexdigest(),
         "data": {name: sha256_file(path) if path.is_file() else "missing" for name, path in data_files(loaded).items()},
-        "model": {"base": spec.model.base, "revision": spec.model.revision, "files": model_files(model_dir)},
+        "model": {"base": spec.model.base, "revision": spec.model.revision, "files": model_files(model_dir),
+                  "parent": model_ref.parent.fingerprint_entry() if getattr(model_ref, "parent", None) else None},
         "versions": library_versions(),
         "seed": spec.training.seed,
     })
@@ -88,6 +89,9 @@ def differences(saved: Fingerprint, current: Fingerprint) -> list[str]:
     if (old_model.get("base"), old_model.get("revision")) != (new_model.get("base"), new_model.get("revision")):
         out.append(f"the model changed: {old_model.get('base')}@{old_model.get('revision')} -> "
                    f"{new_model.get('base')}@{new_model.get('revision')}")
+    old_parent, new_parent = old_model.get("parent") or {}, new_model.get("parent") or {}
+    if old_parent.get("weights_sha256") != new_parent.get("weights_sha256"):
+        out.append(f"the run it trains on changed: {old_parent.get('run_id')} -> {new_parent.get('run_id')}")
     for name in sorted(set(old_model.get("files", {})) | set(new_model.get("files", {}))):
         if old_model.get("files", {}).get(name) != new_model.get("files", {}).get(name):
             out.append(f"model file {name} changed")

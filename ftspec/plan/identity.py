@@ -26,7 +26,13 @@ def training_inputs(plan: Plan) -> dict:
     hashes = {k: v for k, v in fp.data.items() if k != holdout or k in training_data}
     # Where python rewards are imported from is a machine's path; their code is in the data hashes.
     job = {k: v for k, v in plan.job.model_dump(mode="json").items() if k != "rewards_dir"}
-    return {"spec": spec, "data": hashes, "model": fp.model.model_dump(mode="json"), "versions": fp.versions,
+    # Which loggers the trainer feeds (tracking:) cannot change the weights: every run counts as TensorBoard's, the
+    # value every run had before tracking: existed, so no earlier run id changes.
+    job["trainer_args"] = {**job["trainer_args"], "report_to": ["tensorboard"]}
+    model = fp.model.model_dump(mode="json")
+    if model.get("parent"):  # the parent's weights, not where its folder happens to be
+        model["parent"] = {k: v for k, v in model["parent"].items() if k != "folder"}
+    return {"spec": spec, "data": hashes, "model": model, "versions": fp.versions,
             "seed": fp.seed, "job": job}
 
 

@@ -59,7 +59,7 @@ def trainer_args(spec, layout: Layout, prepared: PreparedData, mixed: str, check
         "save_total_limit": None if t.save_per_epoch else 1,
         "eval_strategy": "epoch" if has_validation else "no",
         "dataloader_drop_last": False,
-        "report_to": ["tensorboard"],
+        "report_to": report_to(spec),
         "max_length": d.max_length,
     }
     if has_validation:
@@ -69,6 +69,11 @@ def trainer_args(spec, layout: Layout, prepared: PreparedData, mixed: str, check
         args.pop(key, None)
     args.update(method.trainer_args(spec))
     return args
+
+
+def report_to(spec) -> list[str] | str:
+    """The trainer's own loggers: TensorBoard alone, when asked; ftspec logs MLflow and W&B itself from the report."""
+    return ["tensorboard"] if "tensorboard" in spec.tracking else "none"
 
 
 def has_validation_rows(prepared: PreparedData) -> bool:
@@ -90,14 +95,38 @@ def quantization(spec) -> dict | None:
             "bnb_4bit_use_double_quant": True}
 
 
+def continues_adapter(spec, parent) -> bool:
+    """The new run trains its parent's own adapter further (rather than merging it and starting another)."""
+    return parent.peft and spec.adapter.type != "full" and spec.model.parent_adapter == "continue"
+
+
+def from_parent(spec, ref) -> dict[str, Any]:
+    """The job.model keys of incremental training: what to merge into the base, the adapter to continue, and the
+    pretrained root of the chain; nothing for a run from a base model."""
+    parent = ref.parent
+    if parent is None:
+        return {}
+    merged = list(parent.job_model.get("merge_adapters") or [])
+    out: dict[str, Any] = {"pretrained": parent.pretrained}
+    if not parent.peft:  # ref is the parent's full model folder already
+        return out
+    if continues_adapter(spec, parent):
+        out["continue_adapter"] = str(parent.weights_dir)
+    else:
+        merged.append(str(parent.weights_dir))
+    if merged:
+        out["merge_adapters"] = merged
+    return out
+
+
 def build_job(spec, ref, layout: Layout, prepared: PreparedData, steps: int, spec_dir=None) -> Job:
     dtype, mixed, _ = precision(layout)
     rewards = [{**r.model_dump(mode="json", exclude_none=True), "name": reward_name(r)} for r in spec.rewards]
     return Job(
         method=spec.method,
         # A local folder is resolved against the spec's folder here: the trainer runs from another cwd.
-        model={"base": str(ref.local_dir) if ref.kind == "local" else spec.model.base, "revision": spec.model.revision,
-               "trust_remote_code": spec.model.trust_remote_code, "dtype": dtype},
+        model={"base": str(ref.local_dir) if ref.kind == "local" else ref.base, "revision": ref.revision,
+               "trust_remote_code": spec.model.trust_remote_code, "dtype": dtype, **from_parent(spec, ref)},
         peft=peft_config(spec),
         quantization=quantization(spec),
         trainer_args=trainer_args(spec, layout, prepared, mixed, gradient_checkpointing(spec, layout)),

@@ -33,6 +33,15 @@ class FingerprintModel(_Section):
     base: str
     revision: str | None
     files: dict[str, str]  # sha256 of the files that shape tokenization and the architecture
+    # model.base named an earlier run: its run id, name, folder and the digest of its final weights (absent otherwise)
+    parent: dict[str, Any] | None = None
+
+    @model_serializer(mode="wrap")
+    def _parent_absent_when_none(self, handler) -> dict[str, Any]:
+        out = handler(self)
+        if out.get("parent") is None:
+            out.pop("parent", None)
+        return out
 
 
 class Fingerprint(_Section):
@@ -80,6 +89,18 @@ class JobModel(_Section):
     revision: str | None
     trust_remote_code: bool
     dtype: str  # the dtype the weights load in: float32, bfloat16
+    # Incremental training (model.base names an earlier run; absent otherwise): adapter folders merged into ``base`` in
+    # this order before training, the adapter folder whose training continues, and the pretrained model at the root
+    # of the chain ({"base", "revision"}: the baseline evaluation's model).
+    merge_adapters: list[str] | None = None
+    continue_adapter: str | None = None
+    pretrained: dict[str, Any] | None = None
+
+    @model_serializer(mode="wrap")
+    def _absent_when_none(self, handler) -> dict[str, Any]:
+        out = handler(self)
+        return {k: v for k, v in out.items() if v is not None or k not in ("merge_adapters", "continue_adapter",
+                                                                            "pretrained")}
 
 
 class JobData(_Section):

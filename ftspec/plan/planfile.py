@@ -69,7 +69,7 @@ def save_plan(plan: Plan, path: Path) -> None:
 def load_saved_plan(path: str):
     """(LoadedSpec, Plan) of a plan saved with `plan -o`, checked against its inputs as they are now;
     SavedPlanError when it cannot be applied."""
-    from ftspec.models.resolve import resolve_model
+    from ftspec.models.resolve import resolve_spec_model
     from ftspec.plan import fingerprint
     from ftspec.spec.load import load_specs
 
@@ -85,7 +85,7 @@ def load_saved_plan(path: str):
         raise SavedPlanError([f"{path}: the saved plan is stale: its spec no longer loads; fix it and run `ftspec plan` "
                               "again"], findings)
     loaded = loaded_specs[0]
-    ref = resolve_model(loaded.spec.model.base, loaded.spec.model.revision, spec_dir=loaded.dir)
+    ref = resolve_spec_model(loaded.spec, loaded.dir, loaded.path)
     changed = fingerprint.differences(plan.fingerprint, fingerprint.compute(loaded, ref))
     if changed:
         raise SavedPlanError([f"{path}: the saved plan is stale; its inputs changed since it was made:",

@@ -9,6 +9,7 @@ from ftspec.core.findings import Finding
 from ftspec.lint.engine import run_lint
 from ftspec.plan.compile import PlanError, build_plan
 from ftspec.plan.model import Plan
+from ftspec.plan.trackers import check_trackers
 from ftspec.spec.load import LoadedSpec, load_specs
 
 
@@ -58,6 +59,7 @@ def plan_loaded(loaded: LoadedSpec, display: str | None = None) -> Planned:
     if errors:
         raise NoPlan(f"no plan: {len(errors)} lint error(s) in {display}", findings)
     try:
+        check_trackers(loaded.spec, loaded.dir)  # a tracker that could not log is refused before anything trains
         plan = build_plan(loaded)
     except PlanError as exc:
         raise NoPlan(f"no plan for {display}", [error_finding(loaded, exc)]) from None

@@ -14,10 +14,12 @@ from typing import Any
 
 from jinja2 import FileSystemLoader, StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from ftspec.report.contract import side_result
 from ftspec.report.story import story
+from ftspec.report.versions_html import versions_context
+from ftspec.report.svg import SERIES_COLOURS, curves_svg, points as _points
 from ftspec.core.templating import TEMPLATE_DIR
 
 DASH = "—"
@@ -49,71 +51,10 @@ def pct(rate: float | None) -> str:
     return DASH if rate is None else f"{100 * rate:.1f}%"
 
 
-def _points(series: Any) -> list[tuple[float, float]]:
-    points = []
-    for item in series or []:
-        try:
-            x, y = float(item[0]), float(item[1])
-        except (TypeError, ValueError, IndexError):
-            continue
-        if math.isfinite(x) and math.isfinite(y):
-            points.append((x, y))
-    return points
-
-
 def loss_svg(train: Any, validation: Any, width: int = 640, height: int = 260) -> Markup:
     """Train and validation loss as an inline SVG with one polyline per series."""
     return curves_svg({"train": train, "validation": validation}, "Training and validation loss by optimizer step",
                       "No loss values were recorded.", width, height)
-
-
-# Stroke colours of further series (GRPO's rewards): one class each, c0, c1, ...
-SERIES_COLOURS = ("#1a7f37", "#8250df", "#bf8700", "#0550ae", "#cf222e", "#57606a")
-
-
-def curves_svg(curves: dict[str, Any], label: str, empty: str, width: int = 640, height: int = 260,
-               classes: dict[str, str] | None = None) -> Markup:
-    """Named ``[[step, value], ...]`` series as an inline SVG, one polyline each (CSS class: the series name, or
-    ``classes[name]``). Built from numbers only, so marking it safe lets no user text through unescaped."""
-    series = {name: _points(points) for name, points in curves.items()}
-    every = [p for points in series.values() for p in points]
-    if not every:
-        return Markup(f'<p class="muted">{escape(empty)}</p>')
-    left, right, top, bottom = 56, 16, 12, 36
-    xs, ys = [p[0] for p in every], [p[1] for p in every]
-    x0, x1 = min(xs), max(xs) if max(xs) > min(xs) else min(xs) + 1
-    y0, y1 = min(ys), max(ys) if max(ys) > min(ys) else min(ys) + 1
-
-    def sx(x: float) -> float:
-        return left + (x - x0) / (x1 - x0) * (width - left - right)
-
-    def sy(y: float) -> float:
-        return top + (y1 - y) / (y1 - y0) * (height - top - bottom)
-
-    parts = [
-        f'<svg class="loss" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
-        f'aria-label="{escape(label)}">',
-        f'<line class="axis" x1="{left}" y1="{height - bottom}" x2="{width - right}" y2="{height - bottom}"/>',
-        f'<line class="axis" x1="{left}" y1="{top}" x2="{left}" y2="{height - bottom}"/>',
-    ]
-    for i in range(5):
-        y = y0 + (y1 - y0) * i / 4
-        parts.append(f'<line class="grid" x1="{left}" y1="{sy(y):.1f}" x2="{width - right}" y2="{sy(y):.1f}"/>')
-        parts.append(f'<text class="tick" x="{left - 6}" y="{sy(y) + 4:.1f}" text-anchor="end">{y:.3g}</text>')
-    for x in (x0, (x0 + x1) / 2, x1):
-        parts.append(f'<text class="tick" x="{sx(x):.1f}" y="{height - bottom + 16}" text-anchor="middle">{x:.4g}</text>')
-    parts.append(f'<text class="tick" x="{(width + left) / 2:.0f}" y="{height - 4}" text-anchor="middle">step</text>')
-    for name, points in series.items():
-        if not points:
-            continue
-        css = escape((classes or {}).get(name, name))
-        coords = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in points)
-        parts.append(f'<polyline class="{css}" points="{coords}"/>')
-        # A single point draws no line; a dot keeps it visible.
-        parts.extend(f'<circle class="{css}" cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="2.5"/>' for x, y in points
-                     if name == "validation" or len(points) == 1)
-    parts.append("</svg>")
-    return Markup("".join(parts))
 
 
 def reward_context(loss: dict) -> dict:
@@ -327,6 +268,7 @@ def report_context(report: dict) -> dict:
         "sample_rows": _sample_rows(base, tuned),
         "samples_total": len(tuned_samples),
         **_story_context(report, base, tuned),
+        **versions_context(report),
         "versions": _kv(report.get("versions")),
         "fingerprint": _kv(report.get("fingerprint")),
     }

@@ -84,4 +84,25 @@ def console_lines(report: dict, run_dir: Any) -> list[str]:
             lines.append(tail)
     else:
         lines.append(f"no holdout evaluation; report {run_dir}/report.html")
-    return lines
+    return lines[:-1] + version_lines(report) + lines[-1:]
+
+
+def version_lines(report: dict) -> list[str]:
+    """The parent's scores beside this run's, and which checkpoint the weights folder holds (and why)."""
+    out = []
+    tuned = (report.get("eval") or {}).get("finetuned") or {}
+    parent = report.get("parent")
+    if parent and parent.get("eval"):
+        pairs = ", ".join(f"{m} {_f(v)} -> {_f(tuned.get(m))}" for m, v in parent["eval"].items())
+        worse = [m for m, v in parent["eval"].items() if tuned.get(m) is not None and v is not None and tuned[m] < v]
+        out.append(f"vs parent {parent.get('name')}/{parent['run_id']} on this holdout: {pairs}"
+                   + (f" (REGRESSION on {', '.join(worse)})" if worse else ""))
+    selected, curve = report.get("selected"), report.get("checkpoint_eval")
+    if selected and selected.get("by") != "final":
+        value = f" {selected['metric']} {_f(selected['value'])}" if selected.get("value") is not None else ""
+        among = f" of {len(curve)} checkpoints" if curve else ""
+        out.append(f"weights: step {selected['step']} ({selected.get('checkpoint')}), best by {selected['by']}"
+                   f"{among}:{value}")
+    if selected and selected.get("disagreement"):
+        out.append(f"note: {selected['disagreement']}")
+    return out

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ftspec.core.atomic import clean_temp_files
 from ftspec.core.findings import Finding
-from ftspec.evaluate.holdout import evaluate_holdout, preload, weights_dir
+from ftspec.evaluate.holdout import preload, weights_dir
 from ftspec.plan.identity import run_id, run_root
 from ftspec.plan.model import Plan
 from ftspec.report.build import build_report, write_report
@@ -25,6 +25,7 @@ from ftspec.runfolder.checkpoints import fresh_run_dir, trusted_checkpoint
 from ftspec.runfolder.locks import RunLock, trainer_alive
 from ftspec.runs.errors import ApplyError
 from ftspec.runs.inputs import write_inputs
+from ftspec.runs.select import evaluate_and_select
 from ftspec.runs.training import run_training
 from ftspec.runs.trust import output_problem, report_problem, trained_result
 
@@ -126,6 +127,25 @@ def wait_for_trainer_exit(run_dir: Path, echo, timeout: float | None = None) -> 
     echo("the earlier trainer has exited: going on")
 
 
+def parent_run(plan: Plan, echo):
+    """The run this one trained on (model.base: run:<name>), read again for its scores; None when there is none or it
+    is no longer usable (then said)."""
+    from ftspec.runfolder.parent import ParentError, find_parent
+
+    entry = plan.fingerprint.model.parent
+    if not entry:
+        return None
+    try:
+        parent = find_parent(entry["folder"], Path("."), Path("."))
+    except ParentError as exc:
+        echo(f"the parent run is not evaluated beside this one: {exc}")
+        return None
+    if parent.digest != entry.get("weights_sha256"):
+        echo(f"the parent run {parent.folder} changed since this run was planned: not evaluated beside it")
+        return None
+    return parent
+
+
 def _train_evaluate_report(bound: Plan, run_dir: Path, result: dict | None, echo, lint) -> Path:
     if result is None:
         checkpoint = trusted_checkpoint(run_dir, echo)
@@ -138,7 +158,7 @@ def _train_evaluate_report(bound: Plan, run_dir: Path, result: dict | None, echo
     if result["global_step"] != bound.optimizer_steps:
         raise ApplyError(f"the trainer ran {result['global_step']} optimizer steps but the plan says "
                          f"{bound.optimizer_steps}", contract.EXIT_STEP_MISMATCH)
-    evaluation = evaluate_holdout(bound, run_dir)
+    evaluation, result = evaluate_and_select(bound, run_dir, result, parent_run(bound, echo))
     weights = weights_dir(bound, run_dir)
     report = build_report(bound, run_dir, weights, result, evaluation, lint)
     write_report(bound, run_dir, weights, report)

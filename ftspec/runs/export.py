@@ -37,6 +37,9 @@ def export_run(run_dir: Path, *, merge: bool, out: Path | None = None) -> Path:
         if full.is_dir():
             shutil.copytree(full, tmp, dirs_exist_ok=True)
         elif not merge:
+            if plan.job.model.merge_adapters:
+                raise ExportError(f"{run_dir}: its adapter sits on the base with an earlier version's adapter merged "
+                                  "in, so it is not usable on the base alone: export with --merge")
             shutil.copytree(adapter, tmp, dirs_exist_ok=True)
         else:
             _merge(plan, adapter, tmp)
@@ -71,6 +74,8 @@ def _merge(plan: Plan, adapter: Path, dest: Path) -> None:
     # Merge in fp32 (no rounding of W + BA before the end), then write the base checkpoint's own dtype: a bf16 base
     # stays bf16 (the same size on disk), whatever dtype training loaded it in.
     model = AutoModelForCausalLM.from_pretrained(base_dir, revision=revision, dtype=torch.float32, trust_remote_code=trust)
+    for earlier in plan.job.model.merge_adapters or ():  # the earlier versions' adapters, as training merged them
+        model = PeftModel.from_pretrained(model, earlier).merge_and_unload()
     merged = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
     merged.to(base_dtype(base_dir, revision, trust)).save_pretrained(dest)
     tokenizer_source = adapter if (adapter / "tokenizer_config.json").is_file() else base_dir

@@ -34,6 +34,25 @@ def bind(plan: Plan, run_dir: Path) -> Plan:
                                                            slurm_job=job)})
 
 
+def applied_spec_text(loaded, plan: Plan) -> str:
+    """The spec as applied: the file's own text, or, for a sweep member or a spec changed by ``--set``, its settings
+    as they were applied (the file's text would name every member's values, or none)."""
+    import yaml
+
+    from ftspec.spec.load import SpecErrors, load_spec
+
+    text = Path(plan.spec_file).read_text(encoding="utf-8")
+    try:
+        unchanged = load_spec(plan.spec_file).raw == loaded.raw
+    except SpecErrors:
+        unchanged = False
+    if unchanged:
+        return text
+    what = f"member {plan.sweep.index + 1} of {plan.sweep.of} of its sweep" if plan.sweep else "with --set overrides"
+    return (f"# {Path(plan.spec_file).name}, {what}: the settings this run applied\n"
+            + yaml.safe_dump(loaded.raw, sort_keys=False, allow_unicode=True))
+
+
 def write_inputs(loaded, plan: Plan, run_dir: Path, lint: list | None = None) -> Plan:
     """Write spec.yaml, the bound plan.json, the accelerate config and the data; returns the bound plan, whose launch
     is what runs."""
@@ -41,7 +60,7 @@ def write_inputs(loaded, plan: Plan, run_dir: Path, lint: list | None = None) ->
     if prepared.rows != plan.data.rows:
         raise ApplyError(f"the data pipeline produced {prepared.rows} rows but the plan counted {plan.data.rows}")
     bound = bind(plan, run_dir)
-    write_text_atomic(run_dir / contract.SPEC, Path(plan.spec_file).read_text(encoding="utf-8"))
+    write_text_atomic(run_dir / contract.SPEC, applied_spec_text(loaded, plan))
     write_text_atomic(run_dir / contract.PLAN, dump_json(bound.model_dump(mode="json")))
     write_text_atomic(run_dir / contract.ACCELERATE_CONFIG, bound.launch.accelerate_config)
     if lint is not None:  # for the report of a run finished elsewhere (a cluster job)

@@ -140,6 +140,10 @@ def load_model_and_tokenizer(job: Job, args):
     if job.chat_template:  # data.chat_template, as SFTConfig(chat_template_path=...) would set it
         tokenizer.chat_template = (Path(args.output_dir).parent / job.chat_template).read_text(encoding="utf-8")
     model = AutoModelForCausalLM.from_pretrained(source, **kwargs)
+    for merged in job.model.merge_adapters or ():  # earlier versions' adapters (incremental training)
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, merged).merge_and_unload()
     if quant:
         from peft import prepare_model_for_kbit_training
 
@@ -147,13 +151,17 @@ def load_model_and_tokenizer(job: Job, args):
         if checkpointing is None:
             checkpointing = getattr(args, "gradient_checkpointing", False)
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=bool(checkpointing))
+    if job.model.continue_adapter:  # the parent run's own adapter, trained further (lora_config is then None)
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, job.model.continue_adapter, is_trainable=True)
     return model, tokenizer
 
 
 def lora_config(job: Job):
     """peft.LoraConfig for the job's adapter, or None for full fine-tuning."""
     peft = job.peft
-    if not peft:
+    if not peft or job.model.continue_adapter:
         return None
     from peft import LoraConfig
 

@@ -126,7 +126,34 @@ def with_bos(files: dict[str, str]) -> dict[str, str]:
     config["bos_token"] = "<|endoftext|>"
     return {**files, "m/tokenizer_config.json": json.dumps(config)}
 
+def parent_run(trained: str = "", finished: bool = True, model_files: dict | None = None) -> dict:
+    """A finished run of spec ``v1`` under runs/ (what ``model.base: run:v1`` finds): its plan, report and adapter."""
+    import hashlib
+
+    folder = "runs/v1/0123456789ab"
+    weights = "adapter weights"
+    plan = {"name": "v1", "method": "sft", "spec_file": "/elsewhere/v1.yaml",
+            "job": {"model": {"base": "builtin:tiny", "revision": None}, "peft": {"r": 8},
+                    "data": {"train": "data/train.jsonl", "validation": None}},
+            "fingerprint": {"model": {"files": model_files or {}}}}
+    report = {"status": "completed", "created": "2026-12-01T00:00:00+00:00",
+              "final_weights": {"path": "adapter",
+                                "sha256": {"adapter_model.safetensors": hashlib.sha256(weights.encode()).hexdigest()}}}
+    files = {f"{folder}/plan.json": json.dumps(plan), f"{folder}/spec.yaml": "name: v1\n",
+             f"{folder}/adapter/adapter_model.safetensors": weights, f"{folder}/data/train.jsonl": trained or lines(5, 500)}
+    if finished:
+        files[f"{folder}/report.json"] = json.dumps(report)
+    return files
+
+
+V2 = "model:\n  base: run:v1\n"
+
 CASES = {
+    "FT015": (ok(V2, **parent_run(finished=False)), ok(V2, **parent_run())),
+    "FT016": ((BASE + "  chat_template: t.jinja\n" + V2 + GOOD_EVAL, {**OK_FILES, **parent_run(), "t.jinja": NO_MARKERS}),
+              ok(V2, **parent_run())),
+    "FT408": ((BASE + "eval:\n  select_by: exact_match\n", OK_FILES), (BASE + GOOD_EVAL + "  select_by: exact_match\n", OK_FILES)),
+    "FT407": (ok(V2, **parent_run(trained=lines(3, start=100000))), ok(V2, **parent_run())),
     "FT001": (ok("model:\n  base: some-org/some-model\n"), ok("model:\n  base: some-org/some-model\n  revision: " + "a" * 40 + "\n")),
     "FT002": (ok("model:\n  trust_remote_code: true\n"), ok()),
     "FT003": (("name: t\ndata:\n  train: nope.jsonl\n", {}), ok()),
@@ -422,3 +449,11 @@ def test_stratify_by_key_missing_from_records(tmp_path):
     assert "2000 of 2000 training records have no such key" in found.message
     assert _lint(tmp_path, (body.replace("intent", "scenario"), {**OK_FILES, "train.jsonl": with_scenarios(2000, 0.5)}),
                  "FT310") == []
+
+
+def test_a_parent_trained_on_another_model_is_an_error(tmp_path):
+    # The parent was planned with other tokenizer files than the base model folder holds now (another model there).
+    case = ok(V2, **parent_run(model_files={"tokenizer.json": "0" * 64}))
+    (found,) = _lint(tmp_path, case, "FT016")
+    assert found.severity == "error" and "tokenizer.json" in found.message and "0123456789ab" in found.message
+    assert (found.line, found.column) == (6, 9)  # model.base in the spec

@@ -3,7 +3,7 @@ from ftspec.lint.rules.base import Rule, doc
 
 def check(ctx, rule):
     m = ctx.spec.model
-    if m.base.startswith("builtin:") or m.base.startswith((".", "/", "~")):
+    if m.base.startswith(("builtin:", "run:")) or m.base.startswith((".", "/", "~")):
         return
     from ftspec.models.resolve import resolve_model
     try:

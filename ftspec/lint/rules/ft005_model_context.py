@@ -4,10 +4,10 @@ from ftspec.lint.rules.base import Rule, doc
 def model_max_positions(ctx) -> tuple[int | None, str]:
     """The model's context length and where it was read: its config.json, else the offline catalogue."""
     m = ctx.spec.model
-    from ftspec.models.resolve import resolve_model
+    from ftspec.models.resolve import resolve_spec_model
 
     try:
-        ref = resolve_model(m.base, m.revision, spec_dir=ctx.loaded.dir)
+        ref = resolve_spec_model(ctx.spec, ctx.loaded.dir, ctx.loaded.path)
     except ValueError:
         return None, ""
     config, where = ref.config, "config.json"

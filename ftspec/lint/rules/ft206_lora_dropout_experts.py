@@ -14,10 +14,10 @@ def check(ctx, rule):
     a = ctx.spec.adapter
     if a.type == "full" or a.target_modules != "all-linear" or a.dropout == 0:
         return
-    from ftspec.models.resolve import resolve_model
+    from ftspec.models.resolve import resolve_spec_model
 
     try:
-        config = resolve_model(ctx.spec.model.base, ctx.spec.model.revision, spec_dir=ctx.loaded.dir).config
+        config = resolve_spec_model(ctx.spec, ctx.loaded.dir, ctx.loaded.path).config
     except ValueError:
         return
     n = experts(config)

@@ -4,11 +4,11 @@ VISION_MODEL_TYPES = ("vl", "vision", "llava", "idefics", "paligemma", "pixtral"
 
 
 def takes_images(ctx) -> tuple[bool, str]:
-    from ftspec.models.resolve import resolve_model
+    from ftspec.models.resolve import resolve_spec_model
 
     base = ctx.spec.model.base
     try:
-        ref = resolve_model(base, ctx.spec.model.revision, spec_dir=ctx.loaded.dir)
+        ref = resolve_spec_model(ctx.spec, ctx.loaded.dir, ctx.loaded.path)
     except ValueError:
         return False, f"model {base!r} cannot be resolved"
     if ref.config is not None:
