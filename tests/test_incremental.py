@@ -227,3 +227,52 @@ def test_another_chat_template_than_the_parents_is_flagged(project):
     done = run_cli("lint", spec, "--format", "json")
     found = [f for f in json.loads(done.stdout) if f["code"] == "FT016"]
     assert found and found[0]["severity"] == "warning" and "chat_template" in found[0]["message"] + "data.chat_template"
+
+
+def _child(project, name: str, **over) -> tuple[Path, dict, dict]:
+    """Apply a one-epoch child of the best V1 member; (run folder, plan.json, report.json)."""
+    folder = project["folder"]
+    parent = str(project["v1_dir"].resolve().relative_to(folder.resolve()))
+    spec = write_project(folder, _spec(name, parent, "v2.jsonl", training__epochs=1, **over), spec_name=f"{name}.yaml")
+    done = run_cli("apply", spec)
+    assert done.returncode == 0, done.stderr[-3000:]
+    run_dir = next((folder / "runs" / name).iterdir())
+    return run_dir, json.loads((run_dir / "plan.json").read_text()), json.loads((run_dir / "report.json").read_text())
+
+
+def test_merge_the_parents_adapter_and_train_a_new_one_then_export(project):
+    from ftspec.evaluate.generate import generate_outputs
+
+    run_dir, plan, report = _child(project, "bot-merge", model__parent_adapter="merge",
+                                   adapter__rank=8, adapter__alpha=2)
+    v1_adapter = str(project["v1_dir"].resolve() / "adapter")
+    assert plan["job"]["model"]["merge_adapters"] == [v1_adapter] and "continue_adapter" not in plan["job"]["model"]
+    assert json.loads((run_dir / "adapter" / "adapter_config.json").read_text())["r"] == 8  # a new adapter, as specified
+    assert report["parent"]["eval"] == project["r1"]["eval"]["finetuned"]
+    # The adapter alone is not usable on the base: a plain export says so; --merge applies V1's, then its own.
+    plain = run_cli("export", run_dir)
+    assert plain.returncode != 0 and "--merge" in plain.stderr
+    assert run_cli("export", run_dir, "--merge").returncode == 0
+    samples = report["eval"]["details"]["finetuned"]["samples"]
+    outputs = generate_outputs(str(run_dir / "merged"), [s["prompt"] for s in samples], max_new_tokens=16, seed=7)
+    assert outputs == [s["output"] for s in samples]
+
+
+def test_a_full_fine_tune_merges_the_parents_adapter(project):
+    run_dir, plan, report = _child(project, "bot-full", adapter__type="full", training__learning_rate=1e-4)
+    assert plan["job"]["peft"] is None
+    assert plan["job"]["model"]["merge_adapters"] == [str(project["v1_dir"].resolve() / "adapter")]
+    assert (run_dir / "model" / "config.json").is_file() and not (run_dir / "adapter").exists()
+    assert report["parent"]["run_id"] == project["r1"]["run_id"]
+    # One epoch at a small rate on top of V1's merged adapter keeps V1's format: it starts from V1, not the base.
+    assert report["eval"]["finetuned"]["format_alignment"] >= project["r1"]["eval"]["finetuned"]["format_alignment"] - 0.2
+    assert report["eval"]["finetuned"]["format_alignment"] > report["eval"]["base"]["format_alignment"]
+
+
+def test_report_html_shows_checkpoints_and_the_parent(project):
+    v1 = (project["v1_dir"] / "report.html").read_text(encoding="utf-8")
+    assert 'id="checkpoints"' in v1 and "Holdout metrics by checkpoint step" in v1
+    if project["r1"]["selected"]["disagreement"]:
+        assert "Validation loss and the task metric disagree" in v1
+    v2 = (project["v2_dir"] / "report.html").read_text(encoding="utf-8")
+    assert 'id="parent-metrics"' in v2 and project["r1"]["run_id"] in v2

@@ -144,6 +144,8 @@ def load_model_and_tokenizer(job: Job, args):
         from peft import PeftModel
 
         model = PeftModel.from_pretrained(model, merged).merge_and_unload()
+    if job.model.merge_adapters:
+        model.requires_grad_(True)  # PEFT froze the weights it wrapped; from_pretrained leaves them trainable
     if quant:
         from peft import prepare_model_for_kbit_training
 
