@@ -111,6 +111,35 @@ lint:
   disable: [FT120, FT105]
 """
 
+# Iterating: a sweep, trackers, checkpoint selection and an earlier run as the base.
+SEED_SPEC_ITERATE = """version: 1
+name: fuzz-iterate
+model:
+  base: run:fuzz-v1
+  parent_adapter: merge
+adapter: {type: lora, rank: 4, alpha: 2}
+data:
+  train: train.jsonl
+  validation: 0.2
+  max_length: 64
+training:
+  epochs: 1
+  batch_size: 4
+eval:
+  holdout: holdout.jsonl
+  metrics: [exact_match]
+  every_checkpoint: true
+  select_by: exact_match
+sweep:
+  mode: grid
+  parameters:
+    training.learning_rate: [1.0e-4, 2.0e-4]
+    adapter.rank: [4, 8]
+tracking: [tensorboard, {mlflow: {experiment: fuzz}}, {wandb: {mode: offline}}]
+lint:
+  disable: [FT101, FT102, FT105]
+"""
+
 NASTY_VALUES = [
     None, True, False, 0, -1, 1, 2**63, 10**30, 1e308, -1e-308, 0.5, "", " ", "x" * 300, "a" * 256 + ".jsonl",
     "~nouser_fuzz/x.jsonl", "a\x00b.jsonl", "/dev/null", "/dev/zero", "/proc/self/mem", "fifo.jsonl", "loop.jsonl",
@@ -119,6 +148,11 @@ NASTY_VALUES = [
     [], [1, 2], ["exact_match"], [{"regex": "("}], "grpo", {"python": "rw:nope"}, {"python": "os:system"},
     {"metric": "bleu"}, [{"length_penalty": 0}], {"lenght_penalty": 3}, "rw:score", [{"regex": "a", "replace": "\\2"}], {}, {"x": 1},
     {"path": "general.jsonl", "ratio": 0.99}, "é" * 200, "\u202e", "0x10", "1e-4",
+    "run:", "run:nobody", "run:../x", "runs/fuzz-v1/0123", "validation_loss", "continue", "merge",
+    {"parameters": {"training.nope": [1]}}, {"parameters": {"training.epochs": [0, -1]}}, {"parameters": {}},
+    {"parameters": {"eval.max_new_tokens": [1, 2]}}, {"parameters": {"training.learning_rate": list(range(70))}},
+    ["mlflow"], ["tensorboard", "neptune"], [{"mlflow": {"tracking_uri": "http://127.0.0.1:9"}}],
+    [{"mlflow": {"tracking_uri": "file:/dev/null/x"}}], [{"wandb": {"mode": "online"}}],
 ]
 TEXT_SNIPPETS = [
     '!!int "abc"', '!!float ""', "!!bool maybe", "!!python/object:os.system", "!!binary aGVsbG8=", "&a [1, 2]", "*a",
@@ -143,6 +177,22 @@ def make_files(folder: Path) -> None:
     os.mkfifo(folder / "fifo.jsonl")
     os.symlink(folder / "loop.jsonl", folder / "loop.jsonl")
     (folder / "folder.jsonl").mkdir()
+    # A finished run of spec fuzz-v1 (plan, report, adapter whose hash the report records) for `run:fuzz-v1`.
+    import hashlib
+
+    run = folder / "runs" / "fuzz-v1" / "0123456789ab"
+    (run / "adapter").mkdir(parents=True)
+    (run / "data").mkdir()
+    (run / "adapter" / "adapter_model.safetensors").write_text("weights")
+    (run / "data" / "train.jsonl").write_text(rows(4, 500))
+    (run / "spec.yaml").write_text("name: fuzz-v1\n")
+    (run / "plan.json").write_text(json.dumps({
+        "name": "fuzz-v1", "method": "sft", "spec_file": "/elsewhere/v1.yaml",
+        "job": {"model": {"base": "builtin:tiny", "revision": None}, "peft": {"r": 4},
+                "data": {"train": "data/train.jsonl", "validation": None}}, "fingerprint": {"model": {"files": {}}}}))
+    (run / "report.json").write_text(json.dumps({"status": "completed", "created": "2026-12-01T00:00:00+00:00",
+                                                 "final_weights": {"path": "adapter", "sha256": {
+                                                     "adapter_model.safetensors": hashlib.sha256(b"weights").hexdigest()}}}))
 
 
 def _paths(value, prefix=()):
@@ -271,11 +321,11 @@ def mutants(n: int, seed: int):
     seeds = []
     with tempfile.TemporaryDirectory() as tmp:
         make_files(Path(tmp))
-        for text in (SEED_SPEC, SEED_SPEC_GRPO):
+        for text in (SEED_SPEC, SEED_SPEC_GRPO, SEED_SPEC_ITERATE):
             (Path(tmp) / "seed.yaml").write_text(text)
             seeds.append((text, load_spec(Path(tmp) / "seed.yaml").raw))
     for i in range(n):
-        text, raw = seeds[i % len(seeds)]  # every other mutant from the GRPO seed
+        text, raw = seeds[i % len(seeds)]  # in turn from each seed
         yield i, (structural(rng, raw) if rng.random() < 0.5 else textual(rng, text))
 
 
