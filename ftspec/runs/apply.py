@@ -158,7 +158,7 @@ def _train_evaluate_report(bound: Plan, run_dir: Path, result: dict | None, echo
     if result["global_step"] != bound.optimizer_steps:
         raise ApplyError(f"the trainer ran {result['global_step']} optimizer steps but the plan says "
                          f"{bound.optimizer_steps}", contract.EXIT_STEP_MISMATCH)
-    evaluation, result = evaluate_and_select(bound, run_dir, result, parent_run(bound, echo))
+    evaluation, result = evaluate_and_select(bound, run_dir, result, parent_run(bound, echo), echo=echo)
     weights = weights_dir(bound, run_dir)
     report = build_report(bound, run_dir, weights, result, evaluation, lint)
     write_report(bound, run_dir, weights, report)

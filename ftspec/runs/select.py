@@ -36,6 +36,14 @@ def _candidates(run_dir: Path, result: dict) -> list[tuple[int, Path | None]]:
     return found
 
 
+def loadable(folder: Path, peft: bool) -> bool:
+    """Whether ``folder`` holds weights from_pretrained can load: a sharded FSDP or ZeRO-3 checkpoint does not."""
+    if peft:
+        return (folder / "adapter_config.json").is_file() and any(folder.glob("adapter_model.*"))
+    return (folder / "config.json").is_file() and any([*folder.glob("model*.safetensors"),
+                                                       *folder.glob("pytorch_model*.bin")])
+
+
 def _primary_metric(plan: Plan) -> str | None:
     from ftspec.scoring.metrics import metric_name
 
@@ -91,15 +99,25 @@ def _install(run_dir: Path, plan: Plan, source: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def evaluate_and_select(plan: Plan, run_dir: Path, result: dict, parent=None) -> tuple[dict | None, dict]:
+def evaluate_and_select(plan: Plan, run_dir: Path, result: dict, parent=None,
+                        echo=print) -> tuple[dict | None, dict]:
     """(the evaluation for the report, train_result.json as it now is). Scores every checkpoint when the spec asks,
     installs the selected one, then evaluates base, parent and the selected weights."""
     ev = plan.spec.eval
     holdout = open_holdout(plan, run_dir)
     by = ev.select_by
     scoring = holdout is not None and (ev.every_checkpoint or (by is not None and by != VALIDATION_LOSS))
-    candidates = _candidates(run_dir, result)
     final_step = int(result["global_step"])
+    peft = plan.job.peft is not None
+    candidates = []
+    for step, folder in _candidates(run_dir, result):
+        if folder is None or loadable(folder, peft):
+            candidates.append((step, folder))
+        elif step == final_step:  # the final weights are also in the weights folder (or set aside before a swap)
+            kept = run_dir / contract.CHECKPOINTS / FINAL
+            candidates.append((step, kept if kept.is_dir() else None))
+        else:
+            echo(f"{folder.name} holds weights only its trainer can load (sharded): not scored or selected")
     curve, scored = [], {}
     if scoring:
         for step, folder in candidates:
