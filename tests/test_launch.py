@@ -251,7 +251,7 @@ def test_explicit_sharding_on_one_process_is_allowed():
 
 
 @pytest.mark.parametrize("sections, field, words", [
-    ({"compute": {"accelerator": "h10"}}, ("compute", "accelerator"), "Did you mean 'h100'"),
+    ({"compute": {"accelerator": "H100 SXM5 80GB"}}, ("compute", "accelerator"), "Did you mean 'h100'"),
     ({"compute": {"accelerator": "tpu-v5"}}, ("compute", "accelerator"), "Known: "),
     ({"compute": {**H100x8, "processes_per_node": 9}}, ("compute", "processes_per_node"), "more processes than GPUs"),
     ({"compute": {"processes_per_node": 2, "distributed": "none"}}, ("compute", "distributed"), "one process"),

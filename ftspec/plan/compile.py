@@ -6,6 +6,7 @@ executes exactly what it holds. Nothing here imports torch.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 from ftspec.launch import slurm
@@ -20,6 +21,7 @@ from ftspec.plan import fingerprint
 from ftspec.plan.estimate import EstimateError, estimate
 from ftspec.plan.job import build_job, gradient_checkpointing, has_validation_rows, precision
 from ftspec.plan.model import Plan, TrainTokens
+from ftspec.plan.remedies import replan
 from ftspec.platforms import managed_training_costs
 
 NO_ROWS_RULE = "FT110"
@@ -64,8 +66,10 @@ def _check_slurm(spec, job, upper_hours: float | None) -> None:
                         hint=f"raise it to at least {slurm.time_limit(upper_hours)} minutes, or leave it out")
 
 
-def build_plan(loaded, *, run_dir_placeholder: str = "RUN_DIR") -> Plan:
-    """Compile ``loaded`` (a LoadedSpec that passed lint) into a Plan; PlanError for what cannot run."""
+def build_plan(loaded, *, run_dir_placeholder: str = "RUN_DIR", remedies: bool = True, reuse=None) -> Plan:
+    """Compile ``loaded`` (a LoadedSpec that passed lint) into a Plan; PlanError for what cannot run. When it does not
+    fit, each remedy is planned again (``remedies.replan``); those re-plans pass ``remedies=False`` and, when their
+    data settings are the same, ``reuse``: the (tokenizer, prepared data) already computed."""
     from ftspec.data.errors import PipelineError
     from ftspec.launch.layout import LayoutError
 
@@ -80,8 +84,10 @@ def build_plan(loaded, *, run_dir_placeholder: str = "RUN_DIR") -> Plan:
         raise PlanError(str(exc), ("model", "base")) from None
     notes: list[str] = []
     try:
-        tok = load_tokenizer(loaded)
-        prepared = prepare(loaded, tok)
+        tok, prepared = reuse if reuse else (None, None)
+        if prepared is None:
+            tok = load_tokenizer(loaded)
+            prepared = prepare(loaded, tok)
         if tok is None:
             exact = "exact (no sample can reach max_length)" if prepared.rows is not None else "an estimate"
             overhead = template_overhead(spec.model.base)
@@ -133,6 +139,9 @@ def build_plan(loaded, *, run_dir_placeholder: str = "RUN_DIR") -> Plan:
             )
         except EstimateError as exc:
             notes.append(f"not estimated: {exc}")
+        if est is not None and est.fit.remedies and remedies:
+            offered = replan(loaded, est.fit.remedies, build_plan, PlanError, (tok, prepared))
+            est = dataclasses.replace(est, fit=dataclasses.replace(est.fit, remedies=tuple(offered)))
         notes.append(f"model shape from {arch_source}")
     if prepared.validation and not has_validation_rows(prepared):
         notes.append("every validation sample loses all its loss-bearing tokens to max_length: no validation loss "
@@ -172,8 +181,8 @@ def build_plan(loaded, *, run_dir_placeholder: str = "RUN_DIR") -> Plan:
         cost_usd=round(cost, 4) if cost is not None else None,
         fits=est.fit.fits if est else None,
         managed_costs=_managed_costs(total_tokens) if method.managed_token_prices else [],
-        remedies=[{"action": r.action, "change": r.change, "memory_gib": r.memory_gib, "fits": r.fits}
-                  for r in (est.fit.remedies if est else ())],
+        remedies=[{"action": r.action, "change": r.change, "memory_gib": r.memory_gib, "fits": r.fits,
+                   "sets": list(r.sets)} for r in (est.fit.remedies if est else ())],
         data={**prepared.counts, "rows": rows, "max_seq_len": prepared.max_seq_len},
         layout=layout,
         launch=launch,

@@ -167,6 +167,8 @@ def estimate(
         notes.append("CPU: memory is host RAM, no fit check; time is an order of magnitude at best")
     if adapter == "qlora" and not acc.supports_4bit:
         notes.append(f"bitsandbytes 4-bit needs a CUDA GPU; {acc.name} cannot run QLoRA")
+    if price is None and acc.memory_gib is not None:
+        notes.append(f"no citable price for {acc.name}: cost not estimated; set compute.price_per_gpu_hour")
     if acc.price_picked:
         notes.append(f"price for {acc.name} is our pick, not a catalogue figure: {acc.price_source}")
     if mfu is None and acc.memory_gib is not None:

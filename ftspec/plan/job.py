@@ -88,11 +88,15 @@ def peft_config(spec) -> dict | None:
             "target_modules": a.target_modules, "use_rslora": a.type == "rslora"}
 
 
-def quantization(spec) -> dict | None:
+def quantization(spec, layout: Layout | None = None) -> dict | None:
     if spec.adapter.type != "qlora":
         return None
-    return {"load_in_4bit": True, "bnb_4bit_quant_type": "nf4", "bnb_4bit_compute_dtype": "bfloat16",
-            "bnb_4bit_use_double_quant": True}
+    config = {"load_in_4bit": True, "bnb_4bit_quant_type": "nf4", "bnb_4bit_compute_dtype": "bfloat16",
+              "bnb_4bit_use_double_quant": True}
+    if layout is not None and layout.distributed == "fsdp":
+        # FSDP flattens parameters of one dtype: the packed 4-bit weights must be stored as the bf16 around them.
+        config["bnb_4bit_quant_storage"] = "bfloat16"
+    return config
 
 
 def continues_adapter(spec, parent) -> bool:
@@ -128,7 +132,7 @@ def build_job(spec, ref, layout: Layout, prepared: PreparedData, steps: int, spe
         model={"base": str(ref.local_dir) if ref.kind == "local" else ref.base, "revision": ref.revision,
                "trust_remote_code": spec.model.trust_remote_code, "dtype": dtype, **from_parent(spec, ref)},
         peft=peft_config(spec),
-        quantization=quantization(spec),
+        quantization=quantization(spec, layout),
         trainer_args=trainer_args(spec, layout, prepared, mixed, gradient_checkpointing(spec, layout)),
         # data.chat_template: the trainer sets it on the tokenizer, as TRL's chat_template_path does.
         chat_template=CHAT_TEMPLATE if spec.data.chat_template else None,

@@ -182,6 +182,8 @@ class Remedy:
     change: dict  # the estimate() arguments that change
     memory_gib: float  # re-estimated per-device total with the change
     fits: bool
+    # The plan's remedies only: the spec change as ``--set KEY=VALUE`` values, planned again (plan/remedies.py).
+    sets: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -225,7 +227,8 @@ def fit_remedies(s: ModelShape, st: Setup, limit: float) -> list[Remedy]:
         add(f"lower the micro-batch {st.micro_batch_size} -> {mbs} and raise gradient accumulation x{factor} "
             "(same effective batch)", st.with_(micro_batch_size=mbs), micro_batch_size=mbs)
     if st.accelerator.memory_gib is not None:
-        strategy = "fsdp" if st.distributed == "fsdp" else "zero3"
+        # ZeRO-3 cannot shard bitsandbytes' 4-bit weights (the layout refuses it); FSDP can.
+        strategy = "fsdp" if st.distributed == "fsdp" or st.adapter == "qlora" else "zero3"
         label = "FSDP" if strategy == "fsdp" else "DeepSpeed ZeRO-3"
         for world in (2, 4, 8, 16, 32, 64):
             if world <= st.num_processes:

@@ -138,9 +138,10 @@ class Job(_Section):
 
 class Remedy(_Section):
     action: str
-    change: dict[str, Any]
-    memory_gib: float
+    change: dict[str, Any]  # the cost model's arguments that change
+    memory_gib: float  # the per-device peak of the spec with ``sets`` applied, planned again
     fits: bool
+    sets: list[str] = []  # the spec change, as `ftspec plan SPEC --set KEY=VALUE ...` takes it
 
 
 class ManagedCost(_Section):

@@ -74,7 +74,8 @@ def to_text(plan: Plan) -> str:
         lines.append(f"  fits     {'yes' if plan.fits else 'NO'}")
         for r in plan.remedies:
             mark = "fits" if r.fits else "still too big"
-            lines.append(f"           - {r.action}: {r.memory_gib:.1f} GiB ({mark})")
+            sets = "".join(f" --set {kv}" for kv in r.sets)
+            lines.append(f"           - {r.action}: {r.memory_gib:.1f} GiB ({mark})" + (f" [{sets.strip()}]" if sets else ""))
     lines.append(f"  launch   {plan.launch.launch_line}")
     for note in plan.notes:
         lines.append(f"  note     {note}")

@@ -226,7 +226,9 @@ class SlurmSection(Section):
 
 
 class ComputeSection(Section):
-    accelerator: str = Field("cpu", description="cpu, or a GPU type the planner knows (h100, a100-80gb, l4, ...).", min_length=1)
+    accelerator: str = Field("cpu", description="cpu, or a GPU type the planner knows (h100, h800, h20, a100-80gb, "
+                             "a800-80gb, l40s, l20, a10, rtx4090, rtx4090d, v100-32gb, ...; case-insensitive, "
+                             "aliases allowed).", min_length=1)
     gpus_per_node: PositiveInt = 1
     nodes: PositiveInt = 1
     processes_per_node: PositiveInt | None = Field(

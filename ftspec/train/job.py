@@ -131,8 +131,9 @@ def load_model_and_tokenizer(job: Job, args):
         from transformers import BitsAndBytesConfig
 
         q = dict(quant)
-        if isinstance(q.get("bnb_4bit_compute_dtype"), str):
-            q["bnb_4bit_compute_dtype"] = getattr(torch, q["bnb_4bit_compute_dtype"])
+        for key in ("bnb_4bit_compute_dtype", "bnb_4bit_quant_storage"):
+            if isinstance(q.get(key), str):
+                q[key] = getattr(torch, q[key])
         kwargs["quantization_config"] = BitsAndBytesConfig(**q)
         kwargs["device_map"] = {"": PartialState().local_process_index}  # one whole model per GPU
     set_seed(args.seed)

@@ -422,8 +422,104 @@ def test_model_context_from_a_local_config(tmp_path):
     cfg = {"m/config.json": json.dumps({"model_type": "llama", "max_position_embeddings": 512})}
     body = BASE + "  max_length: 1024\nmodel:\n  base: ./m\n" + GOOD_EVAL
     (found,) = _lint(tmp_path, (body, {**OK_FILES, **cfg}), "FT005")
-    assert "context of 512 tokens (max_position_embeddings in config.json)" in found.message
+    assert ("context of 512 tokens (512 positions: max_position_embeddings, no RoPE scaling; config.json)"
+            in found.message)
     assert found.extra["fix"] == {"set": ["data", "max_length"], "value": 512}
+
+
+LLAMA3_ROPE = {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+               "original_max_position_embeddings": 8192}
+
+
+# (config.json's max_position_embeddings, its RoPE key and value, the context FT005 must judge against, and why)
+@pytest.mark.parametrize("max_pos, key, rope, context, why", [
+    (4096, "rope_scaling", None, 4096, "max_position_embeddings, no RoPE scaling"),
+    # Vicuna-7B-v1.5-16k: 4096 and linear factor 4.
+    (4096, "rope_scaling", {"type": "linear", "factor": 4.0}, 16384, "linear factor 4 x max_position_embeddings 4096"),
+    # transformers 5 writes rope_parameters (rope_theta inside); 4.x rope_scaling with "type".
+    (4096, "rope_parameters", {"rope_type": "linear", "factor": 4.0, "rope_theta": 10000.0}, 16384,
+     "linear factor 4 x max_position_embeddings 4096"),
+    # Qwen2.5's README: yarn factor 4 over 32768, max_position_embeddings left at 32768.
+    (32768, "rope_scaling", {"type": "yarn", "factor": 4.0, "original_max_position_embeddings": 32768}, 131072,
+     "yarn factor 4 x original 32768"),
+    (8192, "rope_parameters", {"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 8192}, 32768,
+     "yarn factor 4 x original 8192"),
+    # Llama 3.1 states the scaled length itself: 131072, not 131072 x 8 (nor 8 x 8192 = 65536).
+    (131072, "rope_scaling", LLAMA3_ROPE, 131072, "max_position_embeddings, already the llama3-scaled context "
+                                                  "(original 8192; the factor is not applied again)"),
+    (8192, "rope_scaling", LLAMA3_ROPE, 65536, "llama3 factor 8 x original 8192"),
+    # DeepSeek-V3: 163840 over an original 4096 with yarn factor 40.
+    (163840, "rope_scaling", {"type": "yarn", "factor": 40, "original_max_position_embeddings": 4096}, 163840,
+     "already the yarn-scaled context (original 4096"),
+    # Phi-3 mini 128k: longrope with no factor, 131072 over 4096.
+    (131072, "rope_scaling", {"type": "longrope", "short_factor": [1.0], "long_factor": [4.0],
+                              "original_max_position_embeddings": 4096}, 131072, "already the longrope-scaled"),
+    (4096, "rope_scaling", {"type": "dynamic", "factor": 2.0}, 8192, "dynamic factor 2 x max_position_embeddings 4096"),
+    (4096, "rope_parameters", {"rope_type": "proportional", "factor": 2.0}, 4096,
+     "RoPE type 'proportional' is not one ftspec knows how to scale"),
+    (4096, "rope_scaling", {"type": "linear", "factor": "four"}, 4096,
+     "rope_scaling ignored: factor 'four' is not a number >= 1"),
+    (4096, "rope_scaling", {"type": "linear", "factor": 0.5}, 4096, "factor 0.5 is not a number >= 1"),
+    (4096, "rope_scaling", {"type": "yarn", "factor": 4.0, "original_max_position_embeddings": "8k"}, 4096,
+     "original_max_position_embeddings '8k' is not a positive integer"),
+    (4096, "rope_scaling", ["linear", 4], 4096, "rope_scaling ignored: it is not a mapping"),
+    (4096, "rope_scaling", {"type": "linear"}, 4096, "linear scaling without a factor"),
+])
+def test_model_context_follows_rope_scaling(tmp_path, max_pos, key, rope, context, why):
+    config = {"model_type": "llama", "max_position_embeddings": max_pos, key: rope}
+    files = {**OK_FILES, "m/config.json": json.dumps(config)}
+
+    def lint_at(max_length):
+        body = BASE + f"  max_length: {max_length}\nmodel:\n  base: ./m\n" + GOOD_EVAL
+        return [f for f in _lint(tmp_path, (body, files), "FT005") if f.severity == "error"]
+
+    (found,) = lint_at(context + 1)
+    assert f"over the model's context of {context} tokens ({context} positions: " in found.message
+    assert why in found.message and found.extra["fix"]["value"] == context
+    assert lint_at(context) == []
+
+
+@pytest.mark.parametrize("config, context, why", [
+    # transformers 5 keeps Gemma 3's RoPE per layer type; its 131072 already includes the global layers' linear 8.
+    ({"model_type": "gemma3_text", "max_position_embeddings": 131072,
+      "rope_parameters": {"full_attention": {"rope_type": "linear", "factor": 8.0},
+                          "sliding_attention": {"rope_type": "default"}}},
+     131072, "which gemma3_text states with its linear factor 8 already applied"),
+    ({"model_type": "llama", "max_position_embeddings": 4096,
+      "rope_parameters": {"full_attention": {"rope_type": "linear", "factor": 2.0}, "sliding_attention": {}}},
+     8192, "rope_parameters.full_attention linear factor 2"),
+    # Qwen2-VL's mrope splits the head into sections; it stretches nothing.
+    ({"model_type": "qwen2_vl", "max_position_embeddings": 32768,
+      "rope_scaling": {"type": "mrope", "mrope_section": [16, 24, 24]}}, 32768, "RoPE type mrope"),
+])
+def test_model_context_per_layer_type_and_multimodal_rope(tmp_path, config, context, why):
+    body = BASE + f"  max_length: {context + 1}\nmodel:\n  base: ./m\n" + GOOD_EVAL
+    (found,) = _lint(tmp_path, (body, {**OK_FILES, "m/config.json": json.dumps(config)}), "FT005")
+    assert f"context of {context} tokens" in found.message and why in found.message
+
+
+def test_dynamic_ntk_past_the_pretraining_length_is_a_warning_that_says_why(tmp_path):
+    config = {"model_type": "llama", "max_position_embeddings": 4096, "rope_scaling": {"type": "dynamic", "factor": 4}}
+    body = BASE + "  max_length: 16384\nmodel:\n  base: ./m\n" + GOOD_EVAL
+    (found,) = _lint(tmp_path, (body, {**OK_FILES, "m/config.json": json.dumps(config)}), "FT005")
+    assert found.severity == "warning" and "past max_position_embeddings 4096" in found.message
+    assert "16384 positions: dynamic factor 4 x max_position_embeddings 4096" in found.message
+    assert "every forward pass from that batch's longest sequence" in found.message
+
+
+@pytest.mark.parametrize("rope", ["yarn", 7, {"full_attention": "x"}, {"rope_type": None, "factor": None},
+                                  {"rope_type": "llama3", "factor": float("nan")}])
+def test_malformed_rope_scaling_never_breaks_lint(tmp_path, rope):
+    config = {"max_position_embeddings": 512, "rope_scaling": rope}
+    body = BASE + "  max_length: 1024\nmodel:\n  base: ./m\n" + GOOD_EVAL
+    (found,) = _lint(tmp_path, (body, {**OK_FILES, "m/config.json": json.dumps(config)}), "FT005")
+    assert "context of 512 tokens (512 positions: max_position_embeddings" in found.message
+
+
+def test_catalogued_llama31_is_not_scaled_twice(tmp_path):
+    body = BASE + "  max_length: 131073\nmodel:\n  base: meta-llama/Llama-3.1-8B-Instruct\n" + GOOD_EVAL
+    (found,) = _lint(tmp_path, (body, OK_FILES), "FT005")
+    assert "context of 131072 tokens" in found.message and "the offline catalogue" in found.message
 
 
 def test_profile_only_rules_are_silent_under_other_profiles(tmp_path):
