@@ -121,3 +121,19 @@ def test_skypilot_parses_the_rendered_task(name, tmp_path):
     if layout.nodes > 1:  # SkyPilot's own variables give each node its rank and the head's address
         assert all(v in parsed["run"] for v in ("SKYPILOT_NODE_RANK", "SKYPILOT_NODE_IPS", "SKYPILOT_NUM_NODES"))
     assert yaml.safe_load(task)["num_nodes"] == layout.nodes
+
+
+@pytest.mark.parametrize("card, sky_name", [("v100-16gb", "V100"), ("v100-32gb", "V100-32GB"), ("l40s", "L40S")])
+def test_skypilot_knows_the_catalogues_card_names(card, sky_name, tmp_path):
+    python = _sky_python()
+    if python is None:
+        if os.environ.get("FTSPEC_REQUIRE_SKYPILOT") == "1":
+            pytest.fail("FTSPEC_REQUIRE_SKYPILOT=1 but no SkyPilot environment (.venv-sky or FTSPEC_SKYPILOT_PYTHON)")
+        pytest.skip("SkyPilot is the optional extra ftspec[skypilot]; .ci/run installs it into .venv-sky")
+    spec = Spec.model_validate({"name": "e", "data": {"train": "x.jsonl"}, "compute": {"accelerator": card}})
+    (tmp_path / "sky.yaml").write_text(render_launch(resolve_layout(spec), run_dir="r", job_name="e").skypilot)
+    done = subprocess.run([python, "-c", "import json, sys, sky; (r,) = sky.Task.from_yaml(sys.argv[1]).resources; "
+                           "print(json.dumps(r.accelerators))", str(tmp_path / "sky.yaml")],
+                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {sky_name: 1}

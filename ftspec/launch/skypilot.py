@@ -17,6 +17,9 @@ FILENAME = "sky.yaml"
 SKYPILOT_NAMES = {
     "h100": "H100", "h100-pcie": "H100", "h200": "H200", "a100-80gb": "A100-80GB", "a100-40gb": "A100",
     "l4": "L4", "a10": "A10", "a10g": "A10G", "rtx4090": "RTX4090", "a6000": "RTXA6000",
+    # SkyPilot's catalogue calls the 16 GB V100 plain "V100". Cards no public cloud catalogue lists (h20, h800,
+    # a800-*, l20, rtx4090d) keep their upper-cased name: on Kubernetes that is the node label to match.
+    "v100-16gb": "V100", "v100-32gb": "V100-32GB", "l40s": "L40S",
 }
 
 
