@@ -10,6 +10,8 @@ import sys
 
 from typing import Any
 
+from ftspec.models.adapters import merge_adapters as merged_adapters  # the keyword below has its name
+
 
 def holdout_samples(records: list[dict], reference: str | None = None) -> list[dict]:
     """Canonical SFT records ``{"messages": [...], "tools"?, "scenario"?}`` -> ``{"prompt", "tools", "reference",
@@ -50,13 +52,11 @@ def _load(model_dir: str, adapter_dir: str | None, revision: str | None = None,
         tokenizer.pad_token = tokenizer.eos_token
     # fp32 even on GPU: evaluation sizes are small and base-vs-finetuned must not differ by dtype.
     model = AutoModelForCausalLM.from_pretrained(model_dir, revision=revision, dtype=torch.float32)
-    if adapter_dir or merge_adapters:
+    model = merged_adapters(model, merge_adapters)  # earlier versions' adapters, as the trainer merged them
+    if adapter_dir:
         from peft import PeftModel
 
-        for merged in merge_adapters or ():  # earlier versions' adapters, as the trainer merged them
-            model = PeftModel.from_pretrained(model, merged).merge_and_unload()
-        if adapter_dir:
-            model = PeftModel.from_pretrained(model, adapter_dir)
+        model = PeftModel.from_pretrained(model, adapter_dir)
     model.to(device).eval()
     return tokenizer, model, device
 

@@ -49,24 +49,24 @@ def base_model(plan: Plan) -> dict:
     return {"model_dir": model_dir, "revision": revision}
 
 
-def trained_weights(plan: Plan, folder: Path) -> dict:
-    """Where a trained run's weights are: ``folder`` holds a whole model (full fine-tuning) or an adapter on the job's
-    base, with the earlier versions' adapters merged in first."""
-    if plan.job.peft is None:
+def _weights(job_model: dict, folder: Path, peft: bool) -> dict:
+    """Where a run's weights in ``folder`` are: a whole model (full fine-tuning), or an adapter on its job's base with
+    the earlier versions' adapters merged in first."""
+    if not peft:
         return {"model_dir": str(folder)}
-    model_dir, revision = model_source(plan.job.model.base, plan.job.model.revision)
-    return {"model_dir": model_dir, "revision": revision, "merge_adapters": plan.job.model.merge_adapters,
+    model_dir, revision = model_source(job_model["base"], job_model.get("revision"))
+    return {"model_dir": model_dir, "revision": revision, "merge_adapters": job_model.get("merge_adapters"),
             "adapter_dir": str(folder)}
+
+
+def trained_weights(plan: Plan, folder: Path) -> dict:
+    """Where this run's weights in ``folder`` (the weights folder, or a checkpoint) are."""
+    return _weights(plan.job.model.model_dump(), folder, plan.job.peft is not None)
 
 
 def parent_weights(parent) -> dict:
     """Where the parent run's final weights are (``ftspec.runfolder.parent.ParentRun``)."""
-    if not parent.peft:
-        return {"model_dir": str(parent.weights_dir)}
-    m = parent.job_model
-    model_dir, revision = model_source(m["base"], m.get("revision"))
-    return {"model_dir": model_dir, "revision": revision, "merge_adapters": m.get("merge_adapters"),
-            "adapter_dir": str(parent.weights_dir)}
+    return _weights(parent.job_model, parent.weights_dir, parent.peft)
 
 
 class Holdout:

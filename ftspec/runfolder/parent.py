@@ -92,8 +92,38 @@ def is_run_reference(base: str, spec_dir: Path | None) -> bool:
         return False
 
 
+# Verifying a run hashes every file of its weights (GBs for a full fine-tune), and lint's rules, the plan and the
+# pipeline each resolve model.base: one verification per process and per state of the folder's files.
+_VERIFIED: dict[tuple, str | None] = {}
+
+
+def _stamp(folder: Path) -> tuple:
+    """What a verification of ``folder`` depends on, from stat alone: its markers and every recorded weights file."""
+    def stat(path: Path):
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        return st.st_size, st.st_mtime_ns, st.st_ino
+
+    report = contract.read_json(folder / contract.REPORT)
+    weights = report.get("final_weights") if isinstance(report, dict) else None
+    recorded = weights.get("sha256") if isinstance(weights, dict) else None
+    files = tuple((name, stat(folder / str(weights.get("path")) / name)) for name in sorted(recorded)) \
+        if isinstance(recorded, dict) else ()
+    return (str(folder.resolve()), stat(folder / contract.REPORT), stat(folder / contract.PLAN),
+            stat(folder / contract.TRAIN_ERROR), files)
+
+
 def _unfinished(folder: Path) -> str | None:
     """Why ``folder`` is not a finished run whose weights can be trusted; None when it is."""
+    key = _stamp(folder)
+    if key not in _VERIFIED:
+        _VERIFIED[key] = _verify(folder)
+    return _VERIFIED[key]
+
+
+def _verify(folder: Path) -> str | None:
     report = contract.read_json(folder / contract.REPORT)
     if not isinstance(report, dict):
         failed = contract.read_json(folder / contract.TRAIN_ERROR)

@@ -7,6 +7,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from ftspec.models.adapters import merge_adapters
 from ftspec.models.resolve import model_source
 from ftspec.plan.model import Plan
 from ftspec.runfolder import contract
@@ -74,8 +75,7 @@ def _merge(plan: Plan, adapter: Path, dest: Path) -> None:
     # Merge in fp32 (no rounding of W + BA before the end), then write the base checkpoint's own dtype: a bf16 base
     # stays bf16 (the same size on disk), whatever dtype training loaded it in.
     model = AutoModelForCausalLM.from_pretrained(base_dir, revision=revision, dtype=torch.float32, trust_remote_code=trust)
-    for earlier in plan.job.model.merge_adapters or ():  # the earlier versions' adapters, as training merged them
-        model = PeftModel.from_pretrained(model, earlier).merge_and_unload()
+    model = merge_adapters(model, plan.job.model.merge_adapters)  # the earlier versions', as training merged them
     merged = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
     merged.to(base_dtype(base_dir, revision, trust)).save_pretrained(dest)
     tokenizer_source = adapter if (adapter / "tokenizer_config.json").is_file() else base_dir

@@ -12,7 +12,7 @@ import json
 import shutil
 from pathlib import Path
 
-from ftspec.core.atomic import write_text_atomic
+from ftspec.core.atomic import replace_dir, write_text_atomic
 from ftspec.evaluate.holdout import evaluate_holdout, open_holdout, trained_weights, weights_dir
 from ftspec.plan.model import Plan
 from ftspec.runfolder import contract
@@ -92,11 +92,7 @@ def _install(run_dir: Path, plan: Plan, source: Path) -> None:
     for path in source.iterdir():
         if path.is_file() and not path.name.startswith(TRAINER_STATE):
             shutil.copy2(path, staged / path.name)
-    old = target.with_name(f".{target.name}.replaced")
-    shutil.rmtree(old, ignore_errors=True)
-    target.rename(old)
-    staged.rename(target)
-    shutil.rmtree(old, ignore_errors=True)
+    replace_dir(staged, target)
 
 
 def evaluate_and_select(plan: Plan, run_dir: Path, result: dict, parent=None,

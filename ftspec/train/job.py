@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ftspec.methods import method_names
+from ftspec.models.adapters import merge_adapters
 from ftspec.plan.model import Job
 from ftspec.runfolder import contract
 
@@ -141,10 +142,7 @@ def load_model_and_tokenizer(job: Job, args):
     if job.chat_template:  # data.chat_template, as SFTConfig(chat_template_path=...) would set it
         tokenizer.chat_template = (Path(args.output_dir).parent / job.chat_template).read_text(encoding="utf-8")
     model = AutoModelForCausalLM.from_pretrained(source, **kwargs)
-    for merged in job.model.merge_adapters or ():  # earlier versions' adapters (incremental training)
-        from peft import PeftModel
-
-        model = PeftModel.from_pretrained(model, merged).merge_and_unload()
+    model = merge_adapters(model, job.model.merge_adapters)  # earlier versions' adapters (incremental training)
     if job.model.merge_adapters:
         model.requires_grad_(True)  # PEFT froze the weights it wrapped; from_pretrained leaves them trainable
     if quant:

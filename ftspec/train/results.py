@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import shutil
 from pathlib import Path
 
-from ftspec.core.atomic import write_text_atomic
+from ftspec.core.atomic import replace_dir, write_text_atomic
 from ftspec.runfolder import contract
 
 
@@ -59,15 +58,6 @@ def overfitting(train: list[list], validation: list[list]) -> bool:
     return v1 > v0 and sum(last) / len(last) < sum(before) / len(before)
 
 
-def _replace_dir(partial: Path, dest: Path) -> None:
-    old = dest.with_name(f".{dest.name}.old")
-    shutil.rmtree(old, ignore_errors=True)
-    if dest.exists():
-        os.replace(dest, old)
-    os.replace(partial, dest)
-    shutil.rmtree(old, ignore_errors=True)
-
-
 def save_final_weights(trainer, run_dir: Path) -> str:
     """adapter/ (PEFT) or model/ (full), with the tokenizer: staged in a hidden folder, then renamed."""
     from peft import PeftModel
@@ -80,7 +70,7 @@ def save_final_weights(trainer, run_dir: Path) -> str:
     trainer.save_model(str(partial))  # every process: FSDP/ZeRO gather the weights collectively
     trainer.accelerator.wait_for_everyone()
     if trainer.is_world_process_zero():
-        _replace_dir(partial, dest)
+        replace_dir(partial, dest)
     return name
 
 

@@ -14,18 +14,16 @@ def _template_text(ctx) -> str | None:
 
 def check(ctx, rule):
     from ftspec.core.hashing import sha256_file
-    from ftspec.lint.rules.ft015_parent_run import parent_of
-
-    try:
-        parent = parent_of(ctx)
-    except ValueError:  # FT015 says why
-        return
-    if parent is None:
-        return
     from ftspec.models.resolve import resolve_spec_model
 
-    if parent.peft:  # a full fine-tune's own folder is the new base: its tokenizer is the one it saved
+    try:
         ref = resolve_spec_model(ctx.spec, ctx.loaded.dir, ctx.loaded.path)
+    except ValueError:  # FT015 says why
+        return
+    parent = ref.parent
+    if parent is None:
+        return
+    if parent.peft:  # a full fine-tune's own folder is the new base: its tokenizer is the one it saved
         folder, recorded = ref.local_dir, parent.model_files
         for name in TOKENIZER_FILES:
             now = sha256_file(folder / name) if folder and (folder / name).is_file() else None

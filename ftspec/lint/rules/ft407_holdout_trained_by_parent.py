@@ -1,21 +1,21 @@
 from ftspec.lint.rules.base import Rule, doc
 
 
-def _hashes(path, method) -> set:
+def _keyed(path, method):
+    """(line, hash of the canonical prompt and answer) of every record of ``path`` the method can read, as FT402
+    compares train and holdout."""
     from ftspec.data.formats import detect_format
     from ftspec.data.reader import DataReadError, read_records
     from ftspec.data.texts import canonical_texts
 
-    out = set()
     try:
-        for _line, record, error in read_records(path):
+        for line, record, error in read_records(path):
             if error is None:
                 _problems, canon = method.convert(record, detect_format(record))
                 if canon:
-                    out.add(hash(canonical_texts(canon)))
+                    yield line, hash(canonical_texts(canon))
     except (DataReadError, OSError):
-        pass
-    return out
+        return
 
 
 def check(ctx, rule):
@@ -31,19 +31,9 @@ def check(ctx, rule):
         return
     if parent is None:
         return
-    trained = set()
-    for rows in parent.trained_rows():
-        trained |= _hashes(rows, get_method(str(parent.plan.get("method", ctx.spec.method))))
-    from ftspec.data.formats import detect_format
-    from ftspec.data.reader import read_records
-    from ftspec.data.texts import canonical_texts
-
-    method, leaked = get_method(ctx.spec.method), []
-    for line, record, error in read_records(holdout.path):
-        if error is None:
-            _problems, canon = method.convert(record, detect_format(record))
-            if canon and hash(canonical_texts(canon)) in trained:
-                leaked.append(line)
+    parent_method = get_method(str(parent.plan.get("method", ctx.spec.method)))
+    trained = {h for rows in parent.trained_rows() for _line, h in _keyed(rows, parent_method)}
+    leaked = [line for line, h in _keyed(holdout.path, get_method(ctx.spec.method)) if h in trained]
     if leaked:
         yield rule.finding(ctx, f"{len(leaked)} samples of holdout {holdout.spec_value} were trained on by "
                            f"{parent.run_id} (the run this one continues), e.g. line(s) "
