@@ -18,7 +18,7 @@ import pytest
 from ftspec.models.architectures import ARCHITECTURES, UnknownArchitecture, find_architecture, get_architecture
 from ftspec.plan.estimate import estimate, fit
 from ftspec.plan.estimate_terms import CPU_PROCESS_GIB, GIB, MEMORY_BAND, OPTIMIZED_STACK_MFU, TIME_BAND, EstimateError
-from ftspec.plan.model_shape import count_parameters, lora_trainable_parameters, matmul_parameters
+from ftspec.plan.model_shape import as_shape, count_parameters, lora_trainable_parameters, matmul_parameters
 from ftspec.launch.accelerators import ACCELERATORS, NO_PRICE, UnknownAccelerator, get_accelerator
 from ftspec.platforms import managed_training_costs, managed_training_prices
 
@@ -361,7 +361,9 @@ def test_sharding_divides_what_each_strategy_shards():
     assert ddp.weights == one.weights and ddp.buffers == pytest.approx(one.gradients)  # bucket copy
     assert zero2.weights == one.weights and zero2.optimizer == pytest.approx(one.optimizer / 4)
     assert zero3.weights == pytest.approx(one.weights / 4) and zero3.gradients == pytest.approx(one.gradients / 4)
-    assert zero3.total == fsdp.total < zero2.total < one.total < ddp.total
+    # DeepSpeed adds its 5e8-element bf16 reduce bucket (0.93 GiB) to what FSDP shards the same way.
+    assert zero3.buffers - fsdp.buffers == pytest.approx(5e8 * 2 / GIB)
+    assert fsdp.total < zero3.total < zero2.total < one.total < ddp.total
     assert ddp.cuda_context > one.cuda_context  # NCCL
 
 
@@ -474,3 +476,71 @@ def test_cpu_terms_hold_the_measured_real_vocabulary_runs():
     tiny = estimate(_with_vocab(arch, 259), adapter="lora", rank=8, accelerator="cpu", train_tokens=7084,
                     micro_batch_size=8, seq_len=222, gradient_checkpointing=False, precision="fp32")
     assert tiny.memory.logits < 0.01 and tiny.wall_time_hours * 3600 < 5
+
+
+# ------------------------------------------------------------------ published measurements COMPUTE-REFERENCES leaves out
+# tests/support/published_measurements.py: 60 rows from 8 documents of 5 projects, each with the text it was copied
+# from; every 4th row in the order they were found is held back (chosen before any prediction). Scoring rules
+# (tests/support/published.py) are per source stack and fixed: docs/estimation.md has the table and every miss.
+
+from support import published  # noqa: E402
+
+VALIDATION_SCORES = published.validation()
+HELD_BACK_SCORES = published.held_back()
+
+
+def _memory_scored(scores):
+    return [s for s in scores if s.error is not None]
+
+
+def test_the_published_set_covers_what_the_issue_asks():
+    rows = _memory_scored(VALIDATION_SCORES)
+    assert len(rows) >= 20 and len(published.sources(VALIDATION_SCORES)) >= 4
+    params = [count_parameters(as_shape(published.architecture(s.row))) for s in rows]
+    assert min(params) < 1.5e9 and max(params) > 65e9  # 1B to 70B
+    assert any(s.row["seq_len"] >= 8192 for s in rows)  # long context
+    assert any(s.row["method"] == "full" and str(s.row["distributed"]).startswith("zero") for s in rows)
+    assert any(s.row["method"] == "qlora" and s.row["micro_batch"] > 1 for s in rows)
+    assert any(s.row["gpus"] > 1 for s in rows)
+
+
+def test_peak_memory_within_15_percent_on_80_percent_of_the_published_rows():
+    errors = [s.error for s in _memory_scored(VALIDATION_SCORES)]
+    within = sum(abs(e) <= 0.15 for e in errors)
+    assert within / len(errors) >= 0.80, sorted(f"{s.row['label']} {s.error:+.0%}" for s in
+                                                 _memory_scored(VALIDATION_SCORES) if abs(s.error) > 0.15)
+
+
+def test_held_back_rows_check_the_model_independently():
+    # Not tuned on. Below the validation set's 80 %: litgpt's QLoRA runs use more memory than any term here explains
+    # (docs/estimation.md); the floor records what was measured so a regression shows.
+    errors = [s.error for s in _memory_scored(HELD_BACK_SCORES)]
+    assert len(errors) >= 8
+    assert sum(abs(e) <= 0.15 for e in errors) / len(errors) >= 0.55
+    assert sum(abs(e) <= 0.25 for e in errors) / len(errors) >= 0.90
+
+
+KNOWN_FIT_MISSES = {
+    # docs/estimation.md, "What the published rows do not match": each predicted within 5 % of the card.
+    "litgpt-mistral-7b-v0.2-lora-mb2", "litgpt-llama3-8b-full-fsdp4-oom", "swift-qwen2.5-32b-full-zero3-8gpu-8k-packed-liger",
+    "swift-megatron-bench-qwen2.5-14b-full-zero2-8xa800",
+}
+
+
+def test_fit_or_no_fit_matches_every_run_but_the_documented_edge_cases():
+    judged = [s for s in VALIDATION_SCORES + HELD_BACK_SCORES if s.fits_measured is not None
+              and not (s.reason and "layout" in s.reason) and "below weights" not in (s.reason or "")]
+    misses = {s.row["label"] for s in judged if s.fits_predicted != s.fits_measured}
+    assert misses <= KNOWN_FIT_MISSES, misses - KNOWN_FIT_MISSES
+    assert len(judged) >= 30
+    for s in judged:
+        if s.row["label"] in KNOWN_FIT_MISSES:  # a near miss, not a wrong order of magnitude
+            card = published.device_gib(s.row)
+            assert 0.90 < s.total_gib / card < 1.10
+
+
+def test_step_time_within_x1_5_where_the_source_states_its_stack():
+    timed = [s for s in VALIDATION_SCORES if s.time_ratio is not None]
+    within = [s for s in timed if 1 / 1.5 <= s.time_ratio <= 1.5]
+    assert len(timed) >= 12 and len(within) / len(timed) >= 0.80, [
+        f"{s.row['label']} x{s.time_ratio:.2f}" for s in timed if s not in within]

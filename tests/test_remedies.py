@@ -143,8 +143,15 @@ def test_micro_batch_and_max_length_remedies_keep_the_effective_batch_and_say_wh
 
 
 def test_a_remedy_with_no_spec_key_is_not_offered():
-    remedy = Remedy("compute the loss tile by tile", {"loss_impl": "fused"}, 1.0, True)
+    remedy = Remedy("something the spec cannot say", {"unknown_knob": 1}, 1.0, True)
     assert candidates(remedy, spec=None, layout=None) == []
+
+
+def test_kernel_remedies_are_spec_keys():
+    for change, values in (({"loss_impl": "fused"}, {"training.loss_kernel": "fused"}),
+                           ({"attention_impl": "sdpa"}, {"training.attention": "sdpa"}),
+                           ({"optimizer": "adamw8bit"}, {"training.optimizer": "adamw_8bit"})):
+        assert candidates(Remedy("r", change, 1.0, True), spec=None, layout=None) == [("r", values)]
 
 
 @pytest.mark.parametrize("short_samples", [3, 0])

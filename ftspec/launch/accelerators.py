@@ -193,6 +193,23 @@ ALIASES: dict[str, str] = {
     "none": "cpu", "host": "cpu",
 }
 
+# One-way GPU-to-GPU bandwidth inside a node, GB/s: half the datasheet's bidirectional NVLink figure on SXM parts
+# (NVLink 4: H100/H200/H20 900 -> 450; H800 400 -> 200; NVLink 3: A100 600 -> 300, A800 400 -> 200; NVLink 2: V100
+# 300 -> 150), else the PCIe slot (Gen4 x16: 32, Gen5 x16: 64). What ZeRO-3's and FSDP's gathers are timed with.
+INTERCONNECT_GB_S: dict[str, float] = {
+    "h100": 450, "h200": 450, "h20": 450, "h800": 200, "a100-80gb": 300, "a100-40gb": 300, "a800-80gb": 200,
+    "a800-40gb": 32, "v100-16gb": 150, "v100-32gb": 150, "h100-pcie": 64,
+    "a10": 32, "a10g": 32, "a6000": 32, "l20": 32, "l4": 32, "l40s": 32, "rtx4090": 32, "rtx4090d": 32,
+}
+INTERCONNECT_SOURCE = ("NVIDIA datasheets (NVLink bidirectional GB/s, halved) and PCI-SIG (PCIe 4.0 / 5.0 x16: 32 / "
+                       "64 GB/s each way)")
+
+
+def interconnect_gb_s(accel: Accelerator) -> float | None:
+    """One-way GPU-to-GPU bandwidth inside a node; None for the CPU."""
+    return INTERCONNECT_GB_S.get(accel.name)
+
+
 _VENDOR = re.compile(r"^(?:nvidia|geforce|tesla)-?")
 
 

@@ -36,6 +36,9 @@ class Method:
     has_validation_loss: bool = True  # the trainer evaluates a validation loss (GRPO: none)
     dropped_trainer_args: tuple[str, ...] = ()
     batch_rule: str = "FT110"  # the lint rule that names a batch the step count cannot be made of
+    # training.loss_kernel values its trainer honours: plain needs a trainer whose loss can take the full logits
+    # (SFTTrainer's); DPO's and GRPO's log-probabilities always come from TRL's fused LM head.
+    loss_kernels: tuple[str, ...] = ("fused", "liger", "plain")
     managed_token_prices: bool = True  # the platforms' per-training-token prices apply (not to RL)  # shared TRL arguments the method's config does not take
     starter_train_file: str = "data/train.jsonl"  # for `ftspec init`
     starter_packing: bool = False

@@ -19,6 +19,7 @@ from ftspec.models.template_overhead import template_overhead
 from ftspec.pipeline.prepare import load_tokenizer, no_rows_cause, prepare
 from ftspec.plan import fingerprint
 from ftspec.plan.estimate import EstimateError, estimate
+from ftspec.plan.estimate_terms import SPEC_ATTENTION, SPEC_LOSS_KERNELS, SPEC_OPTIMIZERS
 from ftspec.plan.job import build_job, gradient_checkpointing, has_validation_rows, precision
 from ftspec.plan.model import Plan, TrainTokens
 from ftspec.plan.remedies import replan
@@ -134,8 +135,10 @@ def build_plan(loaded, *, run_dir_placeholder: str = "RUN_DIR", remedies: bool =
                 target_modules=spec.adapter.target_modules, micro_batch_size=t.batch_size, seq_len=seq_len,
                 attention_seq_len=attention or None,
                 gradient_checkpointing=checkpointing, precision=est_precision,
-                num_processes=layout.num_processes, distributed=layout.distributed,
-                optimizer="adamw8bit" if t.optimizer == "adamw_8bit" else "adamw",
+                num_processes=layout.num_processes, distributed=layout.distributed, nodes=layout.nodes,
+                optimizer=SPEC_OPTIMIZERS[t.optimizer], loss_impl=SPEC_LOSS_KERNELS[t.loss_kernel],
+                attention_impl=SPEC_ATTENTION[t.attention], liger=t.loss_kernel == "liger",
+                optimizer_steps=steps, micro_batches=steps * t.gradient_accumulation,
             )
         except EstimateError as exc:
             notes.append(f"not estimated: {exc}")

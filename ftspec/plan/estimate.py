@@ -13,12 +13,19 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Sequence, get_args
 
-from ftspec.launch.accelerators import Accelerator, get_accelerator
+from ftspec.launch.accelerators import Accelerator, get_accelerator, interconnect_gb_s
 from ftspec.plan.estimate_terms import (
-    DEFAULT_LOSS_IMPL, FIT_HEADROOM, GENERATION_MFU_FACTOR, MEMORY_BAND, MFU_PRIORS, QLORA_SLOWDOWN, TIME_BAND, CPU_SECONDS_PER_VOCAB_TOKEN,
-    Adapter, AttentionImpl, Distributed, EstimateError, LossImpl, Optimizer, Precision)
+    COLLECTIVE_EFFICIENCY, COMMUNICATION_OVERLAP, CPU_SECONDS_PER_VOCAB_TOKEN, DEFAULT_LOSS_IMPL, EIGHT_BIT_OPTIMIZERS,
+    FIT_HEADROOM, FUSED_KERNELS_MFU_FACTOR, GENERATION_MFU_FACTOR, INTER_NODE_GB_S, MEMORY_BAND, MFU_PRIORS, NF4_BYTES_PER_PARAM,
+    OPTIMIZER_BANDWIDTH_EFFICIENCY, OPTIMIZER_STEP_BYTES, QLORA_SLOWDOWN, TIME_BAND, Adapter, AttentionImpl,
+    Distributed, EstimateError, LossImpl, Optimizer, Precision)
 from ftspec.plan.memory import FitReport, MemoryBreakdown, Setup, fit_report, memory_breakdown, trainable_parameters
 from ftspec.plan.model_shape import ModelShape, as_shape, count_parameters, matmul_parameters
+
+
+def attention_flops_per_token(s: ModelShape, st: Setup) -> float:
+    """The attention score and value matmuls' share of flops_per_token (recomputation included)."""
+    return (6 + (2 if st.gradient_checkpointing else 0)) * s.layers * st.attention_seq_len * s.q_dim
 
 
 def flops_per_token(s: ModelShape, st: Setup, trainable: int) -> float:
@@ -35,6 +42,37 @@ def flops_per_token(s: ModelShape, st: Setup, trainable: int) -> float:
         flops = 4 * n + 6 * trainable + attention
         recompute = 2 * n + 2 * trainable + recompute_attention
     return flops + (recompute if st.gradient_checkpointing else 0)
+
+
+def optimizer_step_seconds(st: Setup, trainable: int, steps: int) -> float:
+    """The optimizer steps' time: each streams its share of the trainable parameters' states through memory once."""
+    acc = st.accelerator
+    if not steps or acc.bandwidth_gb_s is None:
+        return 0.0
+    if st.optimizer in EIGHT_BIT_OPTIMIZERS:
+        per_param = OPTIMIZER_STEP_BYTES["8bit"]
+    elif st.adapter != "full" or st.precision != "bf16":  # fp32 adapters, or fp32 master weights and moments
+        per_param = OPTIMIZER_STEP_BYTES["fp32-states"]
+    else:
+        per_param = OPTIMIZER_STEP_BYTES["bf16-states"]
+    sharded = st.distributed in ("zero2", "zero3", "fsdp") and st.num_processes > 1
+    share = trainable / st.num_processes if sharded else trainable
+    return steps * share * per_param / (acc.bandwidth_gb_s * 1e9 * OPTIMIZER_BANDWIDTH_EFFICIENCY)
+
+
+def gather_seconds(s: ModelShape, st: Setup, trainable: int, micro_batches: int) -> float:
+    """ZeRO-3 / FSDP: every micro-batch all-gathers every layer's weights for the forward, again for the backward (and
+    once more for the recomputation under checkpointing), and reduce-scatters the gradients."""
+    world = st.num_processes
+    link = interconnect_gb_s(st.accelerator)
+    if st.distributed not in ("zero3", "fsdp") or world < 2 or not micro_batches or link is None:
+        return 0.0
+    if st.nodes > 1:
+        link = min(link, INTER_NODE_GB_S)
+    weight_bytes = NF4_BYTES_PER_PARAM if st.adapter == "qlora" else (4 if st.precision == "fp32" else 2)
+    gathers = 3 if st.gradient_checkpointing else 2
+    per_micro_batch = (gathers * count_parameters(s) * weight_bytes + trainable * 2) * (world - 1) / world
+    return micro_batches * per_micro_batch / (link * 1e9 * COLLECTIVE_EFFICIENCY)
 
 
 @dataclass(frozen=True)
@@ -64,6 +102,8 @@ class Estimate:
     mfu: float  # utilisation assumed (prior or the caller's calibration), QLoRA slowdown applied
     wall_time_hours: float
     wall_time_range_hours: tuple[float, float]  # +-TIME_BAND
+    communication_hours: float  # ZeRO-3 / FSDP weight gathers and gradient reduce-scatters (before any overlap)
+    optimizer_step_hours: float  # the optimizer steps, memory-bound (included in wall_time_hours)
     gpu_hours: float
     price_usd_per_gpu_hour: float | None
     price_source: str
@@ -103,6 +143,10 @@ def estimate(
     generated_tokens: int = 0,
     generation_kv_tokens: int = 0,
     reference_model: bool = False,
+    liger: bool = False,
+    nodes: int = 1,
+    optimizer_steps: int = 0,
+    micro_batches: int = 0,
 ) -> Estimate:
     """Estimate memory per device, FLOPs, wall time and cost of one training run.
 
@@ -114,6 +158,8 @@ def estimate(
     the accelerator's memory for the fit check. GRPO: ``generated_tokens`` are decoded one forward pass each
     (2N FLOPs, at GENERATION_MFU_FACTOR of the utilisation), ``generation_kv_tokens`` the KV cache one process holds
     while generating, ``reference_model`` a frozen copy of the weights (and its forward pass on every trained token).
+    ``liger``: Liger's layer kernels. ``optimizer_steps`` and ``micro_batches`` (per process) time the optimizer steps
+    and, under ZeRO-3 / FSDP, the weight gathers of every micro-batch (over ``nodes`` machines).
     """
     acc = accelerator if isinstance(accelerator, Accelerator) else get_accelerator(accelerator)
     s = as_shape(arch)
@@ -136,7 +182,7 @@ def estimate(
     st = Setup(adapter, rank, target_modules if isinstance(target_modules, str) else tuple(target_modules),
                 micro_batch_size, seq_len, train_tokens, gradient_checkpointing, precision, acc, num_processes,
                 distributed, optimizer, loss_impl, attention_impl, attention_seq_len or seq_len,
-                generation_kv_tokens, reference_model)
+                generation_kv_tokens, reference_model, liger, nodes)
 
     trainable = trainable_parameters(s, st)
     memory = memory_breakdown(s, st)
@@ -148,15 +194,26 @@ def estimate(
     generation_flops = forward * generated_tokens
     total_flops = train_flops + generation_flops
     utilisation = mfu if mfu is not None else MFU_PRIORS[acc.mfu_class]
-    if adapter == "qlora":
-        utilisation /= QLORA_SLOWDOWN  # dequantising every weight on every use
+    fused_kernels = attention_impl == "flash" or liger
+    if mfu is None and fused_kernels and acc.memory_gib is not None:
+        utilisation *= FUSED_KERNELS_MFU_FACTOR
+    # QLoRA dequantises every weight on every use: its slowdown applies to the weights' matmuls, not to attention's
+    # (which dominates at long context).
+    slowdown = QLORA_SLOWDOWN if adapter == "qlora" else 1.0
+    attention_flops = attention_flops_per_token(s, st) * train_tokens
     on_cpu = acc.memory_gib is None
     device_flops = num_processes * acc.peak_bf16_tflops * 1e12
-    seconds = train_flops / (device_flops * utilisation)
+    seconds = ((train_flops - attention_flops) * slowdown + attention_flops) / (device_flops * utilisation)
+    utilisation /= slowdown  # reported, and used for decoding (all weight reads)
     if generated_tokens:
         seconds += generation_flops / (device_flops * utilisation * GENERATION_MFU_FACTOR["cpu" if on_cpu else "gpu"])
     if on_cpu:  # the vocabulary-wide loss work, measured (CPU_SECONDS_PER_VOCAB_TOKEN); decoding has a third of it
         seconds += CPU_SECONDS_PER_VOCAB_TOKEN * s.vocab * (train_tokens + generated_tokens / 3)
+    gathers = gather_seconds(s, st, trainable, micro_batches)
+    overlap = COMMUNICATION_OVERLAP.get(distributed, 0.0)
+    seconds += gathers - overlap * min(gathers, seconds)  # what compute does not hide
+    step_seconds = optimizer_step_seconds(st, trainable, optimizer_steps)
+    seconds += step_seconds
     hours = seconds / 3600
     gpu_hours = hours * num_processes
     price = acc.price_usd_per_hour
@@ -172,7 +229,9 @@ def estimate(
     if acc.price_picked:
         notes.append(f"price for {acc.name} is our pick, not a catalogue figure: {acc.price_source}")
     if mfu is None and acc.memory_gib is not None:
-        notes.append(f"MFU {utilisation:.0%} is an uncalibrated prior for HF Trainer/TRL on {acc.mfu_class} GPUs")
+        kernels = " with fused kernels (FlashAttention-2 or Liger)" if fused_kernels else ""
+        notes.append(f"MFU {utilisation:.0%} is an uncalibrated prior for HF Trainer/TRL{kernels} on {acc.mfu_class} "
+                     "GPUs")
 
     return Estimate(
         adapter=adapter, accelerator=acc.name, num_processes=num_processes, distributed=distributed,
@@ -183,6 +242,7 @@ def estimate(
         train_tokens=train_tokens, flops_per_token=per_token, total_flops=total_flops,
         peak_tflops_per_device=acc.peak_bf16_tflops, mfu=utilisation,
         wall_time_hours=hours, wall_time_range_hours=_band(hours, TIME_BAND),
+        communication_hours=gathers / 3600, optimizer_step_hours=step_seconds / 3600,
         gpu_hours=gpu_hours, price_usd_per_gpu_hour=price, price_source=acc.price_source,
         cost_usd=cost, cost_range_usd=_band(cost, TIME_BAND, 2) if cost is not None else None,
         notes=tuple(notes),

@@ -14,7 +14,14 @@ Distributed = Literal["none", "ddp", "fsdp", "zero2", "zero3"]
 # "bf16-mixed": bf16 compute with an fp32 master copy (DeepSpeed/FSDP mixed precision, AMP over fp32
 # weights): 2 + 2 + 12 = 16 B/param. "fp32": no autocast, activations in fp32 as well.
 Precision = Literal["bf16", "bf16-mixed", "fp32"]
-Optimizer = Literal["adamw", "adamw8bit"]
+# "paged_adamw8bit": bitsandbytes' paged 8-bit AdamW; on the GPU the same bytes as "adamw8bit" (its pages move to
+# host RAM only under memory pressure, which the fit check does not count on).
+Optimizer = Literal["adamw", "adamw8bit", "paged_adamw8bit"]
+EIGHT_BIT_OPTIMIZERS = ("adamw8bit", "paged_adamw8bit")
+# The spec's training.optimizer / loss_kernel / attention -> the cost model's names.
+SPEC_OPTIMIZERS = {"adamw": "adamw", "adamw_8bit": "adamw8bit", "paged_adamw_8bit": "paged_adamw8bit"}
+SPEC_LOSS_KERNELS = {"fused": "fused", "liger": "fused", "plain": "hf"}  # liger: layer kernels over TRL's fused head
+SPEC_ATTENTION = {"auto": "sdpa", "sdpa": "sdpa", "flash_attention_2": "flash", "eager": "eager"}
 # How the loss meets the vocabulary (the largest single tensor for small models, see _logits_bytes):
 # "hf": transformers' ForCausalLMLoss, full logits upcast to fp32;  "hf-bf16": cross-entropy on bf16
 # logits (Qwen-1's remote code, older stacks);  "chunked": bf16 logits kept, the fp32 loss taken per chunk
@@ -73,6 +80,29 @@ CPU_PROCESS_GIB = 0.70
 GENERATION_MFU_FACTOR = {"gpu": 0.10, "cpu": 1.0}
 CPU_BYTES_PER_VOCAB_TOKEN = 6.8
 CPU_SECONDS_PER_VOCAB_TOKEN = 3.9e-8
+
+# DeepSpeed ZeRO's defaults (deepspeed/runtime/zero/config.py; ftspec's accelerate config sets none of them):
+# reduce_bucket_size 5e8 elements, the contiguous gradient buffer (IPG) the reduction fills, in the gradients' bf16.
+ZERO_REDUCE_BUCKET = 500_000_000
+ZERO_SUB_GROUP = 1_000_000_000  # ZeRO-3's sub_group_size: the optimizer steps this many parameters at a time
+# Collectives and the optimizer step, priors (ours, uncalibrated): NCCL's all-gather / reduce-scatter reach about
+# 70% of a link's one-way bandwidth (nccl-tests bus bandwidth on NVLink A100/H100 systems: 230-370 of 300-450 GB/s);
+# between nodes each GPU gets 25 GB/s (a 200 Gb/s InfiniBand or RoCE port per GPU).
+COLLECTIVE_EFFICIENCY = 0.70
+INTER_NODE_GB_S = 25.0
+# The optimizer step streams every trainable parameter's states through memory once: bytes read and written per
+# parameter (fp32 master + moments + gradient + the bf16 copy written back: ~32; pure bf16: 16; 8-bit moments: 12),
+# at half the datasheet bandwidth (torch's foreach AdamW runs a dozen elementwise kernels).
+OPTIMIZER_STEP_BYTES = {"fp32-states": 32, "bf16-states": 16, "8bit": 12}
+OPTIMIZER_BANDWIDTH_EFFICIENCY = 0.5
+# Sharded layouts: how much of the gathers hides behind compute. FSDP2 prefetches the next layer's all-gather while
+# the current one computes; DeepSpeed ZeRO-3 under HF Trainer is known to overlap poorly (stage3 fetches on hooks).
+COMMUNICATION_OVERLAP = {"fsdp": 1.0, "zero3": 0.0}
+
+# FlashAttention-2 or Liger's fused kernels make HF Trainer an optimized stack: the prior is raised by the ratio of
+# the optimized-stack centre (OPTIMIZED_STACK_MFU, 45%) to HF Trainer's A100 prior (30%). Checked against the
+# published step times in docs/estimation.md (Qwen-1 README with FA2; ms-swift with Liger).
+FUSED_KERNELS_MFU_FACTOR = 1.5
 
 # Centre of the published 35-55% for optimized stacks (FlashAttention-2, fused kernels, compile, packing):
 # pass it as ``mfu`` when the run uses one. QwenLM/Qwen's finetune.py (FA2 + fused rotary/RMSNorm) lands here.

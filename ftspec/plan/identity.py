@@ -12,6 +12,7 @@ from ftspec.plan.model import Plan
 # Spec sections that cannot change the trained weights: editing them re-evaluates a finished run
 # instead of training it again.
 NOT_TRAINING = ("eval", "lint", "description", "output", "tracking", "sweep")
+ADDED_DEFAULTS = {("loss_kernel", "fused"), ("attention", "auto")}
 
 
 def training_inputs(plan: Plan) -> dict:
@@ -20,6 +21,8 @@ def training_inputs(plan: Plan) -> dict:
     fp = plan.fingerprint
     spec = {k: v for k, v in plan.spec.model_dump(mode="json").items() if k not in NOT_TRAINING}
     spec["compute"] = {k: v for k, v in spec["compute"].items() if k != "price_per_gpu_hour"}
+    # Settings added after runs existed count only away from their default, so those runs keep their ids.
+    spec["training"] = {k: v for k, v in spec["training"].items() if (k, v) not in ADDED_DEFAULTS}
     data = plan.spec.data
     holdout = plan.spec.eval.holdout
     training_data = {name for name in (data.train, data.validation, *(m.path for m in data.mix)) if isinstance(name, str)}

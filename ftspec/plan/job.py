@@ -14,10 +14,18 @@ from ftspec.spec.rewards import reward_name
 from ftspec.runfolder.contract import CHAT_TEMPLATE, TRAIN_DATA, TRAINING_CHAT_TEMPLATE, VALIDATION_DATA
 
 
+# training.optimizer -> transformers' ``optim`` value.
+TRAINER_OPTIMIZERS = {"adamw": "adamw_torch", "adamw_8bit": "adamw_bnb_8bit", "paged_adamw_8bit": "paged_adamw_8bit"}
+# Layouts whose optimizer keeps fp32 master weights under bf16: DeepSpeed's ZeRO optimizer (fp32 partitions of the
+# weights and fp32 Adam moments) and accelerate's FSDP2 (it upcasts every trainable parameter to fp32 and computes in
+# bf16 through its MixedPrecisionPolicy). Single-process and DDP runs train the bf16 weights the model loads in.
+FP32_MASTER_LAYOUTS = ("zero2", "zero3", "fsdp")
+
+
 def precision(layout: Layout) -> tuple[str, str, str]:
     """(load dtype, mixed-precision flag for the trainer, the estimator's precision)."""
     if layout.mixed_precision == "bf16":
-        return "bfloat16", "bf16", "bf16"
+        return "bfloat16", "bf16", "bf16-mixed" if layout.distributed in FP32_MASTER_LAYOUTS else "bf16"
     if layout.mixed_precision == "fp16":
         # fp16 AMP needs fp32 master weights: load fp32, autocast to half.
         return "float32", "fp16", "bf16-mixed"
@@ -44,7 +52,7 @@ def trainer_args(spec, layout: Layout, prepared: PreparedData, mixed: str, check
         "lr_scheduler_type": t.lr_scheduler,
         "weight_decay": t.weight_decay,
         "max_grad_norm": t.max_grad_norm,
-        "optim": "adamw_bnb_8bit" if t.optimizer == "adamw_8bit" else "adamw_torch",
+        "optim": TRAINER_OPTIMIZERS[t.optimizer],
         "seed": t.seed,
         "data_seed": t.seed,
         "bf16": mixed == "bf16",
@@ -62,6 +70,9 @@ def trainer_args(spec, layout: Layout, prepared: PreparedData, mixed: str, check
         "report_to": report_to(spec),
         "max_length": d.max_length,
     }
+    if t.loss_kernel == "liger":
+        # TRL 1.x applies Liger's layer kernels and keeps its own fused LM head for the loss.
+        args["use_liger_kernel"] = True
     if has_validation:
         # Tracking the best checkpoint also keeps it from checkpoint rotation (save_total_limit).
         args.update(metric_for_best_model="eval_loss", greater_is_better=False)
@@ -130,7 +141,9 @@ def build_job(spec, ref, layout: Layout, prepared: PreparedData, steps: int, spe
         method=spec.method,
         # A local folder is resolved against the spec's folder here: the trainer runs from another cwd.
         model={"base": str(ref.local_dir) if ref.kind == "local" else ref.base, "revision": ref.revision,
-               "trust_remote_code": spec.model.trust_remote_code, "dtype": dtype, **from_parent(spec, ref)},
+               "trust_remote_code": spec.model.trust_remote_code, "dtype": dtype,
+               "attn_implementation": None if spec.training.attention == "auto" else spec.training.attention,
+               **from_parent(spec, ref)},
         peft=peft_config(spec),
         quantization=quantization(spec, layout),
         trainer_args=trainer_args(spec, layout, prepared, mixed, gradient_checkpointing(spec, layout)),
@@ -139,6 +152,7 @@ def build_job(spec, ref, layout: Layout, prepared: PreparedData, steps: int, spe
         data={"train": TRAIN_DATA, "validation": VALIDATION_DATA if has_validation_rows(prepared)
               and get_method(spec.method).has_validation_loss else None},
         expected_optimizer_steps=steps,
+        loss_kernel="plain" if spec.training.loss_kernel == "plain" else None,
         training_chat_template=TRAINING_CHAT_TEMPLATE if prepared.training_template else None,
         render_date=prepared.render_date.isoformat() if prepared.render_date else None,
         rewards=rewards or None,

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from ftspec.launch.accelerators import Accelerator
 from ftspec.plan.estimate_terms import (
     CPU_BYTES_PER_VOCAB_TOKEN, CPU_PROCESS_GIB, CUDA_CONTEXT_GIB, FRAGMENTATION, FUSED_TOKEN_TILE,
-    FUSED_VOCAB_TILE, GIB, LOGITS_BYTES_PER_VOCAB, NCCL_BUFFERS_GIB, NF4_BYTES_PER_PARAM, Adapter,
-    AttentionImpl, Distributed, LossImpl, Optimizer, Precision)
+    EIGHT_BIT_OPTIMIZERS, FUSED_VOCAB_TILE, GIB, LOGITS_BYTES_PER_VOCAB, NCCL_BUFFERS_GIB, NF4_BYTES_PER_PARAM,
+    ZERO_REDUCE_BUCKET, ZERO_SUB_GROUP, Adapter, AttentionImpl, Distributed, LossImpl, Optimizer, Precision)
 from ftspec.plan.model_shape import (ModelShape, count_parameters, lora_trainable_parameters,
                                      quantisable_parameters)
 
@@ -36,6 +36,8 @@ class Setup:
     # and a frozen reference model (beta > 0 with full fine-tuning; a LoRA run disables the adapter instead).
     generation_kv_tokens: int = 0
     reference_model: bool = False
+    liger: bool = False  # Liger's layer kernels (training.loss_kernel: liger)
+    nodes: int = 1
 
     def with_(self, **changes) -> "Setup":
         return dataclasses.replace(self, **changes)
@@ -85,11 +87,11 @@ def _weight_bytes(s: ModelShape, st: Setup, trainable: int) -> float:
 def _grad_and_optimizer_bytes(st: Setup, trainable: int) -> tuple[float, float]:
     if st.adapter != "full" or st.precision == "fp32":
         # fp32 parameters: LoRA adapters always (PEFT), everything under fp32. They are their own master.
-        grad, moments, master = 4, (8 if st.optimizer == "adamw" else 2), 0
+        grad, moments, master = 4, (2 if st.optimizer in EIGHT_BIT_OPTIMIZERS else 8), 0
     else:
         grad = 2
         moment_bytes = 4 if st.precision == "bf16-mixed" else 2  # torch AdamW keeps moments in the param dtype
-        moments = 2 * moment_bytes if st.optimizer == "adamw" else 2  # 8-bit: two 1-byte states
+        moments = 2 if st.optimizer in EIGHT_BIT_OPTIMIZERS else 2 * moment_bytes  # 8-bit: two 1-byte states
         master = 4 if st.precision == "bf16-mixed" else 0
     return trainable * grad, trainable * (moments + master)
 
@@ -97,7 +99,9 @@ def _grad_and_optimizer_bytes(st: Setup, trainable: int) -> tuple[float, float]:
 def _activation_bytes_per_token_layer(s: ModelShape, st: Setup) -> float:
     # Saved tensors of one HF Llama/Qwen2 block in bf16 with SDPA/FlashAttention (derived from
     # Korthikanti et al. 2205.05198 for a SwiGLU block): 20h + 4h_kv + 8I bytes per token.
-    per_token = 20 * s.hidden + 4 * s.kv_dim + 8 * s.intermediate
+    # Liger's SwiGLU keeps its two inputs and recomputes the activation in backward: 6I instead of 8I (its other
+    # kernels' savings are not modelled).
+    per_token = 20 * s.hidden + 4 * s.kv_dim + (6 if st.liger else 8) * s.intermediate
     if st.attention_impl == "eager":
         per_token += 5 * s.heads * st.seq_len  # scores, softmax, dropout mask: the 5as/h term
     return per_token * (2 if st.precision == "fp32" else 1)
@@ -131,6 +135,14 @@ def memory_breakdown(s: ModelShape, st: Setup) -> MemoryBreakdown:
         buffers += max(2 * _layer_parameters(s) * wbytes, s.vocab * s.hidden * 2)
     elif st.distributed == "zero2" and world > 1:
         grads, optim = grads / world, optim / world
+    step_copy = 0.0
+    if st.distributed in ("zero2", "zero3"):  # DeepSpeed, on any number of processes
+        # The contiguous buffer DeepSpeed reduces gradients through (reduce_bucket_size, bf16).
+        buffers += min(ZERO_REDUCE_BUCKET, trainable) * 2
+        # Its optimizer step copies the gradient partition to fp32 first (ZeRO-2: the whole partition; ZeRO-3: one
+        # sub-group of at most sub_group_size at a time), once backward has freed the activations.
+        share = trainable / world
+        step_copy = (share if st.distributed == "zero2" else min(ZERO_SUB_GROUP, share)) * 4
     elif st.distributed == "ddp" and world > 1:
         buffers += grads  # DDP's reducer keeps a flat-bucket copy of every gradient
     if st.adapter == "qlora":
@@ -163,7 +175,8 @@ def memory_breakdown(s: ModelShape, st: Setup) -> MemoryBreakdown:
         # K and V of every layer for every token, plus one step's fp32 logits per sequence being sampled.
         generation = 2 * s.layers * s.kv_dim * kv_bytes * st.generation_kv_tokens + sequences * s.vocab * 4
     # Generation and the training step take turns: the larger of the two sits on top of what both keep.
-    allocated = weights + grads + optim + buffers + reference + max(activations + transient, generation)
+    # (DeepSpeed's optimizer step, after backward, likewise takes its turn.)
+    allocated = weights + grads + optim + buffers + reference + max(activations + transient, generation, step_copy)
     context = (CUDA_CONTEXT_GIB + (NCCL_BUFFERS_GIB if world > 1 else 0.0)) * GIB if on_gpu else 0.0
     fragmentation = FRAGMENTATION * allocated if on_gpu else 0.0
     process = 0.0 if on_gpu else CPU_PROCESS_GIB * GIB  # host RAM is the whole process's resident set
@@ -209,6 +222,11 @@ def fit_remedies(s: ModelShape, st: Setup, limit: float) -> list[Remedy]:
     if st.loss_impl != "fused":
         add("compute the loss tile by tile (TRL 1.x's fused LM head) instead of materialising the logits",
             st.with_(loss_impl="fused"), loss_impl="fused")
+    if st.attention_impl == "eager":
+        add("use SDPA attention instead of eager (no attention matrices kept)", st.with_(attention_impl="sdpa"),
+            attention_impl="sdpa")
+    if st.adapter == "full" and st.optimizer == "adamw" and st.accelerator.supports_4bit:
+        add("keep AdamW's moments in 8 bits (bitsandbytes)", st.with_(optimizer="adamw8bit"), optimizer="adamw8bit")
     if st.adapter == "full":
         add("train a LoRA adapter (r=16, all-linear) instead of every weight",
             st.with_(adapter="lora", rank=16, target_modules="all-linear"),
@@ -233,7 +251,9 @@ def fit_remedies(s: ModelShape, st: Setup, limit: float) -> list[Remedy]:
         for world in (2, 4, 8, 16, 32, 64):
             if world <= st.num_processes:
                 continue
-            new = st.with_(num_processes=world, distributed=strategy)
+            # Both shard through an optimizer that keeps fp32 master weights (plan.job.FP32_MASTER_LAYOUTS).
+            new = st.with_(num_processes=world, distributed=strategy,
+                           precision="bf16-mixed" if st.precision == "bf16" else st.precision)
             if memory_breakdown(s, new).total <= limit or world == 64:
                 add(f"shard weights, gradients and optimizer states over {world} GPUs with {label}",
                     new, num_processes=world, distributed=strategy)

@@ -95,12 +95,14 @@ class JobModel(_Section):
     merge_adapters: list[str] | None = None
     continue_adapter: str | None = None
     pretrained: dict[str, Any] | None = None
+    # transformers' attn_implementation (training.attention); absent: transformers' own choice.
+    attn_implementation: str | None = None
 
     @model_serializer(mode="wrap")
     def _absent_when_none(self, handler) -> dict[str, Any]:
         out = handler(self)
         return {k: v for k, v in out.items() if v is not None or k not in ("merge_adapters", "continue_adapter",
-                                                                            "pretrained")}
+                                                                            "pretrained", "attn_implementation")}
 
 
 class JobData(_Section):
@@ -128,11 +130,14 @@ class Job(_Section):
     # rewards are imported from (the spec's).
     rewards: list[dict[str, Any]] | None = None
     rewards_dir: str | None = None
+    # "plain": the loss is transformers' over the full logits instead of TRL's fused LM head (training.loss_kernel);
+    # absent: TRL's own loss.
+    loss_kernel: str | None = None
 
     @model_serializer(mode="wrap")
     def _absent_when_none(self, handler) -> dict[str, Any]:
         out = handler(self)
-        optional = ("training_chat_template", "render_date", "rewards", "rewards_dir")
+        optional = ("training_chat_template", "render_date", "rewards", "rewards_dir", "loss_kernel")
         return {k: v for k, v in out.items() if v is not None or k not in optional}
 
 

@@ -46,7 +46,7 @@ def _sharding(spec, world: int, distributed: str) -> dict:
 
 def candidates(remedy: Remedy, spec, layout) -> list[tuple[str, dict]]:
     """The spec changes that make ``remedy``, in order of preference: (action, {dotted key: value}). Empty when the
-    spec has no key for it (the loss implementation: the plan always trains with TRL's fused loss). A candidate that
+    spec has no key for it. A candidate that
     moves compute.distributed says so in its values; ``replan`` carries that into the remedy's ``change``."""
     change = remedy.change
     if "gradient_checkpointing" in change:
@@ -79,6 +79,12 @@ def candidates(remedy: Remedy, spec, layout) -> list[tuple[str, dict]]:
             where = f"{nodes * per_node} GPUs" + (f" ({nodes} nodes x {per_node})" if nodes > 1 else "")
             out.append((f"shard weights, gradients and optimizer states over {where} with {label}", values))
         return out
+    if "loss_impl" in change:
+        return [(remedy.action, {"training.loss_kernel": "fused"})]
+    if "attention_impl" in change:
+        return [(remedy.action, {"training.attention": "sdpa"})]
+    if "optimizer" in change:
+        return [(remedy.action, {"training.optimizer": "adamw_8bit"})]
     if "seq_len" in change:
         return [(f"shorten data.max_length {spec.data.max_length} -> {change['seq_len']}",
                  {"data.max_length": change["seq_len"]})]

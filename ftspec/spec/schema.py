@@ -117,7 +117,20 @@ class TrainingSection(Section):
     lr_scheduler: Literal["cosine", "linear", "constant", "constant_with_warmup"] = "cosine"
     weight_decay: Annotated[float, Field(ge=0)] = 0.0
     max_grad_norm: Annotated[float, Field(gt=0)] = 1.0
-    optimizer: Literal["adamw", "adamw_8bit"] = "adamw"
+    optimizer: Literal["adamw", "adamw_8bit", "paged_adamw_8bit"] = Field(
+        "adamw", description="adamw: torch AdamW (two moments per trainable weight); adamw_8bit: bitsandbytes' 8-bit "
+        "AdamW (1 byte a moment); paged_adamw_8bit: the same, its states paged to host RAM when the GPU runs short. "
+        "The 8-bit ones need bitsandbytes and a CUDA GPU.")
+    loss_kernel: Literal["fused", "liger", "plain"] = Field(
+        "fused", description="How the loss meets the vocabulary. fused: TRL's fused LM head (log-probabilities tile by "
+        "tile, no full logits; TRL 1.x's default); liger: Liger's layer kernels (RMSNorm, RoPE, SwiGLU) on top of "
+        "TRL's fused LM head (TRL 1.x refuses Liger's own fused cross-entropy; needs liger-kernel); plain: "
+        "transformers' loss over the full logits, upcast to fp32 (sft and cpt; for models whose forward has no fused "
+        "LM head).")
+    attention: Literal["auto", "sdpa", "flash_attention_2", "eager"] = Field(
+        "auto", description="The attention implementation the model loads with (transformers' attn_implementation). "
+        "auto: transformers' choice (sdpa where the model supports it); flash_attention_2 needs flash-attn and an "
+        "Ampere or newer GPU in bf16/fp16; eager materialises every attention matrix.")
     seed: int = 42
     save_per_epoch: bool = True
     precision: Precision = Field("auto", description="auto: bf16 on GPUs that support it, fp32 on CPU.")

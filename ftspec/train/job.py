@@ -126,6 +126,8 @@ def load_model_and_tokenizer(job: Job, args):
     dtype = job.model.dtype or "auto"
     kwargs: dict[str, Any] = {"revision": revision, "trust_remote_code": trust,
                               "dtype": getattr(torch, dtype) if dtype != "auto" else "auto"}
+    if job.model.attn_implementation:  # training.attention; absent: transformers' own choice
+        kwargs["attn_implementation"] = job.model.attn_implementation
     quant = job.quantization
     if quant:
         from accelerate import PartialState

@@ -33,6 +33,8 @@ def build_and_train(config_cls, trainer_cls, run_dir: Path, job: Job, resume: bo
         # The trainer tokenizes every row while it is built (and the method's own step before that): with the derived
         # training template then, the original afterwards, so checkpoints and the final weights keep the original.
         tokenizer.chat_template = (run_dir / job.training_chat_template).read_text(encoding="utf-8")
+    if job.loss_kernel == "plain":
+        trainer_cls = plain_loss_trainer(trainer_cls)
     try:
         if prepare_datasets is not None:
             train, validation = prepare_datasets(train, validation, tokenizer, args)
@@ -42,6 +44,32 @@ def build_and_train(config_cls, trainer_cls, run_dir: Path, job: Job, resume: bo
     finally:
         tokenizer.chat_template = original
     return train_and_report(trainer, run_dir, job, resume)
+
+
+def plain_loss_trainer(trainer_cls):
+    """``trainer_cls`` with transformers' own loss: the model's forward with the labels, over the full logits upcast to
+    fp32 (training.loss_kernel: plain), instead of TRL's fused LM head. The labels are TRL's (prompt, padding and
+    weight-0 turns already -100), so the loss is the same mean over the same tokens."""
+    from transformers import Trainer
+
+    class PlainLoss(trainer_cls):
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            return Trainer.compute_loss(self, model, {**inputs, "use_cache": False}, return_outputs=return_outputs,
+                                        num_items_in_batch=num_items_in_batch)
+
+    PlainLoss.__name__ = PlainLoss.__qualname__ = f"PlainLoss{trainer_cls.__name__}"
+    return PlainLoss
+
+
+def kernels_used(trainer) -> dict:
+    """What the trainer really ran with: the attention the model loaded, the loss path, the optimizer."""
+    model = trainer.model
+    config = getattr(model, "config", None)
+    attention = getattr(config, "_attn_implementation", None)
+    loss = "plain" if type(trainer).__name__.startswith("PlainLoss") else (
+        "liger" if getattr(trainer.args, "use_liger_kernel", False) else "fused")
+    return {"attention": attention, "loss": loss, "optimizer": str(getattr(trainer.args.optim, "value",
+                                                                          trainer.args.optim))}
 
 
 def train_and_report(trainer, run_dir: Path, job: Job, resume: bool) -> int:
@@ -90,6 +118,7 @@ def train_and_report(trainer, run_dir: Path, job: Job, resume: bool) -> int:
         "world_size": int(trainer.args.world_size),
         "weights": None,
         "peak_memory_gib": peak_memory_gib(),
+        "kernels": kernels_used(trainer),
     }
     if stopped == "completed":
         result["weights"] = save_final_weights(trainer, run_dir)

@@ -163,6 +163,7 @@ CASES = {
               ok("compute:\n  nodes: 1\n  slurm: {partition: debug}\n")),
     "FT009": (ok("compute:\n  accelerator: h100\n  gpus_per_node: 8\n  distributed: zero3\n"),
               ok("compute:\n  accelerator: h100\n  gpus_per_node: 8\n  distributed: fsdp\n")),
+    "FT017": (ok("training:\n  attention: flash_attention_2\n"), ok("training:\n  attention: eager\n")),
     "FT101": (ok(**{"train.jsonl": lines(5)}), ok()),
     "FT102": (ok(**{"train.jsonl": lines(60)}), ok()),
     "FT103": (ok("method: dpo\n", **{"train.jsonl": pairs(40)}), ok("method: dpo\n", **{"train.jsonl": pairs(150)})),
