@@ -1,4 +1,5 @@
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,12 @@ def _isolated_home(tmp_path_factory, monkeypatch):
     # The builtin model cache goes to a per-session temp folder, never the user's home.
     home = tmp_path_factory.getbasetemp() / "ftspec-home"
     monkeypatch.setenv("FTSPEC_HOME", str(home))
+    # So does the count cache (ftspec.pipeline.cache): tests never read or write the user's own.
+    monkeypatch.setenv("FTSPEC_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "ftspec-cache"))
+
+
+# Outside a test's own fixture (session fixtures), the count cache still stays out of the user's home.
+os.environ.setdefault("FTSPEC_CACHE_DIR", os.path.join(tempfile.gettempdir(), "ftspec-test-cache"))
 
 
 # Real-model fixtures (ftspec.models.fixtures) are cached across sessions in the checkout (.cache/, ignored by

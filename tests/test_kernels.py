@@ -30,23 +30,32 @@ def _ft017(path: str) -> list:
     return [f for f in run_lint(load_spec(path), count_tokens=False) if f.code == "FT017"]
 
 
-@pytest.mark.parametrize("training, compute, method, words", [
-    ("loss_kernel: liger", "accelerator: h100", "sft", "liger_kernel package"),
-    ("attention: flash_attention_2", "accelerator: h100", "sft", "flash_attn package"),
-    ("optimizer: paged_adamw_8bit", "accelerator: h100", "sft", "bitsandbytes package"),
-    ("optimizer: adamw_8bit", "accelerator: cpu", "sft", "CUDA kernels only"),
-    ("attention: flash_attention_2", "accelerator: v100-32gb", "sft", "Ampere or newer"),
-    ("attention: flash_attention_2, precision: fp32", "accelerator: h100", "sft", "bf16 or fp16 only"),
-    ("loss_kernel: plain", "accelerator: h100", "dpo", "fused LM head"),
+@pytest.mark.parametrize("training, method, words", [
+    ("loss_kernel: liger", "sft", "liger_kernel package"),
+    ("attention: flash_attention_2", "sft", "flash_attn package"),
+    ("optimizer: paged_adamw_8bit", "sft", "bitsandbytes package"),
+    ("loss_kernel: plain", "dpo", "fused LM head"),
 ])
-def test_ft017_refuses_a_kernel_that_cannot_run(tmp_path, monkeypatch, training, compute, method, words):
-    if "package" not in words:  # the other reasons hold whatever is installed
-        monkeypatch.setattr(ft017_kernels, "installed", lambda module: True)
-    else:
-        monkeypatch.setattr(ft017_kernels, "installed", lambda module: False)
-    (found,) = _ft017(_spec(tmp_path, training, compute, method))
+def test_ft017_refuses_a_kernel_that_cannot_run(tmp_path, monkeypatch, training, method, words):
+    monkeypatch.setattr(ft017_kernels, "installed", lambda module: "package" not in words)
+    (found,) = _ft017(_spec(tmp_path, training, "accelerator: h100", method))
     assert found.severity == "error" and words in found.message
     assert found.line == 7 and found.column is not None  # at the training key
+
+
+@pytest.mark.parametrize("training, compute, words", [
+    ("optimizer: adamw_8bit", "accelerator: cpu", "CUDA kernels only"),
+    ("loss_kernel: liger", "accelerator: cpu", "CUDA kernels only"),
+    ("attention: flash_attention_2", "accelerator: v100-32gb", "Ampere or newer"),
+    ("attention: flash_attention_2, precision: fp32", "accelerator: h100", "bf16 or fp16 only"),
+])
+def test_the_layout_refuses_a_kernel_the_hardware_cannot_run(tmp_path, monkeypatch, training, compute, words):
+    monkeypatch.setattr(ft017_kernels, "installed", lambda module: True)
+    with pytest.raises(NoPlan) as info:
+        plan_spec(_spec(tmp_path, training, compute, model="builtin:tiny" if "cpu" in compute else
+                        "Qwen/Qwen2.5-7B-Instruct"))
+    (found,) = info.value.findings
+    assert found.severity == "error" and words in found.message and found.line == 7  # at the training key
 
 
 def test_ft017_is_silent_when_installed_and_supported(tmp_path, monkeypatch):

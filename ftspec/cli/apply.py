@@ -9,7 +9,7 @@ from contextlib import contextmanager
 import click
 
 from ftspec.cli.common import EXIT_FINDINGS, emit
-from ftspec.cli.plan import set_option
+from ftspec.cli.plan import no_cache_if, no_cache_option, set_option
 from ftspec.cli.report import print_report
 
 
@@ -20,7 +20,8 @@ from ftspec.cli.report import print_report
               help="slurm: write the run folder here and submit its whole apply (train, evaluate, report) as a job.")
 @click.option("--wait", is_flag=True, help="With --on slurm: wait for the job, then print its report.")
 @set_option
-def apply(target: str, force: bool, where: str, wait: bool, sets: tuple[str, ...]) -> None:
+@no_cache_option
+def apply(target: str, force: bool, where: str, wait: bool, sets: tuple[str, ...], no_cache: bool) -> None:
     """Run a SPEC, a PLAN saved by `ftspec plan -o`, or a RUN folder written for a cluster, then evaluate and report.
     A SPEC with a sweep runs every member in turn (--on slurm: one job array), each its own run folder."""
     from pathlib import Path
@@ -30,6 +31,7 @@ def apply(target: str, force: bool, where: str, wait: bool, sets: tuple[str, ...
     from ftspec.plan.views import to_text
     from ftspec.runs.apply import apply_plan, apply_run_folder
 
+    no_cache_if(no_cache)
     echo = lambda m: click.echo(m, err=True)  # noqa: E731
     if wait and where != "slurm":
         raise click.UsageError("--wait waits for a Slurm job: use it with --on slurm")

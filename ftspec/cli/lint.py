@@ -7,6 +7,7 @@ import sys
 import click
 
 from ftspec.cli.common import FORMATS, emit, exit_code, split_codes
+from ftspec.cli.plan import no_cache_if, no_cache_option
 
 
 @click.command()
@@ -18,11 +19,13 @@ from ftspec.cli.common import FORMATS, emit, exit_code, split_codes
               show_default=True, help="Exit 1 when a finding of this severity or a worse one is found.")
 @click.option("--fix", is_flag=True, help="Apply the findings' unambiguous fixes to the spec (comments and layout "
               "kept), then lint again.")
+@no_cache_option
 def lint(specs: tuple[str, ...], fmt: str, select: tuple[str, ...], disable: tuple[str, ...], fail_on: str,
-         fix: bool) -> None:
+         fix: bool, no_cache: bool) -> None:
     """Validate SPECS, then check them and their datasets against the guides' rules."""
     from ftspec.lint.engine import lint_specs
 
+    no_cache_if(no_cache)
     selected, disabled = split_codes(select) or None, split_codes(disable)
     loaded_specs, findings = lint_specs(specs, select=selected, disable=disabled)
     if fix:

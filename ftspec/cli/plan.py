@@ -14,6 +14,19 @@ from ftspec.cli.common import EXIT_FINDINGS, emit
 SET_HELP = ("KEY=VALUE overrides a spec key (dotted: training.learning_rate=1e-4); KEY=V1,V2,... sweeps it (each value "
             "a YAML scalar). Repeatable; sweep.mode=grid makes the sweep a grid.")
 set_option = click.option("--set", "sets", multiple=True, metavar="KEY=V[,V...]", help=SET_HELP)
+no_cache_option = click.option(
+    "--no-cache", "no_cache", is_flag=True,
+    help="Neither read nor write the count cache (per-sample token counts and lint's per-file statistics, kept by "
+         "content in $FTSPEC_CACHE_DIR, else $XDG_CACHE_HOME/ftspec, else ~/.cache/ftspec): count everything again.")
+
+
+def no_cache_if(no_cache: bool) -> None:
+    """--no-cache: the count cache is off for this command (and on again after it, for callers in the same process)."""
+    if no_cache:
+        from ftspec.pipeline import cache
+
+        cache.set_enabled(False)
+        click.get_current_context().call_on_close(lambda: cache.set_enabled(True))
 
 
 def no_plan(exc, fmt: str) -> None:
@@ -87,9 +100,12 @@ def sweep_text(loaded, planned, spec: str) -> str:
               help="Also write a launchable run folder here: plan.json, data/, accelerate config, launch.sh, "
                    "job.sbatch (Slurm) and sky.yaml (SkyPilot), for running the job outside `ftspec apply`.")
 @set_option
-def plan(spec: str, out: str | None, fmt: str, emit_dir: str | None, sets: tuple[str, ...]) -> None:
+@no_cache_option
+def plan(spec: str, out: str | None, fmt: str, emit_dir: str | None, sets: tuple[str, ...], no_cache: bool) -> None:
     """Compile SPEC into a launch plan and preview steps, tokens, memory, time and cost (a sweep: every member)."""
     from ftspec.plan.views import to_json, to_text
+
+    no_cache_if(no_cache)
 
     loaded = loaded_or_exit(spec, sets, fmt)
     if loaded.spec.sweep is not None and (out or emit_dir):

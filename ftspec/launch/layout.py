@@ -87,12 +87,34 @@ def resolve_layout(spec) -> Layout:
             raise LayoutError("ZeRO-3 cannot shard 4-bit bitsandbytes weights (qlora); use zero2, fsdp or ddp",
                               ("compute", "distributed"))
 
+    mixed_precision = _mixed_precision(spec.training.precision, accel)
+    _check_kernels(spec.training, accel, mixed_precision)
     return Layout(
         accelerator=accel.name, nodes=compute.nodes, gpus_per_node=gpus, processes_per_node=per_node,
         num_processes=world, distributed=distributed,
-        mixed_precision=_mixed_precision(spec.training.precision, accel), main_process_ip=compute.main_process_ip,
+        mixed_precision=mixed_precision, main_process_ip=compute.main_process_ip,
         main_process_port=compute.main_process_port, backend="gloo" if on_cpu else "nccl",
     )
+
+
+# Kernels that exist only as CUDA code (training.loss_kernel / attention / optimizer values).
+CUDA_ONLY_KERNELS = ("liger", "flash_attention_2", "adamw_8bit", "paged_adamw_8bit")
+
+
+def _check_kernels(training, accel, mixed_precision: str) -> None:
+    """The hardware a chosen kernel needs (lint's FT017 checks the packages and the method)."""
+    for field in ("loss_kernel", "attention", "optimizer"):
+        value = getattr(training, field)
+        if value in CUDA_ONLY_KERNELS and accel.name == "cpu":
+            raise LayoutError(f"{field} {value} runs CUDA kernels only; compute.accelerator is cpu",
+                              ("training", field))
+    if training.attention == "flash_attention_2":
+        if not accel.supports_bf16:  # FlashAttention-2 needs Ampere or newer, the first cards with bf16
+            raise LayoutError(f"flash_attention_2 needs an Ampere or newer GPU; {accel.name} is older: use sdpa",
+                              ("training", "attention"))
+        if mixed_precision == "no":
+            raise LayoutError("flash_attention_2 computes in bf16 or fp16 only; training.precision is fp32: use bf16, "
+                              "or attention sdpa", ("training", "attention"))
 
 
 def _mixed_precision(precision: str, accel) -> str:

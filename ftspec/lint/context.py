@@ -113,7 +113,7 @@ class LintContext:
                 from ftspec.pipeline.prepare import prepare
 
                 try:
-                    self._prepared = prepare(self.loaded, self.counter.tok)
+                    self._prepared = prepare(self.loaded, self.counter.tok, records=False)
                 except (PipelineError, ValueError, OSError):
                     self._prepared = None
         return self._prepared

@@ -42,6 +42,7 @@ class TokenCounter:
         self._model_dir = None
         self._checks = None  # ftspec.data.text_checks.TextChecks, made on first use
         self._checked: dict[tuple, int] = {}  # shape -> samples of it whose training text was checked
+        self._parts: dict = {}  # id(record) -> (record, count_parts) of the batch last counted
 
     def _load(self) -> None:
         if self._loaded:
@@ -49,9 +50,9 @@ class TokenCounter:
         self._loaded = True
         spec = self._spec
         try:
-            from ftspec.models.check import load_problem, model_problem
+            from ftspec.models.check import load_problem
             from ftspec.models.resolve import resolve_spec_model
-            from ftspec.tokenizer.chat import ChatTokenizer
+            from ftspec.pipeline.setup import tokenizer_of
 
             try:
                 ref = resolve_spec_model(spec, self._spec_dir, self._loaded_spec.path if self._loaded_spec else None)
@@ -59,11 +60,13 @@ class TokenCounter:
                 self.model_error = str(exc)
                 return
             try:
-                tok = ChatTokenizer.from_model(ref)
+                # tokenizer.json is parsed on first use once this very file is known to load (the count cache):
+                # a lint whose counts all come from the cache never needs it; a file not known loads now.
+                tok = tokenizer_of(ref)
             except Exception as exc:  # a corrupt tokenizer.json or template file: reported, not raised
                 self.model_error = load_problem(exc)
                 return
-            self.model_error = model_problem(ref, tok)
+            self.model_error = _model_problem(ref, tok)
             if self.model_error:
                 return
             self._tok = tok
@@ -102,13 +105,41 @@ class TokenCounter:
         self._load()
         return self._train_tok is not None
 
+    def identity(self) -> dict:
+        """What the counts depend on besides the data (the lint cache's key): how tokens are counted, and with what."""
+        self._load()
+        if self._train_tok is None:
+            return {"exact": False, "tokenizer": self._tok is not None, "model_error": self.model_error,
+                    "template_error": str(self.template_error) if self.template_error else None}
+        return {"exact": True, "files": getattr(self._tok, "ftspec_files", None),
+                "template": self._train_tok.chat_template, "original": self._tok.chat_template,
+                "special": self._tok.special_tokens, "max_length": self._spec.data.max_length,
+                "platform_limit": platform_token_limit(self._spec), "model_dir": str(self._model_dir)}
+
+    def state(self) -> dict:
+        """What this counter learnt from the samples so far (calibrations, checked shapes): stored with each file's
+        statistics, so a file read from the cache leaves the counter as scanning it would have."""
+        c = self._calibrated_counter
+        return {"checked": dict(self._checked), "text_arguments": self._text_arguments,
+                "calibrated": None if c is None else {"overheads": dict(c._overheads), "rendered": c.rendered,
+                                                      "counted": c.counted}}
+
+    def restore(self, state: dict) -> None:
+        self._checked = dict(state["checked"])
+        self._text_arguments = state["text_arguments"]
+        if state["calibrated"] is not None and self.exact:
+            c = self._calibrated()
+            c._overheads = {k: list(v) for k, v in state["calibrated"]["overheads"].items()}
+            c.rendered, c.counted = state["calibrated"]["rendered"], state["calibrated"]["counted"]
+
     def _calibrated(self):
         from ftspec.lint.calibrated import CalibratedCounter
 
         if self._calibrated_counter is None:
             limit = platform_token_limit(self._spec)
             L = self._spec.data.max_length
-            self._calibrated_counter = CalibratedCounter(self._train_tok, [L] + ([limit] if limit else []), L)
+            self._calibrated_counter = CalibratedCounter(ContentCounter(self._train_tok), [L] + ([limit] if limit else []),
+                                                         L)
         return self._calibrated_counter
 
     @property
@@ -136,8 +167,10 @@ class TokenCounter:
         if not self.exact:
             return []
         picked = []
+        memo = self._parts
         for index, record in enumerate(records):
-            key = method.count_parts(record)[0]
+            hit = memo.get(id(record))
+            key = hit[1][0] if hit is not None and hit[0] is record else method.count_parts(record)[0]
             if self._checked.get(key, 0) < CHECKED_PER_SHAPE:
                 self._checked[key] = self._checked.get(key, 0) + 1
                 picked.append(index)
@@ -167,7 +200,9 @@ class TokenCounter:
             try:
                 if method.plain_text:  # no template to render: the exact count is cheap
                     return exact(records)
-                return self._calibrated().count(self._as_the_template_expects(records), method, exact)
+                self._parts = {}  # each record's count_parts, for text_problems on the same batch
+                return self._calibrated().count(self._as_the_template_expects(records), _Remembered(method, self._parts),
+                                                exact)
             except RenderError:
                 raise  # one record the template refuses: the scan locates it and counts the others
             except (PipelineError, ValueError, TypeError, LookupError) as exc:  # a template that cannot render them
@@ -178,6 +213,74 @@ class TokenCounter:
             texts = method.estimate_texts(record)
             out.append(char_token_estimate("".join(texts)) + (self.overhead * len(texts) if len(texts) > 1 else 0))
         return out
+
+
+class _Remembered:
+    """A method whose count_parts answers are remembered by record (the batch's text checks ask again)."""
+
+    def __init__(self, method, memo: dict):
+        self._method, self._memo = method, memo
+
+    def count_parts(self, record: dict):
+        parts = self._method.count_parts(record)
+        self._memo[id(record)] = (record, parts)
+        return parts
+
+    def __getattr__(self, name):
+        return getattr(self._method, name)
+
+
+def _model_problem(ref, tok) -> str | None:
+    """``model_problem``, with the verdict that these chat templates compile kept in the count cache (compiling a
+    real template costs ~50 ms a lint)."""
+    from ftspec.models.check import config_problem, model_problem
+    from ftspec.pipeline import cache
+
+    if tok is None or not cache.enabled():
+        return model_problem(ref, tok)
+    problem = config_problem(ref.config)
+    if problem:
+        return problem
+    key = cache.make_key("templates", {"templates": tok.chat_template})
+    if cache.read(key) is not None:
+        return None
+    problem = model_problem(ref, tok)
+    if problem is None:
+        cache.write(key, {"compiles": True})
+    return problem
+
+
+class ContentCounter:
+    """The tokenizer as the calibrated counter uses it (``count_tokens`` of message contents): the ChatTokenizer's
+    own count, without reading all of tokenizer.json back to learn that a real vocabulary is not bytes-only."""
+
+    def __init__(self, tok):
+        self._tok = tok
+        self._bytes_only: bool | None = None
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        if self._bytes_only is None:
+            self._bytes_only = _maybe_bytes_only(self._tok.tokenizer)
+        if self._bytes_only:
+            return self._tok.count_tokens(texts)
+        tokenizer = self._tok.tokenizer
+        # Only the number of tokens is wanted: encode_batch_fast (tokenizers >= 0.20) skips the character offsets.
+        encode = getattr(tokenizer, "encode_batch_fast", None) or tokenizer.encode_batch
+        return [len(e) for e in encode(texts, add_special_tokens=False)]
+
+
+def _maybe_bytes_only(tokenizer) -> bool:
+    """False when the tokenizer surely does not turn each byte into one token (its BPE model has merges, or it is not
+    BPE); True when ChatTokenizer.count_tokens must look closer (``bytes_only_added_tokens``). A BPE with merges has
+    tokens beyond its 256 byte symbols and its added tokens."""
+    try:
+        model = tokenizer.model
+        if type(model).__name__ != "BPE":
+            return False
+        added = len(tokenizer.get_added_tokens_decoder())
+        return tokenizer.get_vocab_size(with_added_tokens=True) - added <= 256
+    except Exception:  # noqa: BLE001 - unknown: let count_tokens decide
+        return True
 
 
 class NoTokenCounter(TokenCounter):

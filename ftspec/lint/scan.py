@@ -8,6 +8,8 @@ from ftspec.data.reader import DataReadError, read_records
 from ftspec.lint.context import DataStats, LintContext
 from ftspec.lint.counting import NoTokenCounter, TokenCounter, platform_token_limit
 from ftspec.lint.record_checks import RecordChecks
+from ftspec.lint.scan_cache import stable_hash
+from ftspec.pipeline import cache
 from ftspec.methods import get_method
 from ftspec.tokenizer.chat import RenderError
 from ftspec.spec.load import LoadedSpec
@@ -98,7 +100,7 @@ def scan(stats: DataStats, spec, counter: TokenCounter, forced_fmt: str, train_h
             stats.observe_columns(line, canon)
             if checks is not None:
                 checks.observe(stats, line, record, canon, rfmt)
-            h = hash(canonical_texts(canon))
+            h = stable_hash(canonical_texts(canon))
             if train_hashes is not None and h in train_hashes:
                 stats.leaks += 1
                 if len(stats.leak_lines) < 5:
@@ -137,14 +139,77 @@ def collect(loaded: LoadedSpec, *, count_tokens: bool = True) -> LintContext:
         return DataStats(role, value, loaded.resolve(value), at)
 
     checks = RecordChecks(spec, lambda stats: stats.path.parent)
-    ctx.train = scan(mk("train", d.train, ("data", "train")), spec, ctx.counter, d.format, None, checks)
+    cached = _Cached(loaded, ctx.counter, count_tokens)
+
+    def run(stats, fmt, train_hashes):
+        return cached.scan(stats, fmt, train_hashes, lambda: scan(stats, spec, ctx.counter, fmt, train_hashes, checks))
+
+    ctx.train = run(mk("train", d.train, ("data", "train")), d.format, None)
     th = ctx.train.hashes
     if isinstance(d.validation, str):
-        ctx.validation = scan(mk("validation", d.validation, ("data", "validation")), spec, ctx.counter, d.format, th,
-                              checks)
+        ctx.validation = run(mk("validation", d.validation, ("data", "validation")), d.format, th)
     if spec.eval.holdout:
-        ctx.holdout = scan(mk("holdout", spec.eval.holdout, ("eval", "holdout")), spec, ctx.counter, "auto", th,
-                           checks)
+        ctx.holdout = run(mk("holdout", spec.eval.holdout, ("eval", "holdout")), "auto", th)
     for i, m in enumerate(d.mix):
-        ctx.mix.append(scan(mk("mix", m.path, ("data", "mix", i, "path")), spec, ctx.counter, m.format, None, checks))
+        ctx.mix.append(run(mk("mix", m.path, ("data", "mix", i, "path")), m.format, None))
+    cache.save_memo()
     return ctx
+
+
+# The spec's sections a scan reads (the record checks, the counter, the length limits): a change elsewhere (training,
+# compute, adapter...) leaves every dataset's statistics as they were.
+SCANNED_SECTIONS = ("method", "model", "data", "eval", "lint", "grpo")
+
+
+class _Cached:
+    """Each dataset's statistics from the count cache when its key matches (``scan_cache``), else scanned and stored.
+    The key chains the datasets scanned before it: the token counter carries calibrations from file to file."""
+
+    def __init__(self, loaded: LoadedSpec, counter: TokenCounter, count_tokens: bool):
+        self.loaded, self.counter, self.count_tokens = loaded, counter, count_tokens
+        self.chain: list | None = [] if cache.enabled() else None
+        self._base: dict | None = None
+
+    def base(self) -> dict:
+        if self._base is None:
+            dumped = self.loaded.spec.model_dump(mode="json")
+            self._base = {"spec": {k: dumped.get(k) for k in SCANNED_SECTIONS}, "count_tokens": self.count_tokens,
+                          "counter": self.counter.identity() if self.count_tokens else None}
+        return self._base
+
+    def scan(self, stats: DataStats, fmt: str, train_hashes, run) -> DataStats:
+        if self.chain is None:
+            return run()
+        try:
+            digest = cache.file_digest(stats.path) if stats.path.is_file() else None
+        except (OSError, ValueError):
+            digest = None
+        if digest is None:  # nothing read (a missing file): the counter learnt nothing either
+            self.chain.append(["absent", str(stats.path)])
+            return run()
+        from ftspec.lint import scan_cache
+
+        try:
+            key = scan_cache.key_for(self.base(), stats, fmt, self.chain, digest)
+        except Exception:  # noqa: BLE001 - a counter that cannot say what it counts with: no cache
+            self.chain = None
+            return run()
+        hit = scan_cache.load(key, stats)
+        if hit is not None:
+            stats, state = hit
+            if state is not None:
+                self.counter.restore(state)
+            self.chain.append(key)
+            return stats
+        error_before = getattr(self.counter, "template_error", None)
+        stats = run()
+        if stats.images or getattr(self.counter, "template_error", None) is not error_before:
+            self.chain = None  # what it saw beside the data (image files), or a template that failed: not stored
+            return stats
+        try:
+            scan_cache.store(key, stats, self.counter.state() if self.count_tokens else None)
+        except TypeError:  # a value the cache cannot hold: scanned every time
+            self.chain = None
+            return stats
+        self.chain.append(key)
+        return stats

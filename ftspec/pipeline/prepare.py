@@ -4,6 +4,11 @@
 records into the run folder, so the trainer sees exactly the rows the plan counted. Every random choice
 (validation split, mix-in sampling, shuffle) is drawn from ``training.seed``.
 
+It streams: each data file is read once into per-sample facts (``ftspec.pipeline.facts``: token counts, line,
+stratum, errors), which the count cache keeps per file; the split, the mix draw, the shuffle and the drops are then
+arithmetic on sample indices, and the records are read again only when asked for (``records=True``: what apply
+writes), through the same conversion the facts came from.
+
 How a method's records become rows and tokens is the method's (``ftspec.methods``); what TRL does afterwards
 (truncation, dropping fully masked examples, packing) is counted by :mod:`ftspec.data.packing`, which replicates it.
 """
@@ -15,19 +20,20 @@ import random
 from pathlib import Path
 from typing import Any
 
-from ftspec.data.chat_template import read_chat_template, training_tokenizer
-from ftspec.data.text_checks import text_checks
-from ftspec.data.tool_calls import arguments_as_text, has_tool_calls, with_text_arguments
-from ftspec.data.training_template import is_derived
+from ftspec.data.tool_calls import with_text_arguments
 from ftspec.data.errors import PipelineError
 from ftspec.data.reader import DataReadError, read_records
 from ftspec.data.formats import detect_format
 from ftspec.data.tokens import Tokenized
 from ftspec.methods import get_method
 from ftspec.methods.base import Method
-from ftspec.pipeline.prepared import PreparedData
+from ftspec.pipeline import cache
+from ftspec.pipeline.facts import TEMPLATE_RAISES_RULE, canonical_records, file_facts, with_system_prompt
+from ftspec.pipeline.prepared import NotLoaded, PreparedData
+from ftspec.pipeline.setup import Setup, load_tokenizer, tokenizer_of  # noqa: F401 (compile and lint import them here)
+from ftspec.pipeline.space import Space
 from ftspec.pipeline.split import mix_counts, sample_mix, split_validation
-from ftspec.pipeline.untokenized import without_tokenizer
+from ftspec.pipeline.untokenized import from_estimates, without_tokenizer  # noqa: F401 (without_tokenizer: API)
 from ftspec.tokenizer.chat import RenderError
 
 
@@ -62,7 +68,6 @@ def load_records(path: Path, fmt: str, method: Method, spec_path: tuple, *, keep
 
 
 OVER_LENGTH_RULE = "FT125"  # ftspec/lint/rules/ft125_grpo_prompt_too_long.py reports the same in lint
-TEMPLATE_RAISES_RULE = "FT314"  # ftspec/lint/rules/ft314_template_raises.py reports the same in lint
 
 
 def _carried(origins: dict, before: list[dict], after: list[dict]) -> list[dict]:
@@ -80,35 +85,24 @@ def _located(origins: dict, records: list[dict], exc: RenderError, spec_path: tu
                          "renders it")
 
 
-def _tokenize(method: Method, records: list[dict], tok, origins: dict, spec_path: tuple, **kwargs):
-    try:
-        return method.tokenize(records, tok, **kwargs)
-    except RenderError as exc:
-        raise _located(origins, records, exc, spec_path) from None
-
-
 def _check_renders(records: list[dict], tok, origins: dict, spec_path: tuple) -> None:
-    """Every holdout conversation renders with the template evaluation prompts with."""
+    """Every holdout conversation renders with the template evaluation prompts with (rendered only: what fails is
+    the template, and the tokenizer need not be read for it)."""
     chats = [r.get("messages") for r in records]
     if not all(isinstance(c, list) and c for c in chats):
         return
-    try:
-        tok.encode_chat_batch(chats, tools=[r.get("tools") for r in records])
-    except RenderError as exc:
-        raise _located(origins, records, exc, spec_path) from None
+    for index, (chat, record) in enumerate(zip(chats, records)):
+        try:
+            tok.render_chat(chat, tools=record.get("tools"))
+        except Exception as exc:  # noqa: BLE001 - the template's refusal, located like encode_chat_batch's
+            raise _located(origins, records, RenderError(index, exc), spec_path) from None
 
 
 def _with_system_prompt(record: dict, system_prompt: str | None) -> dict:
-    if not system_prompt:
-        return record
-    for key in ("messages", "prompt"):
-        msgs = record.get(key)
-        if isinstance(msgs, list) and not (msgs and msgs[0].get("role") == "system"):
-            return {**record, key: [{"role": "system", "content": system_prompt}, *msgs]}
-    return record
+    return with_system_prompt(record, system_prompt)
 
 
-def drop_over_length(records: list[dict], tokens: Tokenized, max_length: int) -> tuple[list[dict], Tokenized, int]:
+def drop_over_length(records: list, tokens: Tokenized, max_length: int) -> tuple[list, Tokenized, int]:
     keep = [n <= max_length for n in tokens.lengths]
     return [r for r, k in zip(records, keep) if k], tokens.select(keep), keep.count(False)
 
@@ -134,65 +128,74 @@ TEXT_CHECK_HINT = ("use the model's own chat template (or one of its family) in 
                    "special tokens for CPT")
 
 
-def _model_dir(loaded):
-    from ftspec.models.resolve import resolve_spec_model
-
-    spec = loaded.spec
-    ref = resolve_spec_model(spec, loaded.dir, loaded.path)
-    return ref.local_dir
-
-
-def load_tokenizer(loaded):
-    """The model's tokenizer from local files, or None (hub model not in the cache)."""
-    from ftspec.models.resolve import resolve_spec_model
-    from ftspec.tokenizer.chat import ChatTokenizer
-
-    spec = loaded.spec
-    return ChatTokenizer.from_model(resolve_spec_model(spec, loaded.dir, loaded.path))
-
-
-def prepare(loaded, tok=None, *, render_date: datetime.date | str | None = None) -> PreparedData:
+def prepare(loaded, tok=None, *, render_date: datetime.date | str | None = None, records: bool = True,
+            use_cache: bool = True) -> PreparedData:
     """Run the pipeline for a loaded spec. ``tok``: a ChatTokenizer (loaded from the model when None);
-    ``render_date``: the day a calendar-reading chat template renders (a plan's; today when None)."""
+    ``render_date``: the day a calendar-reading chat template renders (a plan's; today when None); ``records``: read
+    the rows themselves too (apply writes them); without, the PreparedData's train/validation/holdout hold only their
+    number of rows (``NotLoaded``) and memory stays bounded whatever the data's size; ``use_cache``: read and write
+    the count cache (``ftspec.pipeline.cache``; ``--no-cache`` turns it off for the whole process)."""
     spec = loaded.spec
     d, method, seed = spec.data, get_method(spec.method), spec.training.seed
     stratify = d.stratify_by if isinstance(d.validation, float) else None
-    origins: dict = {}
-    train = load_records(loaded.resolve(d.train), d.format, method, ("data", "train"),
-                         keep_extra=(stratify,) if stratify else (), origins=origins)
-    counts: dict[str, Any] = {"train_file": len(train)}
+    setup = Setup(loaded, method, tok, render_date)
+    how = setup.how
+    common = {"system_prompt": d.system_prompt, "text_arguments": setup.text_arguments, "use_cache": use_cache}
+
+    train_path = loaded.resolve(d.train)
+    train_facts = file_facts(train_path, d.format, ("data", "train"), how, keep=stratify, with_checks=True, **common)
+    sources = [(train_path, d.format, ("data", "train"))]
+    parts = [train_facts]
+    counts: dict[str, Any] = {"train_file": train_facts[0].n}
+    train_idx = list(range(train_facts[0].n))
+    val_space: Space | None = None
+    val_idx: list[int] = []
     if isinstance(d.validation, str):
-        validation = load_records(loaded.resolve(d.validation), d.format, method, ("data", "validation"),
-                                  origins=origins)
+        val_path = loaded.resolve(d.validation)
+        val_space = Space([file_facts(val_path, d.format, ("data", "validation"), how, **common)])
+        val_sources = [(val_path, d.format, ("data", "validation"))]
+        val_idx = list(range(val_space.n))
     elif d.validation:
-        # The stratum travels with the record only as far as the split: the trainer's rows never see it.
-        strata = [str(r.pop(stratify, None)) for r in train] if stratify else None
+        f = train_facts[0]
+        strata = [f.stratum_values[c] for c in f.strata] if stratify else None
         try:
-            train, validation = split_validation(train, d.validation, seed, strata)
+            train_idx, val_idx = split_validation(train_idx, d.validation, seed, strata)
         except ValueError as exc:
             raise PipelineError(str(exc), ("data", "validation")) from None
-    else:
-        validation = []
-    counts["validation"] = len(validation)
-    counts["train_task"] = len(train)
+        del strata
+    counts["validation"] = len(val_idx)
+    counts["train_task"] = len(train_idx)
     if d.mix:
         try:
-            wanted = mix_counts(len(train), [m.ratio for m in d.mix])
+            wanted = mix_counts(len(train_idx), [m.ratio for m in d.mix])
         except ValueError as exc:
             raise PipelineError(str(exc), ("data", "mix")) from None
         counts["mix"] = {}
+        offset = train_facts[0].n
         for i, (m, n) in enumerate(zip(d.mix, wanted)):
-            source = load_records(loaded.resolve(m.path), m.format, method, ("data", "mix", i, "path"),
-                                  origins=origins)
-            drawn = sample_mix(source, n, random.Random(f"{seed}:mix:{i}"))
+            path = loaded.resolve(m.path)
+            facts = file_facts(path, m.format, ("data", "mix", i, "path"), how, with_checks=True, **common)
+            sources.append((path, m.format, ("data", "mix", i, "path")))
+            parts.append(facts)
+            drawn = sample_mix(range(offset, offset + facts[0].n), n, random.Random(f"{seed}:mix:{i}"))
             counts["mix"][m.path] = len(drawn)
-            train = train + drawn
+            train_idx = train_idx + drawn
+            offset += facts[0].n
         # Spread the mixed-in rows through the file: TRL packs per 1000-row chunk in file order.
-        random.Random(f"{seed}:shuffle").shuffle(train)
-    if d.system_prompt:
-        train = _carried(origins, train, [_with_system_prompt(r, d.system_prompt) for r in train])
-        validation = _carried(origins, validation, [_with_system_prompt(r, d.system_prompt) for r in validation])
-    train, validation = method.drop_untrainable(train, validation, counts)
+        random.Random(f"{seed}:shuffle").shuffle(train_idx)
+    space = Space(parts)
+    if isinstance(d.validation, float):
+        val_space = space
+        val_sources = sources[:1]
+    flags = space.facts.untrainable
+    kept = [g for g in train_idx if not flags[g]]
+    if len(kept) < len(train_idx):
+        counts[method_drop_key(method)] = len(train_idx) - len(kept)
+    train_idx = kept
+    if val_space is not None:
+        val_flags = val_space.facts.untrainable
+        val_idx = [g for g in val_idx if not val_flags[g]]
+    origins: dict = {}
     holdout: list[dict] = []
     if spec.eval.holdout:
         holdout = load_records(loaded.resolve(spec.eval.holdout), "auto", get_method(method.holdout_method),
@@ -200,61 +203,68 @@ def prepare(loaded, tok=None, *, render_date: datetime.date | str | None = None)
         if d.system_prompt:
             holdout = _carried(origins, holdout, [_with_system_prompt(r, d.system_prompt) for r in holdout])
     counts["holdout"] = len(holdout)
+    if setup.error is not None:
+        raise setup.error
+    cache.save_memo()
 
-    if tok is None:
-        tok = load_tokenizer(loaded)
-    if tok is None:
-        counts["train"] = len(train)
-        return without_tokenizer(spec, method, train, validation, holdout, counts)
+    def read(sources_list):
+        def reader(part: int):
+            path, fmt, at = sources_list[part]
+            return canonical_records(path, fmt, method, at, keep=stratify if part == 0 else None,
+                                     system_prompt=d.system_prompt, text_arguments=setup.text_arguments)
+        return reader
 
-    user_template = read_chat_template(loaded)
-    original = tok
-    prompting = tok if user_template is None else tok.with_template(user_template)  # what evaluation prompts with
-    tok = training_tokenizer(tok, chat=not method.plain_text, assistant_only_loss=method.assistant_only(d),
-                             user_template=user_template)
-    day = None
-    if tok.reads_the_calendar:
-        day = datetime.date.fromisoformat(render_date) if isinstance(render_date, str) else (render_date or
-                                                                                             datetime.date.today())
-        tok, prompting = tok.with_render_date(day), prompting.with_render_date(day)
-    derived = tok.chat_template if is_derived(tok.chat_template) else None
-    if not method.plain_text and any(has_tool_calls(r) for r in train + validation + holdout) \
-            and arguments_as_text(tok):
-        train, validation, holdout = (_carried(origins, part, [with_text_arguments(r) for r in part])
-                                      for part in (train, validation, holdout))
+    def rows(space_: Space, order: list[int], sources_list) -> list[dict] | NotLoaded:
+        return space_.records(order, read(sources_list)) if records else NotLoaded(len(order))
+
+    if how.tok is None:
+        counts["train"] = len(train_idx)
+        f = space.facts
+        return from_estimates(spec, method, [f.upper[g] for g in train_idx], [f.estimate[g] for g in train_idx],
+                              counts, rows(space, train_idx, sources),
+                              rows(val_space, val_idx, val_sources) if val_idx else [], holdout)
+
+    tok, prompting = setup.tok, setup.prompting
+    if setup.text_arguments:
+        holdout = _carried(origins, holdout, [with_text_arguments(r) for r in holdout])
     if holdout and prompting.chat_template is not None:
         _check_renders(holdout, prompting, origins, ("eval", "holdout"))
     L = d.max_length
-    # Dropped examples, and plain text cut to max_length without packing, need no more than max_length + 1 tokens.
-    bounded = method.bounded(spec)
-    assistant_only = method.assistant_only(d)
-    checks = text_checks(original, tok, _model_dir(loaded))
-    tokens = _tokenize(method, train, tok, origins, ("data", "train"), assistant_only_loss=assistant_only,
-                       max_length=L, bounded=bounded, checks=checks)
-    if tokens.problems:
-        index, code, message = tokens.problems[0]
-        path, line = origins.get(id(train[index]), (None, None))
-        more = f" ({len(tokens.problems)} training samples in all)" if len(tokens.problems) > 1 else ""
-        raise PipelineError(f"{message}{more}", ("data", "train"), path, line, code=code, hint=TEXT_CHECK_HINT)
+    f = space.facts
+    space.raise_first_error(train_idx, ("data", "train"))
+    if f.problems:
+        first, total = None, 0
+        for g in train_idx:
+            found = f.problems.get(g)
+            if found:
+                total += len(found)
+                first = first if first is not None else (g, found[0])
+        if first is not None:
+            g, (code, m) = first
+            path, line = space.locate(g)
+            more = f" ({total} training samples in all)" if total > 1 else ""
+            raise PipelineError(f"{f.messages[m]}{more}", ("data", "train"), path, line, code=code,
+                                hint=TEXT_CHECK_HINT)
+    tokens = f.tokenized(train_idx)
     limit = method.length_limit(spec)
     counts["over_max_length"] = sum(n > limit for n in tokens.lengths)
     if method.keeps_every_example and counts["over_max_length"]:
         index = next(i for i, n in enumerate(tokens.lengths) if n > limit)
-        path, line = origins.get(id(train[index]), (None, None))
+        path, line = space.locate(train_idx[index])
         raise PipelineError(f"{counts['over_max_length']} prompt(s) leave less than {method.name}'s completion room "
                             f"within data.max_length {L}: the first has {tokens.lengths[index]} tokens, over {limit}",
                             ("data", "max_length"), path, line, code=OVER_LENGTH_RULE,
                             hint="raise data.max_length, lower the completion length, or shorten the prompts")
     if spec.over_length == "drop" and counts["over_max_length"]:
-        train, tokens, counts["dropped_over_length"] = drop_over_length(train, tokens, L)
+        train_idx, tokens, counts["dropped_over_length"] = drop_over_length(train_idx, tokens, L)
     else:
         counts["truncated"] = counts["over_max_length"]
-    counts["train"] = len(train)
-    if validation:
-        vtokens = _tokenize(method, validation, tok, origins, ("data", "validation"),
-                            assistant_only_loss=assistant_only, max_length=L, bounded=bounded)
+    counts["train"] = len(train_idx)
+    if val_idx:
+        val_space.raise_first_error(val_idx, ("data", "validation"))
+        vtokens = val_space.facts.tokenized(val_idx)
         if spec.over_length == "drop":
-            validation, vtokens, dropped = drop_over_length(validation, vtokens, L)
+            val_idx, vtokens, dropped = drop_over_length(val_idx, vtokens, L)
             if dropped:
                 counts["validation_dropped_over_length"] = dropped
         # 0 means the trainer would evaluate on nothing: no validation loss at all.
@@ -264,9 +274,18 @@ def prepare(loaded, tok=None, *, render_date: datetime.date | str | None = None)
     seqs, loss, counts["dropped_by_trainer"] = method.trainer_rows(d, tokens)
     if d.packing and method.packing_strategy == "wrapped":
         counts.pop("truncated", None)  # wrapped packing cuts long texts into rows; nothing is lost
-    rows = len(seqs)
+    n_rows = len(seqs)
     per_epoch = method.epoch_tokens(spec, tokens, seqs)
     attention = (sum(s * s for s in seqs) / sum(seqs)) if seqs else None
-    return PreparedData(method.name, train, validation, holdout, counts, tokens, rows, per_epoch, loss,
-                        max(seqs) if seqs else None, attention,
-                        render_date=day, training_template=derived)
+    longest = max(seqs) if seqs else None
+    del seqs
+    return PreparedData(method.name, rows(space, train_idx, sources),
+                        rows(val_space, val_idx, val_sources) if val_idx else [], holdout, counts, tokens, n_rows,
+                        per_epoch, loss, longest, attention, render_date=setup.day, training_template=setup.derived)
+
+
+def method_drop_key(method: Method) -> str:
+    """The count a method's drop_untrainable keeps of what it dropped (SFT: samples weighting every turn 0)."""
+    probe: dict = {}
+    method.drop_untrainable([{"messages": [{"role": "assistant", "content": "", "weight": 0}]}], [], probe)
+    return next(iter(probe), "dropped_untrainable")

@@ -9,11 +9,31 @@ from typing import Any
 from ftspec.data.tokens import Tokenized
 
 
+class NotLoaded:
+    """The rows of a part the pipeline counted without reading them into memory (``prepare(records=False)``): only
+    how many there are."""
+
+    def __init__(self, n: int):
+        self.n = n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __bool__(self) -> bool:
+        return self.n > 0
+
+    def __iter__(self):
+        raise TypeError("the rows were counted, not loaded: prepare(..., records=True) reads them")
+
+    def __repr__(self) -> str:
+        return f"NotLoaded({self.n})"
+
+
 @dataclass
 class PreparedData:
     method: str
-    train: list[dict]
-    validation: list[dict]
+    train: list[dict] | NotLoaded
+    validation: list[dict] | NotLoaded
     holdout: list[dict]
     counts: dict[str, Any]
     tokens: Tokenized | None  # None when the model's tokenizer is not on this machine

@@ -22,14 +22,14 @@ def _tools_text(record: dict) -> str:
     return json.dumps(tools, ensure_ascii=False) if tools else ""
 
 
-def _upper_bound_tokens(record: dict) -> int:
+def upper_bound_tokens(record: dict) -> int:
     texts = message_texts(record)
     tools = _tools_text(record)
     return (sum(len(t.encode("utf-8")) for t in texts) + TEMPLATE_TOKENS_PER_MESSAGE * len(texts)
             + TEMPLATE_TOKENS_PER_SAMPLE + (len(tools.encode("utf-8")) + TOOL_PREAMBLE_TOKENS if tools else 0))
 
 
-def _estimated_tokens(record: dict, overhead: tuple | None) -> int:
+def estimated_tokens(record: dict, overhead: tuple | None) -> int:
     texts = message_texts(record)
     content = char_token_estimate("".join(texts) + _tools_text(record))
     if overhead:  # the model's own template, measured
@@ -39,13 +39,19 @@ def _estimated_tokens(record: dict, overhead: tuple | None) -> int:
 
 def without_tokenizer(spec, method, train, validation, holdout, counts) -> PreparedData:
     """Counts without the model's tokenizer: rows stay exact when no sample can reach max_length."""
-    d = spec.data
-    bound = max((_upper_bound_tokens(r) for r in train), default=0)
     overhead = None if method.plain_text else template_overhead(spec.model.base)
-    estimates = [_estimated_tokens(r, overhead) for r in train]
+    return from_estimates(spec, method, [upper_bound_tokens(r) for r in train],
+                          [estimated_tokens(r, overhead) for r in train], counts, train, validation, holdout)
+
+
+def from_estimates(spec, method, uppers: list[int], estimates: list[int], counts, train, validation,
+                   holdout) -> PreparedData:
+    """``without_tokenizer`` from each training sample's upper bound and estimate (the streaming pipeline's facts)."""
+    d = spec.data
+    bound = max(uppers, default=0)
     per_epoch = method.estimated_epoch_tokens(spec, estimates)
     # Without packing, nothing is truncated or dropped when even the upper bound fits (or the method drops nothing).
-    rows = len(train) if (not d.packing and (bound <= d.max_length or method.keeps_every_example)) else None
+    rows = len(estimates) if (not d.packing and (bound <= d.max_length or method.keeps_every_example)) else None
     counts["upper_bound_tokens"] = bound
     return PreparedData(method.name, train, validation, holdout, counts, None, rows, per_epoch, None,
                         min(max(estimates, default=0), d.max_length), None, tokens_estimated=True)

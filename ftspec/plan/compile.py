@@ -88,7 +88,7 @@ def build_plan(loaded, *, run_dir_placeholder: str = "RUN_DIR", remedies: bool =
         tok, prepared = reuse if reuse else (None, None)
         if prepared is None:
             tok = load_tokenizer(loaded)
-            prepared = prepare(loaded, tok)
+            prepared = prepare(loaded, tok, records=False)  # counted, streamed: apply reads the rows
         if tok is None:
             exact = "exact (no sample can reach max_length)" if prepared.rows is not None else "an estimate"
             overhead = template_overhead(spec.model.base)

@@ -29,15 +29,6 @@ def chosen_kernels(spec) -> list[tuple[tuple, str]]:
     return out
 
 
-def _accelerator(spec):
-    from ftspec.launch.accelerators import UnknownAccelerator, get_accelerator
-
-    try:
-        return get_accelerator(spec.compute.accelerator)
-    except UnknownAccelerator:
-        return None  # FT0xx / the layout report the unknown name itself
-
-
 def check(ctx, rule):
     from ftspec.methods import get_method
 
@@ -48,22 +39,7 @@ def check(ctx, rule):
                            f"with: its trainer takes every log-probability from TRL's fused LM head "
                            f"({', '.join(method.loss_kernels)})", at=("training", "loss_kernel"),
                            hint="loss_kernel: fused")
-    accel = _accelerator(spec)
-    on_cpu = accel is not None and accel.memory_gib is None
     for at, value in chosen_kernels(spec):
-        if value in PACKAGES and on_cpu:
-            yield rule.finding(ctx, f"{at[-1]} {value} runs CUDA kernels only; compute.accelerator is cpu",
-                               at=at, hint=f"remove training.{at[-1]} or plan for a GPU")
-            continue
-        if value == "flash_attention_2" and accel is not None:
-            if not accel.supports_bf16:  # FlashAttention-2 needs Ampere or newer, the first cards with bf16
-                yield rule.finding(ctx, f"flash_attention_2 needs an Ampere or newer GPU; {accel.name} is older",
-                                   at=at, hint="attention: sdpa")
-                continue
-            if spec.training.precision == "fp32":
-                yield rule.finding(ctx, "flash_attention_2 computes in bf16 or fp16 only; training.precision is fp32",
-                                   at=at, hint="precision: bf16, or attention: sdpa")
-                continue
         if value in PACKAGES and not installed(PACKAGES[value][0]):
             module, pip = PACKAGES[value]
             yield rule.finding(ctx, f"{at[-1]} {value} needs the {module} package, which is not installed in this "
@@ -72,10 +48,11 @@ def check(ctx, rule):
 
 
 RULE = Rule("FT017", "kernel-unavailable", "error", "A loss, attention or optimizer kernel this job cannot run.",
-            doc("Checks training.loss_kernel, training.attention and training.optimizer against the method, the "
-                "accelerator and what is installed (found without importing it): liger needs liger-kernel, "
-                "flash_attention_2 needs flash-attn, an Ampere or newer GPU and bf16/fp16, the 8-bit optimizers "
-                "need bitsandbytes; none of them runs on the CPU; plain logits are for sft and cpt only.",
+            doc("Checks training.loss_kernel, training.attention and training.optimizer against the method and "
+                "what is installed (found without importing it): liger needs liger-kernel, flash_attention_2 "
+                "flash-attn, the 8-bit optimizers bitsandbytes; plain logits are for sft and cpt only. (The hardware "
+                "each needs, a CUDA GPU, Ampere and bf16/fp16 for FlashAttention-2, is the layout's check: plan "
+                "refuses it at the same key.)",
                 "transformers and TRL refuse each of these only when the job starts (an ImportError at model load "
                 "or trainer construction), after the queue and the data preparation; the plan would also have "
                 "priced memory the run cannot get.",

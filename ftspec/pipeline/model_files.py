@@ -1,0 +1,106 @@
+"""The model's tokenizer for lint and plan, loaded only when something is encoded, and the digest of the files a
+token count depends on (the count cache's key).
+
+Parsing a real tokenizer.json (a 151k vocabulary) takes ~0.5 s: a re-plan whose counts all come from the cache needs
+only the chat template, so the tokenizer is read lazily once this very file (by its digest) is known to load; a file
+never seen loads at once, so a corrupt one is still reported where it always was (FT004).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ftspec.pipeline import cache
+
+# The files of a tokenizer folder that decide how a conversation is rendered and encoded (and the checks of the
+# training text: BOS, stop tokens); the weights are not among them.
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json",
+                   "chat_template.jinja", "chat_template.json")
+
+
+class LazyTokenizer:
+    """A ``tokenizers.Tokenizer`` read from ``path`` on first use."""
+
+    def __init__(self, path: Path):
+        self._path = path
+        self._real = None
+
+    def _load(self):
+        if self._real is None:
+            from ftspec.tokenizer.files import load_tokenizer
+
+            self._real = load_tokenizer(self._path)
+        return self._real
+
+    @property
+    def loaded(self) -> bool:
+        return self._real is not None
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._load(), name)
+
+
+def folder_digest(tokenizer_file: Path) -> dict[str, str | None]:
+    """Digest of each file of the tokenizer folder that a count depends on (None: absent)."""
+    folder = Path(tokenizer_file).parent
+    out: dict[str, str | None] = {}
+    for name in TOKENIZER_FILES:
+        path = tokenizer_file if name == "tokenizer.json" else folder / name
+        try:
+            out[name] = cache.file_digest(path) if path.is_file() else None
+        except OSError:
+            out[name] = None
+    extra = folder / "additional_chat_templates"
+    if extra.is_dir():
+        for path in sorted(extra.glob("*.jinja")):
+            try:
+                out[f"additional_chat_templates/{path.name}"] = cache.file_digest(path)
+            except OSError:
+                out[f"additional_chat_templates/{path.name}"] = None
+    return out
+
+
+def _known_good_key(digest: str) -> str:
+    return cache.make_key("tokenizer", {"tokenizer.json": digest})
+
+
+def chat_tokenizer(ref):
+    """``ChatTokenizer.from_model(ref)``, its tokenizer.json parsed on first use when this file is known to load."""
+    from ftspec.tokenizer.chat import ChatTokenizer
+
+    if ref.tokenizer_file is None:
+        return None
+    path = Path(ref.tokenizer_file)
+    digest = None
+    if cache.enabled():
+        try:
+            digest = cache.file_digest(path)
+        except OSError:
+            digest = None
+    if digest is None or cache.read(_known_good_key(digest)) is None:
+        tok = ChatTokenizer.from_files(path)  # parses it now: a broken file raises here, as it always did
+        if digest is not None:
+            cache.write(_known_good_key(digest), {"loads": True})
+        return tok
+    return _from_files(path)
+
+
+def _from_files(tokenizer_file: Path):
+    """ChatTokenizer.from_files with a LazyTokenizer (the same special tokens and templates)."""
+    from ftspec.tokenizer.chat import NAMED_SPECIAL_TOKENS, ChatTokenizer
+    from ftspec.tokenizer.files import load_chat_template, read_json, token_str
+
+    folder = Path(tokenizer_file).parent
+    config = read_json(folder / "tokenizer_config.json")
+    special = {k: token_str(config.get(k)) for k in NAMED_SPECIAL_TOKENS}
+    if "added_tokens_decoder" not in config:
+        for key, value in read_json(folder / "special_tokens_map.json").items():
+            if key in NAMED_SPECIAL_TOKENS and token_str(value):
+                special[key] = token_str(value)
+    extra = config.get("extra_special_tokens")
+    if isinstance(extra, dict):
+        special.update({k: token_str(v) for k, v in extra.items()})
+    return ChatTokenizer(LazyTokenizer(Path(tokenizer_file)), load_chat_template(folder, config),
+                         {k: v for k, v in special.items() if v is not None})
