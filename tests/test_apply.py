@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from support import ROOT, run_cli
+from support import ROOT, free_port, run_cli
 from support.apply import apply, make_project, run_dirs
 
 pytest.importorskip("trl")
@@ -193,8 +193,9 @@ def test_resume_after_sigkill_gives_the_same_result(finished, tmp_path):
 
 
 def test_two_process_cpu_ddp(tmp_path):
-    spec = make_project(tmp_path / "ddp", extra="compute: {accelerator: cpu, processes_per_node: 2, distributed: ddp}\n",
-                        epochs=1)
+    # A free port: the default 29500 may be another test's two-process run at the same moment.
+    spec = make_project(tmp_path / "ddp", extra="compute: {accelerator: cpu, processes_per_node: 2, distributed: ddp, "
+                        f"main_process_port: {free_port()}}}\n", epochs=1)
     proc = apply(spec)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     (run_dir,) = run_dirs(spec)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from support import run_cli
+from support import free_port, run_cli
 from support.runs import quiet_trainer_args, trainable_tiny
 from ftspec.pipeline.prepare import prepare
 from ftspec.plan.compile import build_plan
@@ -78,7 +78,8 @@ def write_case(case: Case, folder) -> object:
             "grpo": grpo,
             "training": {"epochs": case.epochs, "batch_size": case.batch, "gradient_accumulation": case.ga,
                          "learning_rate": 1e-3, "save_per_epoch": False},
-            "compute": {"accelerator": "cpu", "processes_per_node": case.processes, "cpu_threads": 1},
+            "compute": {"accelerator": "cpu", "processes_per_node": case.processes, "cpu_threads": 1,
+                        "main_process_port": free_port()},  # not the default 29500 another test may hold
             "lint": {"disable": ["FT120", "FT105", "FT403"]}}
     path = folder / "spec.yaml"
     path.write_text(json.dumps(spec))

@@ -36,6 +36,12 @@ def deepspeed(config_file: str, world: int, micro: int, accumulation: int, preci
     # As accelerate's launch_command does before it starts DeepSpeed's launcher.
     fields = list(defaults.deepspeed_config.keys()) if defaults else []
     args.deepspeed_fields_from_accelerate_config = ",".join(fields + (["mixed_precision"] if mp_from_config else []))
+    # accelerate refuses a one-node launch whose port something on this machine already listens on (another test's
+    # two-process run on the default 29500): the port is the cluster's business, not what is validated here.
+    from support import free_port
+
+    if getattr(args, "num_machines", 1) in (None, 1):
+        args.main_process_port = free_port()
     _, env = prepare_deepspeed_cmd_env(args)
     with patch_environment(**{k: v for k, v in env.items() if k not in os.environ or k.startswith("ACCELERATE")}):
         plugin = DeepSpeedPlugin()
@@ -55,8 +61,6 @@ def deepspeed(config_file: str, world: int, micro: int, accumulation: int, preci
     hf.trainer_config_process(Args())
     hf.trainer_config_finalize(Args(), None, 100)
     import deepspeed.comm as dist
-
-    from support import free_port
     from deepspeed.runtime.config import DeepSpeedConfig
 
     if not dist.is_initialized():
