@@ -84,23 +84,4 @@ def chat_tokenizer(ref):
         if digest is not None:
             cache.write(_known_good_key(digest), {"loads": True})
         return tok
-    return _from_files(path)
-
-
-def _from_files(tokenizer_file: Path):
-    """ChatTokenizer.from_files with a LazyTokenizer (the same special tokens and templates)."""
-    from ftspec.tokenizer.chat import NAMED_SPECIAL_TOKENS, ChatTokenizer
-    from ftspec.tokenizer.files import load_chat_template, read_json, token_str
-
-    folder = Path(tokenizer_file).parent
-    config = read_json(folder / "tokenizer_config.json")
-    special = {k: token_str(config.get(k)) for k in NAMED_SPECIAL_TOKENS}
-    if "added_tokens_decoder" not in config:
-        for key, value in read_json(folder / "special_tokens_map.json").items():
-            if key in NAMED_SPECIAL_TOKENS and token_str(value):
-                special[key] = token_str(value)
-    extra = config.get("extra_special_tokens")
-    if isinstance(extra, dict):
-        special.update({k: token_str(v) for k, v in extra.items()})
-    return ChatTokenizer(LazyTokenizer(Path(tokenizer_file)), load_chat_template(folder, config),
-                         {k: v for k, v in special.items() if v is not None})
+    return ChatTokenizer.from_files(path, backend=LazyTokenizer(path))

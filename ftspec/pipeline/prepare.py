@@ -22,8 +22,6 @@ from typing import Any
 
 from ftspec.data.tool_calls import with_text_arguments
 from ftspec.data.errors import PipelineError
-from ftspec.data.reader import DataReadError, read_records
-from ftspec.data.formats import detect_format
 from ftspec.data.tokens import Tokenized
 from ftspec.methods import get_method
 from ftspec.methods.base import Method
@@ -39,31 +37,17 @@ from ftspec.tokenizer.chat import RenderError
 
 def load_records(path: Path, fmt: str, method: Method, spec_path: tuple, *, keep_extra: tuple[str, ...] = (),
                  origins: dict | None = None) -> list[dict]:
-    """All records of one dataset in canonical form; the first broken record is a located error. ``origins`` gets
-    id(record) -> (file, line) of each, so a later stage can locate a record too."""
-    try:
-        items = list(read_records(path))
-    except DataReadError as exc:
-        raise PipelineError(str(exc), spec_path) from None
+    """All records of one dataset in canonical form (``canonical_records``, whole), each keeping its ``keep_extra``
+    column (one at most); the first broken record is a located error. ``origins`` gets id(record) -> (file, line) of
+    each, so a later stage can locate a record too."""
+    keep = keep_extra[0] if keep_extra else None
     out: list[dict] = []
-    detected = None if fmt == "auto" else fmt
-    for item in items:
-        if item.error:
-            raise PipelineError(item.error, spec_path, str(path), item.line)
-        rfmt = detected or detect_format(item.record)
-        problems, canon = method.convert(item.record, rfmt)
-        hard = [p for p in problems if not p[1].endswith(".reasoning")]
-        if hard:
-            raise PipelineError(f"{hard[0][0]} (run 'ftspec lint' for every problem)", spec_path, str(path), item.line)
-        detected = detected or rfmt
-        for key in keep_extra:
-            if isinstance(item.record, dict) and key in item.record:
-                canon[key] = item.record[key]
+    for line, canon, value in canonical_records(path, fmt, method, spec_path, keep=keep):
+        if keep is not None and value is not None:
+            canon[keep] = value
         out.append(canon)
         if origins is not None:
-            origins[id(canon)] = (str(path), item.line)
-    if not out:
-        raise PipelineError(f"{path}: no records", spec_path, str(path))
+            origins[id(canon)] = (str(path), line)
     return out
 
 
@@ -96,10 +80,6 @@ def _check_renders(records: list[dict], tok, origins: dict, spec_path: tuple) ->
             tok.render_chat(chat, tools=record.get("tools"))
         except Exception as exc:  # noqa: BLE001 - the template's refusal, located like encode_chat_batch's
             raise _located(origins, records, RenderError(index, exc), spec_path) from None
-
-
-def _with_system_prompt(record: dict, system_prompt: str | None) -> dict:
-    return with_system_prompt(record, system_prompt)
 
 
 def drop_over_length(records: list, tokens: Tokenized, max_length: int) -> tuple[list, Tokenized, int]:
@@ -201,7 +181,7 @@ def prepare(loaded, tok=None, *, render_date: datetime.date | str | None = None,
         holdout = load_records(loaded.resolve(spec.eval.holdout), "auto", get_method(method.holdout_method),
                                ("eval", "holdout"), keep_extra=("scenario",), origins=origins)
         if d.system_prompt:
-            holdout = _carried(origins, holdout, [_with_system_prompt(r, d.system_prompt) for r in holdout])
+            holdout = _carried(origins, holdout, [with_system_prompt(r, d.system_prompt) for r in holdout])
     counts["holdout"] = len(holdout)
     if setup.error is not None:
         raise setup.error

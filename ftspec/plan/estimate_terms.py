@@ -18,6 +18,10 @@ Precision = Literal["bf16", "bf16-mixed", "fp32"]
 # host RAM only under memory pressure, which the fit check does not count on).
 Optimizer = Literal["adamw", "adamw8bit", "paged_adamw8bit"]
 EIGHT_BIT_OPTIMIZERS = ("adamw8bit", "paged_adamw8bit")
+# Layouts whose optimizer keeps fp32 master weights under bf16: DeepSpeed's ZeRO optimizer (fp32 partitions of the
+# weights and fp32 Adam moments) and accelerate's FSDP2 (it upcasts every trainable parameter to fp32 and computes in
+# bf16 through its MixedPrecisionPolicy). Single-process and DDP runs train the bf16 weights the model loads in.
+FP32_MASTER_LAYOUTS = ("zero2", "zero3", "fsdp")
 # The spec's training.optimizer / loss_kernel / attention -> the cost model's names.
 SPEC_OPTIMIZERS = {"adamw": "adamw", "adamw_8bit": "adamw8bit", "paged_adamw_8bit": "paged_adamw8bit"}
 SPEC_LOSS_KERNELS = {"fused": "fused", "liger": "fused", "plain": "hf"}  # liger: layer kernels over TRL's fused head

@@ -9,6 +9,7 @@ from typing import Any
 from ftspec.launch.layout import Layout
 from ftspec.methods import get_method
 from ftspec.pipeline.prepared import PreparedData
+from ftspec.plan.estimate_terms import FP32_MASTER_LAYOUTS
 from ftspec.plan.model import Job
 from ftspec.spec.rewards import reward_name
 from ftspec.runfolder.contract import CHAT_TEMPLATE, TRAIN_DATA, TRAINING_CHAT_TEMPLATE, VALIDATION_DATA
@@ -16,10 +17,6 @@ from ftspec.runfolder.contract import CHAT_TEMPLATE, TRAIN_DATA, TRAINING_CHAT_T
 
 # training.optimizer -> transformers' ``optim`` value.
 TRAINER_OPTIMIZERS = {"adamw": "adamw_torch", "adamw_8bit": "adamw_bnb_8bit", "paged_adamw_8bit": "paged_adamw_8bit"}
-# Layouts whose optimizer keeps fp32 master weights under bf16: DeepSpeed's ZeRO optimizer (fp32 partitions of the
-# weights and fp32 Adam moments) and accelerate's FSDP2 (it upcasts every trainable parameter to fp32 and computes in
-# bf16 through its MixedPrecisionPolicy). Single-process and DDP runs train the bf16 weights the model loads in.
-FP32_MASTER_LAYOUTS = ("zero2", "zero3", "fsdp")
 
 
 def precision(layout: Layout) -> tuple[str, str, str]:

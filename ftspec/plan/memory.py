@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 from ftspec.launch.accelerators import Accelerator
 from ftspec.plan.estimate_terms import (
-    CPU_BYTES_PER_VOCAB_TOKEN, CPU_PROCESS_GIB, CUDA_CONTEXT_GIB, FRAGMENTATION, FUSED_TOKEN_TILE,
-    EIGHT_BIT_OPTIMIZERS, FUSED_VOCAB_TILE, GIB, LOGITS_BYTES_PER_VOCAB, NCCL_BUFFERS_GIB, NF4_BYTES_PER_PARAM,
-    ZERO_REDUCE_BUCKET, ZERO_SUB_GROUP, Adapter, AttentionImpl, Distributed, LossImpl, Optimizer, Precision)
+    CPU_BYTES_PER_VOCAB_TOKEN, CPU_PROCESS_GIB, CUDA_CONTEXT_GIB, EIGHT_BIT_OPTIMIZERS, FP32_MASTER_LAYOUTS,
+    FRAGMENTATION, FUSED_TOKEN_TILE, FUSED_VOCAB_TILE, GIB, LOGITS_BYTES_PER_VOCAB, NCCL_BUFFERS_GIB,
+    NF4_BYTES_PER_PARAM, ZERO_REDUCE_BUCKET, ZERO_SUB_GROUP, Adapter, AttentionImpl, Distributed, LossImpl, Optimizer, Precision)
 from ftspec.plan.model_shape import (ModelShape, count_parameters, lora_trainable_parameters,
                                      quantisable_parameters)
 
@@ -251,9 +251,8 @@ def fit_remedies(s: ModelShape, st: Setup, limit: float) -> list[Remedy]:
         for world in (2, 4, 8, 16, 32, 64):
             if world <= st.num_processes:
                 continue
-            # Both shard through an optimizer that keeps fp32 master weights (plan.job.FP32_MASTER_LAYOUTS).
-            new = st.with_(num_processes=world, distributed=strategy,
-                           precision="bf16-mixed" if st.precision == "bf16" else st.precision)
+            mixed = st.precision == "bf16" and strategy in FP32_MASTER_LAYOUTS  # as plan.job.precision does
+            new = st.with_(num_processes=world, distributed=strategy, precision="bf16-mixed" if mixed else st.precision)
             if memory_breakdown(s, new).total <= limit or world == 64:
                 add(f"shard weights, gradients and optimizer states over {world} GPUs with {label}",
                     new, num_processes=world, distributed=strategy)

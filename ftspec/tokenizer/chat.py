@@ -85,7 +85,8 @@ class ChatTokenizer:
         return cls.from_files(ref.tokenizer_file)
 
     @classmethod
-    def from_files(cls, tokenizer_file: Path) -> ChatTokenizer:
+    def from_files(cls, tokenizer_file: Path, backend=None) -> ChatTokenizer:
+        """``backend``: the tokenizers object to use instead of loading tokenizer_file now (a lazy stand-in)."""
         folder = Path(tokenizer_file).parent
         config = read_json(folder / "tokenizer_config.json")
         special = {k: token_str(config.get(k)) for k in NAMED_SPECIAL_TOKENS}
@@ -97,7 +98,8 @@ class ChatTokenizer:
         extra = config.get("extra_special_tokens")
         if isinstance(extra, dict):  # model-specific named tokens (image_token, ...) reach templates too
             special.update({k: token_str(v) for k, v in extra.items()})
-        return cls(load_tokenizer(Path(tokenizer_file)), load_chat_template(folder, config),
+        return cls(backend if backend is not None else load_tokenizer(Path(tokenizer_file)),
+                   load_chat_template(folder, config),
                    {k: v for k, v in special.items() if v is not None})
 
     def with_template(self, chat_template: str | dict[str, str] | None) -> ChatTokenizer:
