@@ -18,6 +18,7 @@ import pytest
 from ftspec.models.architectures import ARCHITECTURES, UnknownArchitecture, find_architecture, get_architecture
 from ftspec.plan.estimate import estimate, fit
 from ftspec.plan.estimate_terms import CPU_PROCESS_GIB, GIB, MEMORY_BAND, OPTIMIZED_STACK_MFU, TIME_BAND, EstimateError
+from ftspec.plan.memory import layer_parameters
 from ftspec.plan.model_shape import as_shape, count_parameters, lora_trainable_parameters, matmul_parameters
 from ftspec.launch.accelerators import ACCELERATORS, NO_PRICE, UnknownAccelerator, get_accelerator
 from ftspec.platforms import managed_training_costs, managed_training_prices
@@ -161,8 +162,9 @@ def test_managed_training_costs():
 # ------------------------------------------------------------------ the guides' hardware table (seed 004)
 # Interpretation: each "Qwen-xB <method> >= N GB" is the smallest card the guide recommends, so the model
 # must predict that the run fits on an N GiB card (with the 10% headroom) under the guide's typical setup.
-# We take that setup to be what `ftspec apply` runs by default, TRL 1.x: bf16, gradient checkpointing on,
-# fused loss, LoRA r 8 on all linear layers, one sample of the guides' default max_length 2048 (Bailian).
+# We take that setup to be TRL 1.x's defaults: bf16, gradient checkpointing on, fused loss, torch's fused AdamW
+# (transformers' default on torch >= 2.8; ftspec's own default, the multi-tensor AdamW, allocates one more moment-sized
+# buffer at the step), LoRA r 8 on all linear layers, one sample of the guides' default max_length 2048 (Bailian).
 # docs/estimation.md shows that with the plain HF loss the 0.5B rows only hold at <= 1024 tokens.
 
 GUIDE_TABLE = [
@@ -175,7 +177,7 @@ GUIDE_TABLE = [
 @pytest.mark.parametrize("micro_batch_size, seq_len", [(1, 2048), (8, 1024)])  # the second: TRL's own defaults
 def test_guide_minimum_cards_fit(arch, adapter, card_gb, micro_batch_size, seq_len):
     report = fit(arch, adapter=adapter, rank=8, accelerator="a100-80gb", micro_batch_size=micro_batch_size,
-                 seq_len=seq_len, device_memory_gib=card_gb, precision="bf16-mixed")
+                 seq_len=seq_len, device_memory_gib=card_gb, precision="bf16-mixed", optimizer="adamw-fused")
     assert report.fits, report
 
 
@@ -193,9 +195,10 @@ def test_guide_qwen7b_full_needs_48gb_or_several_gpus():
     assert {"adapter", "num_processes"} <= {key for r in single.remedies for key in r.change}
     sharded = next(r for r in single.remedies if "num_processes" in r.change)
     assert sharded.fits and sharded.change["distributed"] == "zero3"
-    # ... and mixed precision (16 B/param) fits on four of them with ZeRO-3.
+    # ... and mixed precision (16 B/param) fits on four of them with ZeRO-3 (TRL's default fused AdamW: the
+    # multi-tensor one's sqrt(v) buffer at the step tips it over the headroom).
     four = fit(QWEN25_7, adapter="full", accelerator="a6000", micro_batch_size=1, seq_len=2048,
-               precision="bf16-mixed", num_processes=4, distributed="zero3")
+               precision="bf16-mixed", num_processes=4, distributed="zero3", optimizer="adamw-fused")
     assert four.fits
 
 
@@ -323,8 +326,13 @@ def test_time_and_cost_arithmetic():
     assert est.gpu_hours == pytest.approx(2 * hours)
     assert est.cost_usd == pytest.approx(2 * hours * 3.29)
     assert est.wall_time_range_hours == pytest.approx((hours * 0.5, hours * 1.5), rel=1e-3)
+    # QLoRA's dequantisation costs the same per micro-batch whatever its tokens: x1.35 at 1 x 2048 (its calibration),
+    # a quarter of the excess at the default 8 x 1024.
     qlora = estimate(QWEN25_7, adapter="qlora", accelerator="h100", train_tokens=10_000_000)
-    assert qlora.mfu == pytest.approx(0.20 / 1.35)
+    assert qlora.mfu == pytest.approx(0.20 / (1 + 0.35 / 4))
+    qlora_2048 = estimate(QWEN25_7, adapter="qlora", accelerator="h100", train_tokens=10_000_000, micro_batch_size=1,
+                          seq_len=2048)
+    assert qlora_2048.mfu == pytest.approx(0.20 / 1.35)
 
 
 def test_memory_terms_follow_the_byte_counts():
@@ -361,8 +369,10 @@ def test_sharding_divides_what_each_strategy_shards():
     assert ddp.weights == one.weights and ddp.buffers == pytest.approx(one.gradients)  # bucket copy
     assert zero2.weights == one.weights and zero2.optimizer == pytest.approx(one.optimizer / 4)
     assert zero3.weights == pytest.approx(one.weights / 4) and zero3.gradients == pytest.approx(one.gradients / 4)
-    # DeepSpeed adds its 5e8-element bf16 reduce bucket (0.93 GiB) to what FSDP shards the same way.
-    assert zero3.buffers - fsdp.buffers == pytest.approx(5e8 * 2 / GIB)
+    # DeepSpeed adds its 5e8-element bf16 reduce bucket (0.93 GiB) to what FSDP shards the same way, and keeps up to
+    # stage3_max_live_parameters (1e9) gathered where FSDP holds the larger of two layers and the embedding.
+    fsdp_gathered = max(2 * layer_parameters(as_shape(QWEN25_7)), 152064 * 3584)
+    assert zero3.buffers - fsdp.buffers == pytest.approx((5e8 + 1e9 - fsdp_gathered) * 2 / GIB)
     assert fsdp.total < zero3.total < zero2.total < one.total < ddp.total
     assert ddp.cuda_context > one.cuda_context  # NCCL
 
@@ -521,9 +531,8 @@ def test_held_back_rows_check_the_model_independently():
 
 
 KNOWN_FIT_MISSES = {
-    # docs/estimation.md, "What the published rows do not match": each predicted within 5 % of the card.
-    "litgpt-mistral-7b-v0.2-lora-mb2", "litgpt-llama3-8b-full-fsdp4-oom", "swift-qwen2.5-32b-full-zero3-8gpu-8k-packed-liger",
-    "swift-megatron-bench-qwen2.5-14b-full-zero2-8xa800",
+    # docs/estimation.md, "What the published rows do not match": each predicted 4-5 % over the card.
+    "litgpt-mistral-7b-v0.2-lora-mb2", "swift-megatron-bench-qwen2.5-14b-full-zero2-8xa800",
 }
 
 
@@ -536,11 +545,11 @@ def test_fit_or_no_fit_matches_every_run_but_the_documented_edge_cases():
     for s in judged:
         if s.row["label"] in KNOWN_FIT_MISSES:  # a near miss, not a wrong order of magnitude
             card = published.device_gib(s.row)
-            assert 0.90 < s.total_gib / card < 1.10
+            assert 1.0 < s.total_gib / card < 1.10
 
 
 def test_step_time_within_x1_5_where_the_source_states_its_stack():
     timed = [s for s in VALIDATION_SCORES if s.time_ratio is not None]
     within = [s for s in timed if 1 / 1.5 <= s.time_ratio <= 1.5]
-    assert len(timed) >= 12 and len(within) / len(timed) >= 0.80, [
+    assert len(timed) >= 12 and len(within) / len(timed) >= 0.90, [
         f"{s.row['label']} x{s.time_ratio:.2f}" for s in timed if s not in within]

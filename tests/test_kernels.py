@@ -159,6 +159,8 @@ def _train(run_dir, **job_changes) -> dict:
     for key, value in job_changes.items():
         if key == "attn_implementation":
             plan["job"]["model"][key] = value
+        elif key == "optim":
+            plan["job"]["trainer_args"][key] = value
         else:
             plan["job"][key] = value
     (run / "plan.json").write_text(json.dumps(plan))
@@ -176,3 +178,42 @@ def test_the_trainer_runs_the_plain_loss_and_eager_attention_it_was_given(tmp_pa
     (step, first_fused), (_, first_plain) = fused["loss"]["train"][0], plain["loss"]["train"][0]
     assert step == 1 and first_plain == pytest.approx(first_fused, rel=1e-4)
     assert plain["global_step"] == fused["global_step"]
+
+
+# ------------------------------------------------------------------ the optimizer's implementation
+
+def test_fused_adamw_maps_to_transformers_and_drops_the_step_buffer(tmp_path):
+    from ftspec.models.architectures import get_architecture
+    from ftspec.plan.estimate import estimate
+
+    path = _spec(tmp_path, "optimizer: adamw_fused")
+    plan = plan_spec(path).plan
+    assert plan.job.model_dump(mode="json")["trainer_args"]["optim"] == "adamw_torch_fused"
+    assert plan.estimate["optimizer"] == "adamw-fused"
+    assert not _ft017(path)  # torch's own kernel: nothing to install, and it runs on the CPU too
+    # torch's multi-tensor AdamW takes sqrt(v) of every moment at once: one more moment-sized buffer at the step, which
+    # sets the peak of a short-sequence full fine-tune (bf16 moments: 2 B a parameter).
+    common = dict(adapter="full", accelerator="h100", train_tokens=0, micro_batch_size=1, seq_len=256)
+    arch = get_architecture("Qwen/Qwen2.5-7B-Instruct")
+    foreach, fused = (estimate(arch, optimizer=o, **common) for o in ("adamw", "adamw-fused"))
+    n, m = foreach.trainable_parameters, fused.memory
+    assert (foreach.memory.allocated - m.allocated) * 2**30 == pytest.approx(
+        2 * n - (m.activations + m.logits) * 2**30, rel=1e-6)
+    # Under ZeRO-3 the step works one 1e9-parameter sub-group at a time: an fp32 gradient copy and the fp32 sqrt(v).
+    z_foreach, z_fused = (estimate(arch, optimizer=o, num_processes=2, distributed="zero3", precision="bf16-mixed",
+                                   **common).memory for o in ("adamw", "adamw-fused"))
+    assert (z_foreach.allocated - z_fused.allocated) * 2**30 == pytest.approx(4e9, rel=1e-6)
+    # A 7B full fine-tune on one 80 GB card fits only without that buffer: the plan offers the fused kernel first.
+    assert not foreach.fit.fits and fused.fit.fits
+    assert foreach.fit.remedies[0].change == {"optimizer": "adamw-fused"} and foreach.fit.remedies[0].fits
+
+
+@pytest.mark.slow
+def test_the_trainer_runs_fused_adamw_to_the_same_weights(tmp_path):
+    foreach = _train(tmp_path / "foreach")
+    fused = _train(tmp_path / "fused", optim="adamw_torch_fused")
+    assert fused["kernels"]["optimizer"] == "adamw_torch_fused" and foreach["kernels"]["optimizer"] == "adamw_torch"
+    # The same AdamW update, in one kernel: the losses of every step agree.
+    assert [step for step, _ in fused["loss"]["train"]] == [step for step, _ in foreach["loss"]["train"]]
+    for (_, a), (_, b) in zip(fused["loss"]["train"], foreach["loss"]["train"]):
+        assert a == pytest.approx(b, rel=1e-3)

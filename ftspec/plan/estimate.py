@@ -17,7 +17,8 @@ from ftspec.launch.accelerators import Accelerator, get_accelerator, interconnec
 from ftspec.plan.estimate_terms import (
     COLLECTIVE_EFFICIENCY, COMMUNICATION_OVERLAP, CPU_SECONDS_PER_VOCAB_TOKEN, DEFAULT_LOSS_IMPL, EIGHT_BIT_OPTIMIZERS,
     FIT_HEADROOM, FUSED_KERNELS_MFU_FACTOR, GENERATION_MFU_FACTOR, INTER_NODE_GB_S, MEMORY_BAND, MFU_PRIORS, NF4_BYTES_PER_PARAM,
-    OPTIMIZER_BANDWIDTH_EFFICIENCY, OPTIMIZER_STEP_BYTES, QLORA_SLOWDOWN, TIME_BAND, Adapter, AttentionImpl,
+    OPTIMIZER_BANDWIDTH_EFFICIENCY, OPTIMIZER_STEP_BYTES, QLORA_REFERENCE_TOKENS, QLORA_SLOWDOWN, TIME_BAND,
+    ZERO_REDUCE_BUCKET, Adapter, AttentionImpl,
     Distributed, EstimateError, LossImpl, Optimizer, Precision)
 from ftspec.plan.memory import FitReport, MemoryBreakdown, Setup, fit_report, memory_breakdown, trainable_parameters
 from ftspec.plan.model_shape import ModelShape, as_shape, count_parameters, matmul_parameters
@@ -147,6 +148,7 @@ def estimate(
     nodes: int = 1,
     optimizer_steps: int = 0,
     micro_batches: int = 0,
+    zero_reduce_bucket: int | None = None,
 ) -> Estimate:
     """Estimate memory per device, FLOPs, wall time and cost of one training run.
 
@@ -160,6 +162,7 @@ def estimate(
     while generating, ``reference_model`` a frozen copy of the weights (and its forward pass on every trained token).
     ``liger``: Liger's layer kernels. ``optimizer_steps`` and ``micro_batches`` (per process) time the optimizer steps
     and, under ZeRO-3 / FSDP, the weight gathers of every micro-batch (over ``nodes`` machines).
+    ``zero_reduce_bucket``: a DeepSpeed config's reduce_bucket_size (ftspec's own launches leave DeepSpeed's default).
     """
     acc = accelerator if isinstance(accelerator, Accelerator) else get_accelerator(accelerator)
     s = as_shape(arch)
@@ -182,7 +185,8 @@ def estimate(
     st = Setup(adapter, rank, target_modules if isinstance(target_modules, str) else tuple(target_modules),
                 micro_batch_size, seq_len, train_tokens, gradient_checkpointing, precision, acc, num_processes,
                 distributed, optimizer, loss_impl, attention_impl, attention_seq_len or seq_len,
-                generation_kv_tokens, reference_model, liger, nodes)
+                generation_kv_tokens, reference_model, liger, nodes,
+                ZERO_REDUCE_BUCKET if zero_reduce_bucket is None else zero_reduce_bucket)
 
     trainable = trainable_parameters(s, st)
     memory = memory_breakdown(s, st)
@@ -197,9 +201,16 @@ def estimate(
     fused_kernels = attention_impl == "flash" or liger
     if mfu is None and fused_kernels and acc.memory_gib is not None:
         utilisation *= FUSED_KERNELS_MFU_FACTOR
-    # QLoRA dequantises every weight on every use: its slowdown applies to the weights' matmuls, not to attention's
-    # (which dominates at long context).
-    slowdown = QLORA_SLOWDOWN if adapter == "qlora" else 1.0
+    # QLoRA dequantises every weight on every use, once per micro-batch whatever its length: the slowdown applies to
+    # the weights' matmuls, not to attention's (which dominates at long context), and shrinks as a micro-batch's
+    # tokens share the dequantisation.
+    slowdown = 1.0
+    if adapter == "qlora":
+        if micro_batches and train_tokens:
+            micro_batch_tokens = train_tokens / (micro_batches * num_processes)
+        else:
+            micro_batch_tokens = micro_batch_size * seq_len
+        slowdown = 1 + (QLORA_SLOWDOWN - 1) * QLORA_REFERENCE_TOKENS / max(micro_batch_tokens, 1)
     attention_flops = attention_flops_per_token(s, st) * train_tokens
     on_cpu = acc.memory_gib is None
     device_flops = num_processes * acc.peak_bf16_tflops * 1e12

@@ -14,16 +14,21 @@ Distributed = Literal["none", "ddp", "fsdp", "zero2", "zero3"]
 # "bf16-mixed": bf16 compute with an fp32 master copy (DeepSpeed/FSDP mixed precision, AMP over fp32
 # weights): 2 + 2 + 12 = 16 B/param. "fp32": no autocast, activations in fp32 as well.
 Precision = Literal["bf16", "bf16-mixed", "fp32"]
-# "paged_adamw8bit": bitsandbytes' paged 8-bit AdamW; on the GPU the same bytes as "adamw8bit" (its pages move to
-# host RAM only under memory pressure, which the fit check does not count on).
-Optimizer = Literal["adamw", "adamw8bit", "paged_adamw8bit"]
+# "adamw": torch's AdamW as HF Trainer builds it for optim="adamw_torch" (ftspec's training.optimizer: adamw), the
+# multi-tensor ("foreach") implementation on CUDA: its step allocates sqrt(v) for every parameter it updates at once
+# (torch/optim/adam.py _multi_tensor_adam: exp_avg_sq_sqrt = torch._foreach_sqrt(...)). "adamw-fused": a fused kernel
+# that updates in place (torch fused=True, optim="adamw_torch_fused"; DeepSpeed's FusedAdam for a config with an
+# "optimizer" section). "paged_adamw8bit": bitsandbytes' paged 8-bit AdamW; on the GPU the same bytes as "adamw8bit"
+# (its pages move to host RAM only under memory pressure, which the fit check does not count on).
+Optimizer = Literal["adamw", "adamw-fused", "adamw8bit", "paged_adamw8bit"]
 EIGHT_BIT_OPTIMIZERS = ("adamw8bit", "paged_adamw8bit")
 # Layouts whose optimizer keeps fp32 master weights under bf16: DeepSpeed's ZeRO optimizer (fp32 partitions of the
 # weights and fp32 Adam moments) and accelerate's FSDP2 (it upcasts every trainable parameter to fp32 and computes in
 # bf16 through its MixedPrecisionPolicy). Single-process and DDP runs train the bf16 weights the model loads in.
 FP32_MASTER_LAYOUTS = ("zero2", "zero3", "fsdp")
 # The spec's training.optimizer / loss_kernel / attention -> the cost model's names.
-SPEC_OPTIMIZERS = {"adamw": "adamw", "adamw_8bit": "adamw8bit", "paged_adamw_8bit": "paged_adamw8bit"}
+SPEC_OPTIMIZERS = {"adamw": "adamw", "adamw_fused": "adamw-fused", "adamw_8bit": "adamw8bit",
+                   "paged_adamw_8bit": "paged_adamw8bit"}
 SPEC_LOSS_KERNELS = {"fused": "fused", "liger": "fused", "plain": "hf"}  # liger: layer kernels over TRL's fused head
 SPEC_ATTENTION = {"auto": "sdpa", "sdpa": "sdpa", "flash_attention_2": "flash", "eager": "eager"}
 # How the loss meets the vocabulary (the largest single tensor for small models, see _logits_bytes):
@@ -45,7 +50,11 @@ FRAGMENTATION = 0.10  # caching-allocator slack over the live-tensor peak
 FIT_HEADROOM = 0.10  # fits when the prediction is within 90% of the device
 MEMORY_BAND = 0.25  # uncalibrated error bands (COMPUTE-REFERENCES "Realistic error bands")
 TIME_BAND = 0.50
-QLORA_SLOWDOWN = 1.35  # published 1.25-1.5x; QwenLM/Qwen README measures 7.0 / 5.2 s/it = 1.35
+# QLoRA over LoRA on the weights' matmuls: published 1.25-1.5x; QwenLM/Qwen README measures 7.0 / 5.2 s/it = 1.35 at
+# micro-batches of 1 x 2048 tokens (finetune.py pads to model_max_length). The dequantisation is a fixed cost per weight
+# per micro-batch, so the excess is scaled by QLORA_REFERENCE_TOKENS / the micro-batch's tokens.
+QLORA_SLOWDOWN = 1.35
+QLORA_REFERENCE_TOKENS = 2048
 # Logits bytes per vocabulary entry per token. hf: bf16 logits 2 + fp32 copy 4 + log-softmax 4 + its
 # gradient 4 + the bf16 gradient 2 = 16, which fits Unsloth's HF+FA2 context table (2.47 MB/token at
 # V = 128k). hf-bf16: logits, shifted copy, log-softmax and gradient in bf16 = 8. chunked: the bf16
@@ -89,6 +98,9 @@ CPU_SECONDS_PER_VOCAB_TOKEN = 3.9e-8
 # reduce_bucket_size 5e8 elements, the contiguous gradient buffer (IPG) the reduction fills, in the gradients' bf16.
 ZERO_REDUCE_BUCKET = 500_000_000
 ZERO_SUB_GROUP = 1_000_000_000  # ZeRO-3's sub_group_size: the optimizer steps this many parameters at a time
+# ZeRO-3's stage3_max_live_parameters (and stage3_max_reuse_distance), both 1e9 by default and in the configs
+# transformers' docs, Qwen-1 and ms-swift ship: gathered parameters stay resident up to this many.
+ZERO3_MAX_LIVE_PARAMETERS = 1_000_000_000
 # Collectives and the optimizer step, priors (ours, uncalibrated): NCCL's all-gather / reduce-scatter reach about
 # 70% of a link's one-way bandwidth (nccl-tests bus bandwidth on NVLink A100/H100 systems: 230-370 of 300-450 GB/s);
 # between nodes each GPU gets 25 GB/s (a 200 Gb/s InfiniBand or RoCE port per GPU).

@@ -16,7 +16,8 @@ from ftspec.runfolder.contract import CHAT_TEMPLATE, TRAIN_DATA, TRAINING_CHAT_T
 
 
 # training.optimizer -> transformers' ``optim`` value.
-TRAINER_OPTIMIZERS = {"adamw": "adamw_torch", "adamw_8bit": "adamw_bnb_8bit", "paged_adamw_8bit": "paged_adamw_8bit"}
+TRAINER_OPTIMIZERS = {"adamw": "adamw_torch", "adamw_fused": "adamw_torch_fused", "adamw_8bit": "adamw_bnb_8bit",
+                      "paged_adamw_8bit": "paged_adamw_8bit"}
 
 
 def precision(layout: Layout) -> tuple[str, str, str]:

@@ -10,7 +10,7 @@ from ftspec.launch.accelerators import Accelerator
 from ftspec.plan.estimate_terms import (
     CPU_BYTES_PER_VOCAB_TOKEN, CPU_PROCESS_GIB, CUDA_CONTEXT_GIB, EIGHT_BIT_OPTIMIZERS, FP32_MASTER_LAYOUTS,
     FRAGMENTATION, FUSED_TOKEN_TILE, FUSED_VOCAB_TILE, GIB, LOGITS_BYTES_PER_VOCAB, NCCL_BUFFERS_GIB,
-    NF4_BYTES_PER_PARAM, ZERO_REDUCE_BUCKET, ZERO_SUB_GROUP, Adapter, AttentionImpl, Distributed, LossImpl, Optimizer, Precision)
+    NF4_BYTES_PER_PARAM, ZERO3_MAX_LIVE_PARAMETERS, ZERO_REDUCE_BUCKET, ZERO_SUB_GROUP, Adapter, AttentionImpl, Distributed, LossImpl, Optimizer, Precision)
 from ftspec.plan.model_shape import (ModelShape, count_parameters, lora_trainable_parameters,
                                      quantisable_parameters)
 
@@ -38,6 +38,7 @@ class Setup:
     reference_model: bool = False
     liger: bool = False  # Liger's layer kernels (training.loss_kernel: liger)
     nodes: int = 1
+    zero_reduce_bucket: int = ZERO_REDUCE_BUCKET  # DeepSpeed's reduce_bucket_size (elements)
 
     def with_(self, **changes) -> "Setup":
         return dataclasses.replace(self, **changes)
@@ -116,7 +117,24 @@ def _logits_bytes(s: ModelShape, st: Setup, tokens: int) -> float:
     return LOGITS_BYTES_PER_VOCAB[st.loss_impl] * s.vocab * tokens
 
 
-def _layer_parameters(s: ModelShape) -> int:
+def _optimizer_step_bytes(st: Setup, trainable: int) -> float:
+    """What one process's optimizer step allocates beyond the states it keeps (GPU only: on the CPU torch's AdamW
+    updates one tensor at a time)."""
+    share = trainable
+    if st.distributed in ("zero2", "zero3", "fsdp"):
+        share = trainable / st.num_processes
+    if st.distributed == "zero3":
+        share = min(ZERO_SUB_GROUP, share)  # ZeRO-3 steps one sub-group of at most sub_group_size at a time
+    # DeepSpeed copies the gradient partition to fp32 before it steps (ZeRO-2: the whole partition; ZeRO-3: the
+    # sub-group), on any number of processes.
+    fp32_grad_copy = share * 4 if st.distributed in ("zero2", "zero3") else 0.0
+    # torch's foreach AdamW allocates sqrt(v) for every parameter of the step at once, in the moments' dtype.
+    fp32_states = st.adapter != "full" or st.precision != "bf16" or st.distributed in ("zero2", "zero3")
+    foreach_sqrt = share * (4 if fp32_states else 2) if st.optimizer == "adamw" else 0.0
+    return fp32_grad_copy + foreach_sqrt
+
+
+def layer_parameters(s: ModelShape) -> int:
     return sum(m.d_in * m.d_out + (m.d_out if m.bias else 0) for m in s.linears) + s.norm_params_per_layer
 
 
@@ -130,19 +148,20 @@ def memory_breakdown(s: ModelShape, st: Setup) -> MemoryBreakdown:
     buffers = 0.0
     if st.distributed in ("zero3", "fsdp") and world > 1:
         weights, grads, optim = weights / world, grads / world, optim / world
-        # Gathered full-size: the layer being computed and the one prefetched, or the embedding/LM head.
-        wbytes = NF4_BYTES_PER_PARAM if st.adapter == "qlora" else (4 if st.precision == "fp32" else 2)
-        buffers += max(2 * _layer_parameters(s) * wbytes, s.vocab * s.hidden * 2)
     elif st.distributed == "zero2" and world > 1:
         grads, optim = grads / world, optim / world
-    step_copy = 0.0
+    if st.distributed == "zero3" or (st.distributed == "fsdp" and world > 1):
+        # Gathered full-size: the layer being computed and the one prefetched, or the embedding/LM head. DeepSpeed
+        # ZeRO-3 (on any number of processes: its partitions and the gathered copies are separate tensors) keeps up to
+        # stage3_max_live_parameters gathered while they are reused within stage3_max_reuse_distance.
+        wbytes = NF4_BYTES_PER_PARAM if st.adapter == "qlora" else (4 if st.precision == "fp32" else 2)
+        gathered = max(2 * layer_parameters(s), s.vocab * s.hidden)
+        if st.distributed == "zero3":
+            gathered = max(gathered, min(ZERO3_MAX_LIVE_PARAMETERS, count_parameters(s)))
+        buffers += gathered * wbytes
     if st.distributed in ("zero2", "zero3"):  # DeepSpeed, on any number of processes
         # The contiguous buffer DeepSpeed reduces gradients through (reduce_bucket_size, bf16).
-        buffers += min(ZERO_REDUCE_BUCKET, trainable) * 2
-        # Its optimizer step copies the gradient partition to fp32 first (ZeRO-2: the whole partition; ZeRO-3: one
-        # sub-group of at most sub_group_size at a time), once backward has freed the activations.
-        share = trainable / world
-        step_copy = (share if st.distributed == "zero2" else min(ZERO_SUB_GROUP, share)) * 4
+        buffers += min(st.zero_reduce_bucket, trainable) * 2
     elif st.distributed == "ddp" and world > 1:
         buffers += grads  # DDP's reducer keeps a flat-bucket copy of every gradient
     if st.adapter == "qlora":
@@ -175,8 +194,9 @@ def memory_breakdown(s: ModelShape, st: Setup) -> MemoryBreakdown:
         # K and V of every layer for every token, plus one step's fp32 logits per sequence being sampled.
         generation = 2 * s.layers * s.kv_dim * kv_bytes * st.generation_kv_tokens + sequences * s.vocab * 4
     # Generation and the training step take turns: the larger of the two sits on top of what both keep.
-    # (DeepSpeed's optimizer step, after backward, likewise takes its turn.)
-    allocated = weights + grads + optim + buffers + reference + max(activations + transient, generation, step_copy)
+    # (The optimizer step, after backward has freed the activations, likewise takes its turn.)
+    step = _optimizer_step_bytes(st, trainable) if on_gpu else 0.0
+    allocated = weights + grads + optim + buffers + reference + max(activations + transient, generation, step)
     context = (CUDA_CONTEXT_GIB + (NCCL_BUFFERS_GIB if world > 1 else 0.0)) * GIB if on_gpu else 0.0
     fragmentation = FRAGMENTATION * allocated if on_gpu else 0.0
     process = 0.0 if on_gpu else CPU_PROCESS_GIB * GIB  # host RAM is the whole process's resident set
@@ -216,6 +236,10 @@ def fit_remedies(s: ModelShape, st: Setup, limit: float) -> list[Remedy]:
         mem = memory_breakdown(s, new).total
         out.append(Remedy(action, change, round(mem, 2), mem <= limit))
 
+    fused = st.with_(optimizer="adamw-fused")
+    if st.optimizer == "adamw" and memory_breakdown(s, fused).total < memory_breakdown(s, st).total:
+        add("use torch's fused AdamW (the same update in place, without the moment-sized buffer its multi-tensor "
+            "step allocates)", fused, optimizer="adamw-fused")
     if not st.gradient_checkpointing:
         add("enable gradient checkpointing (~1/3 more compute)", st.with_(gradient_checkpointing=True),
             gradient_checkpointing=True)
@@ -225,7 +249,7 @@ def fit_remedies(s: ModelShape, st: Setup, limit: float) -> list[Remedy]:
     if st.attention_impl == "eager":
         add("use SDPA attention instead of eager (no attention matrices kept)", st.with_(attention_impl="sdpa"),
             attention_impl="sdpa")
-    if st.adapter == "full" and st.optimizer == "adamw" and st.accelerator.supports_4bit:
+    if st.adapter == "full" and st.optimizer in ("adamw", "adamw-fused") and st.accelerator.supports_4bit:
         add("keep AdamW's moments in 8 bits (bitsandbytes)", st.with_(optimizer="adamw8bit"), optimizer="adamw8bit")
     if st.adapter == "full":
         add("train a LoRA adapter (r=16, all-linear) instead of every weight",

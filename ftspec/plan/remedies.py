@@ -15,6 +15,7 @@ from typing import Callable
 
 from ftspec.launch.layout import resolve_layout
 from ftspec.lint.engine import run_lint
+from ftspec.plan.estimate_terms import SPEC_OPTIMIZERS
 from ftspec.plan.memory import Remedy
 from ftspec.spec.sweep import SetError, show, with_sets
 
@@ -84,7 +85,8 @@ def candidates(remedy: Remedy, spec, layout) -> list[tuple[str, dict]]:
     if "attention_impl" in change:
         return [(remedy.action, {"training.attention": "sdpa"})]
     if "optimizer" in change:
-        return [(remedy.action, {"training.optimizer": "adamw_8bit"})]
+        spec_name = {cost: name for name, cost in SPEC_OPTIMIZERS.items()}[change["optimizer"]]
+        return [(remedy.action, {"training.optimizer": spec_name})]
     if "seq_len" in change:
         return [(f"shorten data.max_length {spec.data.max_length} -> {change['seq_len']}",
                  {"data.max_length": change["seq_len"]})]

@@ -117,8 +117,10 @@ class TrainingSection(Section):
     lr_scheduler: Literal["cosine", "linear", "constant", "constant_with_warmup"] = "cosine"
     weight_decay: Annotated[float, Field(ge=0)] = 0.0
     max_grad_norm: Annotated[float, Field(gt=0)] = 1.0
-    optimizer: Literal["adamw", "adamw_8bit", "paged_adamw_8bit"] = Field(
-        "adamw", description="adamw: torch AdamW (two moments per trainable weight); adamw_8bit: bitsandbytes' 8-bit "
+    optimizer: Literal["adamw", "adamw_fused", "adamw_8bit", "paged_adamw_8bit"] = Field(
+        "adamw", description="adamw: torch AdamW (two moments per trainable weight), its multi-tensor implementation, "
+        "whose step allocates one more moment-sized buffer; adamw_fused: torch's fused AdamW, the same update in "
+        "place (transformers' default on torch >= 2.8); adamw_8bit: bitsandbytes' 8-bit "
         "AdamW (1 byte a moment); paged_adamw_8bit: the same, its states paged to host RAM when the GPU runs short. "
         "The 8-bit ones need bitsandbytes and a CUDA GPU.")
     loss_kernel: Literal["fused", "liger", "plain"] = Field(

@@ -27,6 +27,20 @@ ROW_LOSS = {"hf": "hf", "liger": "fused", "chunked": "chunked", "fused": "fused"
 ATTENTION = {"flash_attention_2": "flash", "sdpa": "sdpa", "eager": "eager"}
 # fp16 AMP keeps fp32 master weights, as bf16 mixed precision does; bf16-true / pure bf16 trains the loaded weights.
 PRECISION = {"bf16": "bf16", "bf16-mixed": "bf16-mixed", "fp16": "bf16-mixed", "fp32": "fp32"}
+# The DeepSpeed config each stack ships: its optimizer and reduce_bucket_size ("auto" is filled by transformers' DeepSpeed
+# integration with hidden_size^2). A config with an "optimizer" section runs DeepSpeed's FusedAdam ("adamw-fused"); one
+# without runs the Trainer's optim, adamw_torch (torch's foreach AdamW) before transformers made adamw_torch_fused the
+# default for torch >= 2.8 (Aug 2025), later than these runs. Qwen-1: finetune/ds_config_zero2.json and
+# ds_config_zero3.json at the commit above; ms-swift: swift/llm/ds_config/zero2.json and zero3.json (the Megatron
+# benchmark page's deepspeed.sh passes --deepspeed zero2 / zero3). Other stacks (litgpt, the PEFT guides' accelerate
+# plugin configs) leave both at their defaults: torch's foreach AdamW, DeepSpeed's 5e8 bucket.
+HIDDEN_SQUARED = "hidden_size^2"
+DEEPSPEED_CONFIGS = {
+    ("qwen1_readme", "zero2"): ("adamw-fused", 200_000_000),
+    ("qwen1_readme", "zero3"): ("adamw-fused", HIDDEN_SQUARED),
+    ("ms_swift", "zero2"): ("adamw-fused", 200_000_000),
+    ("ms_swift", "zero3"): ("adamw", HIDDEN_SQUARED),
+}
 # litgpt prints torch.cuda.max_memory_allocated; every other source a device-level or reserved figure.
 ALLOCATED_SOURCES = ("litgpt_config_hub",)
 
@@ -69,13 +83,17 @@ def arguments(row: dict) -> dict:
         distributed = "ddp"
     targets = row["targets"] or "all-linear"
     loss = STACK_LOSS.get(row["source"], ROW_LOSS.get(row["loss"], "hf"))
+    stack = "ms_swift" if row["source"].startswith("ms_swift") else row["source"]
+    optimizer, bucket = DEEPSPEED_CONFIGS.get((stack, distributed), (row["optimizer"], None))
+    if bucket == HIDDEN_SQUARED:
+        bucket = architecture(row)["hidden_size"] ** 2
     return dict(
         adapter=row["method"], accelerator=row["gpu"], train_tokens=0, rank=row["rank"] or 8,
         target_modules="all-linear" if targets == "all-linear+lm_head" else targets,
         micro_batch_size=row["micro_batch"], seq_len=row["seq_len"] or 512,
         gradient_checkpointing=bool(row["checkpointing"]), precision=PRECISION[row["precision"]],
         num_processes=row["gpus"], distributed=distributed if row["gpus"] > 1 or distributed.startswith("zero") else "none",
-        optimizer=row["optimizer"], loss_impl=loss, attention_impl=ATTENTION[row["attention"]],
+        optimizer=optimizer, zero_reduce_bucket=bucket, loss_impl=loss, attention_impl=ATTENTION[row["attention"]],
         liger=row["loss"] == "liger", nodes=2 if "multinode" in row["label"] else 1)
 
 
