@@ -209,9 +209,11 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--keep", action="store_true", help="keep the temp folders (data, cache)")
     args = parser.parse_args()
-    from ftspec.models.fixtures.build import cached
-
-    model_dir = cached("qwen2.5-instruct")
+    # Built (or found) in a child: building imports torch, and on Linux a child's ru_maxrss starts from the RSS of the
+    # process it was forked from, so this process must stay small for the children's peaks to be their own.
+    model_dir = Path(subprocess.run(
+        [sys.executable, "-c", "from ftspec.models.fixtures.build import cached; print(cached('qwen2.5-instruct'))"],
+        check=True, capture_output=True, text=True, cwd=ROOT).stdout.strip().splitlines()[-1])
     rows = []
     for n in (int(s) for s in args.sizes.split(",")):
         rows += run_size(n, args.repeats, model_dir, args.keep)

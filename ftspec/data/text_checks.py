@@ -50,20 +50,20 @@ class TextChecks:
 
     def stop_problem(self, ids: list[int], mask: list[int]) -> str | None:
         """The first assistant turn (a run of 1s in ``mask``) whose last non-blank token is not a stop token."""
-        turn, start = 0, None
-        for i, bit in enumerate(mask + [0]):
-            if bit and start is None:
-                start = i
-            elif not bit and start is not None:
-                turn += 1
-                end = i
-                while end > start and self._is_blank(ids[end - 1]):
-                    end -= 1
-                if ids[end - 1] not in self.stop_ids:
-                    names = ", ".join(self._name(t) for t in sorted(self.stop_ids)) or "none known"
-                    return (f"assistant turn {turn} ends with {self._name(ids[end - 1])}, not a token generation stops "
-                            f"on ({names}): the model would not learn to stop")
-                start = None
+        bits = bytes(mask)  # the runs are found in C: this runs on every sample that plan and lint count
+        turn, start = 0, bits.find(1)
+        while start >= 0:
+            turn += 1
+            after = bits.find(0, start)
+            after = len(bits) if after < 0 else after
+            end = after
+            while end > start and self._is_blank(ids[end - 1]):
+                end -= 1
+            if ids[end - 1] not in self.stop_ids:
+                names = ", ".join(self._name(t) for t in sorted(self.stop_ids)) or "none known"
+                return (f"assistant turn {turn} ends with {self._name(ids[end - 1])}, not a token generation stops "
+                        f"on ({names}): the model would not learn to stop")
+            start = bits.find(1, after)
         return None
 
 

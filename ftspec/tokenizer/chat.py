@@ -227,7 +227,7 @@ class ChatTokenizer:
     @staticmethod
     def _ids_and_mask(encoding, spans: list[tuple[int, int]]) -> tuple[list[int], list[int]]:
         ids = encoding.ids
-        mask = [0] * len(ids)
+        mask = bytearray(len(ids))
         # Char spans to tokens exactly as apply_chat_template(return_assistant_tokens_mask=True) maps
         # them, quirks included: an unmappable start ends the scan, an end on token 0 or unmappable
         # runs to the end of the sequence.
@@ -237,9 +237,10 @@ class ChatTokenizer:
             end = to_token(end_char - 1)
             if start is None:
                 break
-            for index in range(start, end + 1 if end else len(ids)):
-                mask[index] = 1
-        return ids, mask
+            stop = end + 1 if end else len(ids)
+            if stop > start:
+                mask[start:stop] = b"\x01" * (stop - start)
+        return ids, list(mask)
 
 
 
