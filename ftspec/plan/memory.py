@@ -258,7 +258,7 @@ def fit_remedies(s: ModelShape, st: Setup, limit: float) -> list[Remedy]:
     if st.adapter != "qlora" and st.accelerator.supports_4bit:
         rank = st.rank if st.adapter != "full" else 16
         targets = st.target_modules if st.adapter != "full" else "all-linear"
-        add("switch to QLoRA (4-bit NF4 base weights; ~1.35x slower)",
+        add("switch to QLoRA (4-bit NF4 base weights; slower: every weight is dequantised each micro-batch)",
             st.with_(adapter="qlora", rank=rank, target_modules=targets),
             adapter="qlora", rank=rank, target_modules=targets)
     if st.micro_batch_size > 1:
