@@ -152,7 +152,7 @@ def test_render_date_is_in_the_key_of_a_calendar_template(tmp_path):
 def test_tool_argument_mode_and_code_version_are_in_the_key(tmp_path, monkeypatch):
     from ftspec.methods import get_method
     from ftspec.pipeline.facts import Tokenizing, file_facts
-    from ftspec.pipeline.prepare import load_tokenizer
+    from ftspec.pipeline.setup import load_tokenizer
 
     spec = _project(tmp_path)
     loaded = load_spec(spec)

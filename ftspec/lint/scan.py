@@ -8,7 +8,7 @@ from ftspec.data.reader import DataReadError, read_records
 from ftspec.lint.context import DataStats, LintContext
 from ftspec.lint.counting import NoTokenCounter, TokenCounter, platform_token_limit
 from ftspec.lint.record_checks import RecordChecks
-from ftspec.lint.scan_cache import stable_hash
+from ftspec.lint import scan_cache
 from ftspec.pipeline import cache
 from ftspec.methods import get_method
 from ftspec.tokenizer.chat import RenderError
@@ -100,7 +100,7 @@ def scan(stats: DataStats, spec, counter: TokenCounter, forced_fmt: str, train_h
             stats.observe_columns(line, canon)
             if checks is not None:
                 checks.observe(stats, line, record, canon, rfmt)
-            h = stable_hash(canonical_texts(canon))
+            h = scan_cache.stable_hash(canonical_texts(canon))
             if train_hashes is not None and h in train_hashes:
                 stats.leaks += 1
                 if len(stats.leak_lines) < 5:
@@ -180,15 +180,10 @@ class _Cached:
     def scan(self, stats: DataStats, fmt: str, train_hashes, run) -> DataStats:
         if self.chain is None:
             return run()
-        try:
-            digest = cache.file_digest(stats.path) if stats.path.is_file() else None
-        except (OSError, ValueError):
-            digest = None
+        digest = cache.digest_or_none(stats.path)
         if digest is None:  # nothing read (a missing file): the counter learnt nothing either
             self.chain.append(["absent", str(stats.path)])
             return run()
-        from ftspec.lint import scan_cache
-
         try:
             key = scan_cache.key_for(self.base(), stats, fmt, self.chain, digest)
         except Exception:  # noqa: BLE001 - a counter that cannot say what it counts with: no cache

@@ -39,6 +39,9 @@ class Method:
     # training.loss_kernel values its trainer honours: plain needs a trainer whose loss can take the full logits
     # (SFTTrainer's); DPO's and GRPO's log-probabilities always come from TRL's fused LM head.
     loss_kernels: tuple[str, ...] = ("fused", "liger", "plain")
+    # The per-sample token columns its tokenize fills (``Tokenized``; DPO's pair_lengths as pair_chosen and
+    # pair_rejected): what the count cache stores for each of its samples (``ftspec.pipeline.facts``).
+    token_fields: tuple[str, ...] = ("lengths", "first_loss", "loss_tokens")
     managed_token_prices: bool = True  # the platforms' per-training-token prices apply (not to RL)  # shared TRL arguments the method's config does not take
     starter_train_file: str = "data/train.jsonl"  # for `ftspec init`
     starter_packing: bool = False
@@ -85,9 +88,13 @@ class Method:
         canon = self.canonical(record, fmt)
         return problems + self.record_problems(canon, fmt), canon
 
-    def drop_untrainable(self, train: list[dict], validation: list[dict], counts: dict) -> tuple[list, list]:
-        """Drop rows the trainer could learn nothing from, before tokenization (counted in ``counts``)."""
-        return train, validation
+    # The pipeline's count of the training samples ``untrainable`` drops.
+    untrainable_count: str = "dropped_untrainable"
+
+    def untrainable(self, record: dict) -> bool:
+        """Whether the trainer could learn nothing from this canonical record: the pipeline drops it before
+        tokenization (from training and validation alike)."""
+        return False
 
     # --- tokens, as the trainer will see them --------------------------------------------------------------
 

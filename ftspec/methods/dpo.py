@@ -28,6 +28,7 @@ def _common_prefix(a: list[int], b: list[int]) -> int:
 class DPO(Method):
     name = "dpo"
     loss_kernels = ("fused", "liger")  # DPOTrainer takes every log-probability from its fused LM head
+    token_fields = ("lengths", "first_loss", "loss_tokens", "prompt_lengths", "pair_chosen", "pair_rejected")
     summary = "direct preference optimization on chosen/rejected pairs (TRL DPOTrainer)"
     formats = ("preference", "alpaca")
     holdout_method = "dpo"

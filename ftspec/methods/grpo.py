@@ -44,6 +44,7 @@ def prompts_used(n: int, spec, world_size: int) -> int:
 class GRPO(Method):
     name = "grpo"
     loss_kernels = ("fused", "liger")  # GRPOTrainer takes every log-probability from its fused LM head
+    token_fields = ("lengths", "first_loss", "loss_tokens", "prompt_lengths")
     summary = "reinforcement learning from rewards declared in the spec (TRL GRPOTrainer)"
     formats = ("prompt", "messages", "sharegpt", "alpaca", "prompt_completion")
     holdout_method = "grpo"

@@ -31,12 +31,10 @@ class SFT(Method):
     def assistant_only(self, data) -> bool:
         return data.assistant_only_loss
 
-    def drop_untrainable(self, train: list[dict], validation: list[dict], counts: dict) -> tuple[list, list]:
-        # Every assistant turn weighted 0: nothing to learn from the sample.
-        kept = [r for r in train if not all_turns_zero(r.get("messages"))]
-        if len(kept) < len(train):
-            counts["dropped_zero_weight"] = len(train) - len(kept)
-        return kept, [r for r in validation if not all_turns_zero(r.get("messages"))]
+    untrainable_count = "dropped_zero_weight"
+
+    def untrainable(self, record: dict) -> bool:
+        return all_turns_zero(record.get("messages"))  # every assistant turn weighted 0: nothing to learn from
 
     def tokenize(self, records: list[dict], tok, *, assistant_only_loss: bool, max_length: int,
                  bounded: bool = False, checks=None) -> Tokenized:

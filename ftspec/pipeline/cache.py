@@ -123,6 +123,14 @@ def file_digest(path: Path) -> str:
     return digest
 
 
+def digest_or_none(path: Path) -> str | None:
+    """``file_digest``, or None for a file that is absent or cannot be read."""
+    try:
+        return file_digest(path)
+    except (OSError, ValueError):  # ValueError: a path os.stat refuses (a NUL byte)
+        return None
+
+
 def save_memo() -> None:
     """Write the remembered digests back (merged with what other processes wrote meanwhile)."""
     global _memo_dirty

@@ -28,7 +28,6 @@ from ftspec.tokenizer.chat import RenderError
 CHUNK = 1024  # records rendered and encoded per batch
 TEMPLATE_RAISES_RULE = "FT314"  # ftspec/lint/rules/ft314_template_raises.py reports the same in lint
 RENDER, OTHER = 0, 1  # error priorities: the template's refusals are found before the per-sample checks (SFT)
-TOKEN_FIELDS = ("lengths", "first_loss", "loss_tokens", "prompt_lengths", "pair_chosen", "pair_rejected")
 
 
 def with_system_prompt(record: dict, system_prompt: str | None) -> dict:
@@ -104,8 +103,8 @@ class FileFacts:
     lines: array = field(default_factory=lambda: array("i"))
     strata: array | None = None  # index into stratum_values
     stratum_values: list = field(default_factory=list)
-    untrainable: bytearray = field(default_factory=bytearray)  # 1: method.drop_untrainable drops it
-    tokens: dict = field(default_factory=dict)  # TOKEN_FIELDS name -> array (first_loss -1: None)
+    untrainable: bytearray = field(default_factory=bytearray)  # 1: method.untrainable(record)
+    tokens: dict = field(default_factory=dict)  # the method's token_fields name -> array (first_loss -1: None)
     upper: array | None = None  # estimates (no tokenizer): the upper bound of each sample's tokens
     estimate: array | None = None
     errors: dict = field(default_factory=dict)  # index -> (priority, kind, payload)
@@ -225,14 +224,7 @@ class _Pass:
             facts.upper, facts.estimate = array("i"), array("i")
 
     def _fields(self) -> tuple:
-        if self.how.tok is None:
-            return ()
-        name = self.method.name
-        if name == "dpo":
-            return TOKEN_FIELDS
-        if name == "grpo":
-            return TOKEN_FIELDS[:4]
-        return TOKEN_FIELDS[:3]
+        return () if self.how.tok is None else self.method.token_fields
 
     def checks(self):
         if not self.with_checks or self.how.checks is None:
@@ -312,10 +304,7 @@ def file_facts(path: Path, fmt: str, spec_path: tuple, how: Tokenizing, *, keep:
     method = how.method
     key = None
     if use_cache and how.key is not None and cache.enabled():
-        try:
-            digest = cache.file_digest(path)
-        except OSError:
-            digest = None
+        digest = cache.digest_or_none(path)
         if digest is not None:
             key = cache.make_key("facts", {
                 "data": digest, "fmt": fmt, "method": method.name, "keep": keep, "system_prompt": system_prompt,
@@ -342,8 +331,7 @@ def file_facts(path: Path, fmt: str, spec_path: tuple, how: Tokenizing, *, keep:
                 strata[s] = len(facts.stratum_values)
                 facts.stratum_values.append(s)
             facts.strata.append(strata[s])
-        kept, _ = method.drop_untrainable([canon], [], {})
-        facts.untrainable.append(0 if kept else 1)
+        facts.untrainable.append(1 if method.untrainable(canon) else 0)
         chunk.append(canon)
         if len(chunk) >= CHUNK:
             run.add(chunk, start)

@@ -47,18 +47,11 @@ def folder_digest(tokenizer_file: Path) -> dict[str, str | None]:
     folder = Path(tokenizer_file).parent
     out: dict[str, str | None] = {}
     for name in TOKENIZER_FILES:
-        path = tokenizer_file if name == "tokenizer.json" else folder / name
-        try:
-            out[name] = cache.file_digest(path) if path.is_file() else None
-        except OSError:
-            out[name] = None
+        out[name] = cache.digest_or_none(tokenizer_file if name == "tokenizer.json" else folder / name)
     extra = folder / "additional_chat_templates"
     if extra.is_dir():
         for path in sorted(extra.glob("*.jinja")):
-            try:
-                out[f"additional_chat_templates/{path.name}"] = cache.file_digest(path)
-            except OSError:
-                out[f"additional_chat_templates/{path.name}"] = None
+            out[f"additional_chat_templates/{path.name}"] = cache.digest_or_none(path)
     return out
 
 
@@ -73,12 +66,7 @@ def chat_tokenizer(ref):
     if ref.tokenizer_file is None:
         return None
     path = Path(ref.tokenizer_file)
-    digest = None
-    if cache.enabled():
-        try:
-            digest = cache.file_digest(path)
-        except OSError:
-            digest = None
+    digest = cache.digest_or_none(path) if cache.enabled() else None
     if digest is None or cache.read(_known_good_key(digest)) is None:
         tok = ChatTokenizer.from_files(path)  # parses it now: a broken file raises here, as it always did
         if digest is not None:

@@ -28,10 +28,10 @@ from ftspec.methods.base import Method
 from ftspec.pipeline import cache
 from ftspec.pipeline.facts import TEMPLATE_RAISES_RULE, canonical_records, file_facts, with_system_prompt
 from ftspec.pipeline.prepared import NotLoaded, PreparedData
-from ftspec.pipeline.setup import Setup, load_tokenizer, tokenizer_of  # noqa: F401 (compile and lint import them here)
+from ftspec.pipeline.setup import Setup
 from ftspec.pipeline.space import Space
 from ftspec.pipeline.split import mix_counts, sample_mix, split_validation
-from ftspec.pipeline.untokenized import from_estimates, without_tokenizer  # noqa: F401 (without_tokenizer: API)
+from ftspec.pipeline.untokenized import from_estimates
 from ftspec.tokenizer.chat import RenderError
 
 
@@ -170,7 +170,7 @@ def prepare(loaded, tok=None, *, render_date: datetime.date | str | None = None,
     flags = space.facts.untrainable
     kept = [g for g in train_idx if not flags[g]]
     if len(kept) < len(train_idx):
-        counts[method_drop_key(method)] = len(train_idx) - len(kept)
+        counts[method.untrainable_count] = len(train_idx) - len(kept)
     train_idx = kept
     if val_space is not None:
         val_flags = val_space.facts.untrainable
@@ -262,10 +262,3 @@ def prepare(loaded, tok=None, *, render_date: datetime.date | str | None = None,
     return PreparedData(method.name, rows(space, train_idx, sources),
                         rows(val_space, val_idx, val_sources) if val_idx else [], holdout, counts, tokens, n_rows,
                         per_epoch, loss, longest, attention, render_date=setup.day, training_template=setup.derived)
-
-
-def method_drop_key(method: Method) -> str:
-    """The count a method's drop_untrainable keeps of what it dropped (SFT: samples weighting every turn 0)."""
-    probe: dict = {}
-    method.drop_untrainable([{"messages": [{"role": "assistant", "content": "", "weight": 0}]}], [], probe)
-    return next(iter(probe), "dropped_untrainable")

@@ -84,17 +84,10 @@ class Setup:
                 model_dir = model_dir_of(loaded)
                 key = {"files": files, "template": train_tok.chat_template, "original": tok.chat_template,
                        "special": tok.special_tokens, "day": self.day.isoformat() if self.day else None,
-                       "generation_config": _digest_or_none(Path(model_dir) / "generation_config.json")
+                       "generation_config": cache.digest_or_none(Path(model_dir) / "generation_config.json")
                        if model_dir else None, **kwargs}
             self.how = Tokenizing(method, train_tok, kwargs,
                                   checks=lambda: text_checks(tok, train_tok, model_dir_of(loaded)), key=key)
         except Exception as exc:  # noqa: BLE001 - raised after the data has loaded, as before
             self.error = exc
             self.how = Tokenizing(method, None, overhead=None, key=None)
-
-
-def _digest_or_none(path: Path) -> str | None:
-    try:
-        return cache.file_digest(path) if path.is_file() else None
-    except OSError:
-        return None

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 from ftspec.data.texts import char_token_estimate, message_texts
-from ftspec.models.template_overhead import template_overhead
 from ftspec.pipeline.prepared import PreparedData
 
 # Byte-level BPE never makes a token out of less than one byte, so UTF-8 bytes plus a generous chat-template
@@ -37,16 +36,10 @@ def estimated_tokens(record: dict, overhead: tuple | None) -> int:
     return content + 4 * len(texts)  # ~4 template tokens per message
 
 
-def without_tokenizer(spec, method, train, validation, holdout, counts) -> PreparedData:
-    """Counts without the model's tokenizer: rows stay exact when no sample can reach max_length."""
-    overhead = None if method.plain_text else template_overhead(spec.model.base)
-    return from_estimates(spec, method, [upper_bound_tokens(r) for r in train],
-                          [estimated_tokens(r, overhead) for r in train], counts, train, validation, holdout)
-
-
 def from_estimates(spec, method, uppers: list[int], estimates: list[int], counts, train, validation,
                    holdout) -> PreparedData:
-    """``without_tokenizer`` from each training sample's upper bound and estimate (the streaming pipeline's facts)."""
+    """Counts without the model's tokenizer, from each training sample's upper bound and estimate (the streaming
+    pipeline's facts): rows stay exact when no sample can reach max_length."""
     d = spec.data
     bound = max(uppers, default=0)
     per_epoch = method.estimated_epoch_tokens(spec, estimates)

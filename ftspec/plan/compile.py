@@ -16,7 +16,8 @@ from ftspec.methods import get_method
 from ftspec.models.architectures import find_architecture
 from ftspec.models.resolve import resolve_spec_model
 from ftspec.models.template_overhead import template_overhead
-from ftspec.pipeline.prepare import load_tokenizer, no_rows_cause, prepare
+from ftspec.pipeline.prepare import no_rows_cause, prepare
+from ftspec.pipeline.setup import load_tokenizer
 from ftspec.plan import fingerprint
 from ftspec.plan.estimate import EstimateError, estimate
 from ftspec.plan.estimate_terms import SPEC_ATTENTION, SPEC_LOSS_KERNELS, SPEC_OPTIMIZERS
